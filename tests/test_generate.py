@@ -1,0 +1,194 @@
+"""./generate.sh: reproducible output, --check catches drift, bad specs cost nothing.
+
+Each test works in a temp copy of the repo and shares the pinned tool venv of this
+checkout (installed by the first ./generate.sh run), so no test touches the real tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO.parent / "shared" / "seeds" / "000_cdb56438ea15ce39.txt"
+
+pytestmark = pytest.mark.slow
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tools_venv() -> Path:
+    venv = Path(os.environ.get("MIJNKLANTPORTAAL_TOOLS_VENV", REPO / ".tools" / "venv"))
+    # The first run installs the pinned tools; later runs (and the copies) reuse them.
+    subprocess.run(
+        [str(REPO / "generate.sh"), "--check"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MIJNKLANTPORTAAL_TOOLS_VENV": str(venv)},
+    )
+    return venv
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path, tools_venv: Path) -> Path:
+    copy = tmp_path / "repo"
+    copy.mkdir()
+    for name in ("generate.sh", "openapi.yaml", "tools", "generated"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, copy / name)
+    return copy
+
+
+def run(repo: Path, *args: str, tools_venv: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MIJNKLANTPORTAAL_TOOLS_VENV": str(tools_venv)}
+    return subprocess.run(
+        [str(repo / "generate.sh"), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_vendored_spec_is_the_seed_byte_for_byte() -> None:
+    if not SEED.exists():
+        pytest.skip("shared/seeds is not beside this checkout")
+    text = SEED.read_text(encoding="utf-8")
+    start = text.index("````yaml")
+    body = text[text.index("\n", start) + 1 :]
+    body = body[: body.index("````")]
+    assert (REPO / "openapi.yaml").read_text(encoding="utf-8") == body
+    assert (REPO / "generated" / "openapi.yaml").read_bytes() == (
+        REPO / "openapi.yaml"
+    ).read_bytes()
+
+
+def test_check_passes_on_committed_tree(repo_copy: Path, tools_venv: Path) -> None:
+    before = _tree_digest(repo_copy)
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 0, result.stderr
+    assert _tree_digest(repo_copy) == before, "--check must never modify the work tree"
+
+
+def test_regeneration_is_byte_identical(repo_copy: Path, tools_venv: Path) -> None:
+    before = _tree_digest(repo_copy / "generated")
+    result = run(repo_copy, tools_venv=tools_venv)
+    assert result.returncode == 0, result.stderr
+    assert _tree_digest(repo_copy / "generated") == before
+    assert not list(repo_copy.glob(".generate-tmp.*")), "temp dirs left behind"
+
+
+def test_check_fails_on_hand_edit(repo_copy: Path, tools_venv: Path) -> None:
+    target = repo_copy / "generated" / "mijnklantportaal_api" / "models" / "invoice.py"
+    target.write_text(target.read_text() + "\n# hand edit\n")
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 1
+    assert "models/invoice.py" in result.stderr
+    assert "./generate.sh" in result.stderr
+    assert target.read_text().endswith("# hand edit\n"), "--check must not repair the tree"
+
+
+def test_check_fails_on_stray_file(repo_copy: Path, tools_venv: Path) -> None:
+    (repo_copy / "generated" / "mijnklantportaal_api" / "stray.py").write_text("x = 1\n")
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 1
+    assert "stray.py" in result.stderr
+
+
+def test_check_fails_on_deleted_file(repo_copy: Path, tools_venv: Path) -> None:
+    (repo_copy / "generated" / "mijnklantportaal_api" / "models" / "invoice_line.py").unlink()
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 1
+    assert "invoice_line.py" in result.stderr
+
+
+def test_check_fails_when_spec_changes_without_regeneration(
+    repo_copy: Path, tools_venv: Path
+) -> None:
+    spec = repo_copy / "openapi.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "        isPaid:\n",
+            "        dueAt:\n          type: string\n          description: Due date\n        isPaid:\n",
+        )
+    )
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 1
+    assert "invoice.py" in result.stderr
+
+
+def test_removed_schema_leaves_no_stale_file(repo_copy: Path, tools_venv: Path) -> None:
+    spec = repo_copy / "openapi.yaml"
+    text = spec.read_text()
+    head, rest = text.split("        '404':\n", 1)
+    rest = rest.split("components:\n", 1)[1]
+    rest = (
+        rest.split("    Error_ApiError:\n", 1)[0]
+        + "    InvoiceLine:\n"
+        + rest.split("    InvoiceLine:\n", 1)[1]
+    )
+    spec.write_text(head + "components:\n" + rest)
+    result = run(repo_copy, tools_venv=tools_venv)
+    assert result.returncode == 0, result.stderr
+    models = repo_copy / "generated" / "mijnklantportaal_api" / "models"
+    assert (models / "invoice.py").exists()
+    assert not (models / "error_api_error.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda t: t + "\n  broken: [unclosed\n", "not valid YAML"),
+        (
+            lambda t: t.replace("#/components/schemas/InvoiceLine", "#/components/schemas/Missing"),
+            "Missing",
+        ),
+        (lambda t: t.replace("openapi: 3.1.1", "openapi: 2.0"), "not an OpenAPI 3.x document"),
+        (lambda t: "- just\n- a list\n", "not an OpenAPI document"),
+    ],
+    ids=["broken-yaml", "dangling-ref", "wrong-version", "not-a-mapping"],
+)
+def test_invalid_spec_fails_and_leaves_generated_untouched(
+    repo_copy: Path, tools_venv: Path, mutate: object, expected: str
+) -> None:
+    spec = repo_copy / "openapi.yaml"
+    spec.write_text(mutate(spec.read_text()))  # type: ignore[operator]
+    before = _tree_digest(repo_copy / "generated")
+    result = run(repo_copy, tools_venv=tools_venv)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert _tree_digest(repo_copy / "generated") == before
+    assert not list(repo_copy.glob(".generate-tmp.*"))
+
+
+def test_generator_rejection_leaves_generated_untouched(repo_copy: Path, tools_venv: Path) -> None:
+    # Valid OpenAPI, but a response content type the generator cannot handle: it only warns,
+    # and with --fail-on-warning that must fail the run and change nothing.
+    spec = repo_copy / "openapi.yaml"
+    text = spec.read_text()
+    marker = "          description: The Invoice could not be found\n          content:\n            application/json:"
+    assert marker in text
+    spec.write_text(
+        text.replace(marker, marker.replace("application/json", "application/weird-xml"))
+    )
+    before = _tree_digest(repo_copy / "generated")
+    result = run(repo_copy, tools_venv=tools_venv)
+    assert result.returncode != 0
+    assert "rejected" in result.stderr
+    assert _tree_digest(repo_copy / "generated") == before
