@@ -1,0 +1,219 @@
+"""``MijnKlantportaal`` and ``AsyncMijnKlantportaal``: configuration, lifecycle, resources.
+
+A client is cheap to copy with ``with_options`` (same connection pool, other timeout or
+retries) and safe to share between threads (sync) or tasks (async).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+import httpx
+
+from mijnklantportaal._config import ClientConfig, checked_max_retries, checked_timeout
+from mijnklantportaal._constants import (
+    DEFAULT_CONNECTION_LIMITS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+from mijnklantportaal._exceptions import ConfigurationError
+from mijnklantportaal._transport import AsyncTransport, RateLimit, SyncTransport
+from mijnklantportaal.resources.invoices import AsyncInvoices, Invoices
+
+__all__ = ["AsyncMijnKlantportaal", "MijnKlantportaal"]
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+
+class _ClientBase:
+    _transport: SyncTransport | AsyncTransport
+    _owns_http_client: bool
+
+    @property
+    def base_url(self) -> str:
+        return self._transport.config.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._transport.config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._transport.config.max_retries
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """``X-RateLimit-Limit`` / ``-Remaining`` of the latest response this client's pool saw."""
+        return self._transport.rate_limit_state.latest
+
+    def _options(self, timeout: float | httpx.Timeout, max_retries: int) -> ClientConfig:
+        config = self._transport.config
+        return attrs.evolve(
+            config,
+            timeout=config.timeout if timeout is NOT_GIVEN else checked_timeout(timeout),
+            max_retries=config.max_retries
+            if max_retries is NOT_GIVEN
+            else checked_max_retries(max_retries),
+        )
+
+    def __repr__(self) -> str:
+        config = self._transport.config
+        return (
+            f"{type(self).__name__}(base_url={config.base_url!r}, api_key='[redacted]', "
+            f"max_retries={config.max_retries})"
+        )
+
+
+class MijnKlantportaal(_ClientBase):
+    """Synchronous client. ``MijnKlantportaal()`` reads the key from ``MIJNKLANTPORTAAL_API_KEY``.
+
+    ``http_client`` is a caller-built ``httpx.Client`` (proxies, mTLS, custom transports); the
+    caller keeps ownership of it, so ``close()`` leaves it open.
+    """
+
+    invoices: Invoices
+    _transport: SyncTransport
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise ConfigurationError(
+                f"http_client must be an httpx.Client, not {type(http_client).__name__} "
+                "(use AsyncMijnKlantportaal with an httpx.AsyncClient)"
+            )
+        owns = http_client is None
+        if http_client is None:
+            http_client = httpx.Client(
+                limits=DEFAULT_CONNECTION_LIMITS, timeout=config.timeout, follow_redirects=False
+            )
+        self._setup(SyncTransport(config, http_client), owns)
+
+    def _setup(self, transport: SyncTransport, owns_http_client: bool) -> None:
+        self._transport = transport
+        self._owns_http_client = owns_http_client
+        self.invoices = Invoices(transport)
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN
+    ) -> MijnKlantportaal:
+        """A client on the same connection pool with another timeout or retry budget.
+
+        The copy does not own the pool: closing it is a no-op; close the original.
+        """
+        copy = object.__new__(MijnKlantportaal)
+        copy._setup(
+            self._transport.with_config(self._options(timeout, max_retries)), owns_http_client=False
+        )
+        return copy
+
+    def close(self) -> None:
+        if self._owns_http_client:
+            self._transport.http_client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncMijnKlantportaal(_ClientBase):
+    """Asynchronous client with the same surface as ``MijnKlantportaal``; methods are awaitable."""
+
+    invoices: AsyncInvoices
+    _transport: AsyncTransport
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http,
+        )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__} "
+                "(use MijnKlantportaal with an httpx.Client)"
+            )
+        owns = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                limits=DEFAULT_CONNECTION_LIMITS, timeout=config.timeout, follow_redirects=False
+            )
+        self._setup(AsyncTransport(config, http_client), owns)
+
+    def _setup(self, transport: AsyncTransport, owns_http_client: bool) -> None:
+        self._transport = transport
+        self._owns_http_client = owns_http_client
+        self.invoices = AsyncInvoices(transport)
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN
+    ) -> AsyncMijnKlantportaal:
+        """A client on the same connection pool with another timeout or retry budget.
+
+        The copy does not own the pool: closing it is a no-op; close the original.
+        """
+        copy = object.__new__(AsyncMijnKlantportaal)
+        copy._setup(
+            self._transport.with_config(self._options(timeout, max_retries)), owns_http_client=False
+        )
+        return copy
+
+    async def close(self) -> None:
+        if self._owns_http_client:
+            await self._transport.http_client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,33 @@
+"""Every number that tunes the client's behaviour, in one place."""
+
+from __future__ import annotations
+
+import httpx
+
+DEFAULT_BASE_URL = "https://api.mijnklantportaal.nl/v1"
+
+API_KEY_ENV = "MIJNKLANTPORTAAL_API_KEY"
+BASE_URL_ENV = "MIJNKLANTPORTAAL_BASE_URL"
+LOG_ENV = "MIJNKLANTPORTAAL_LOG"
+
+# The generated client waits forever by default; a service must never hang on one call.
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+DEFAULT_MAX_RETRIES = 2
+# Exponential backoff: 0.5 s, 1 s, 2 s, ... capped at 8 s, each less up to 25 % jitter.
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+RETRY_JITTER = 0.25
+# The API's limit is per minute on a rolling window, so a longer wait than this is not a
+# hiccup to sit out: the caller gets RateLimitError at once and decides.
+MAX_RETRY_AFTER = 60.0
+
+RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})  # and every status >= 500
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+# Longest resource id accepted before a request is sent; real ids are ~20 characters.
+MAX_ID_LENGTH = 128
+
+# Headers that may carry a request id, first match wins.
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "cf-ray")

@@ -1,0 +1,198 @@
+"""JSON text to exact Python values, once, with no float on the way.
+
+``loads`` parses a body with every JSON number that has a fraction or exponent read
+straight into ``Decimal`` from its digits; the field decoders then turn wire values into
+model values (``"12.95"`` and ``12.95`` both become ``Decimal("12.95")``) and reject
+what does not fit with a ``DecodeError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["DecodeError", "boolean", "integer", "loads", "money", "text", "timestamp"]
+
+
+class DecodeError(ValueError):
+    """A body or value that cannot be decoded; ``field`` is its path in the body."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+    def at(self, outer: str) -> DecodeError:
+        """The same error, with its path prefixed by the enclosing field."""
+        if self.field is None:
+            return DecodeError(self.reason, outer)
+        joiner = "" if self.field.startswith("[") else "."
+        return DecodeError(self.reason, f"{outer}{joiner}{self.field}")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.reason}" if self.field else self.reason
+
+
+def _reject_constant(name: str) -> Any:
+    raise DecodeError(f"{name} is not valid JSON and not a number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DecodeError(
+                    f"key {key!r} appears twice in one object, so its value is ambiguous"
+                )
+            seen.add(key)
+    return result
+
+
+_decoder = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+)
+
+
+def loads(content: bytes | str) -> Any:
+    """Parse a JSON body; numbers with a fraction or exponent become exact ``Decimal``s."""
+    try:
+        text = content.decode("utf-8") if isinstance(content, bytes) else content
+        value, end = _decoder.raw_decode(text, _first_non_space(text))
+        if text[end:].strip():
+            raise DecodeError(f"unexpected data after the JSON value at character {end}")
+        return value
+    except DecodeError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DecodeError(
+            f"the body is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DecodeError(
+            f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        # e.g. an integer longer than Python's int-string conversion limit, or absurd nesting
+        raise DecodeError(f"the body cannot be parsed: {exc}") from None
+
+
+def _first_non_space(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t\n\r"))
+
+
+# A decimal number as JSON writes it, optionally as a string: no spaces, underscores,
+# thousands separators, "NaN" or "Infinity" (all of which Decimal() would accept).
+_DECIMAL_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z", re.ASCII)
+_MAX_EXPONENT = 10_000
+
+
+def money(value: object) -> Decimal:
+    """A JSON number or numeric string as the exact ``Decimal`` its digits spell."""
+    if type(value) is Decimal:
+        number = value
+    elif type(value) is str:
+        if not _DECIMAL_TEXT.match(value):
+            raise DecodeError(
+                f'{_show(value)} is not a decimal number (expected digits like "12.95")'
+            )
+        number = Decimal(value)
+    elif type(value) is int:
+        return Decimal(value)
+    else:
+        raise DecodeError(f"expected a decimal number, got {_kind(value)}")
+    if not number.is_finite():
+        raise DecodeError(f"{_show(value)} is not a finite number")
+    if abs(number.adjusted()) > _MAX_EXPONENT:
+        # Exact, but arithmetic on it would be a denial of service for the caller.
+        raise DecodeError(f"{_show(value)} is out of range for an amount")
+    return number
+
+
+def text(value: object) -> str:
+    if type(value) is str:
+        return value
+    raise DecodeError(f"expected a string, got {_kind(value)}")
+
+
+def boolean(value: object) -> bool:
+    if type(value) is bool:
+        return value
+    raise DecodeError(f"expected true or false, got {_kind(value)}")
+
+
+def integer(value: object) -> int:
+    if type(value) is int:
+        return value
+    if type(value) is Decimal and value.is_finite() and value == value.to_integral_value():
+        if abs(value.adjusted()) <= _MAX_EXPONENT:
+            return int(value)
+    raise DecodeError(f"expected a whole number, got {_kind(value)}")
+
+
+def timestamp(value: object) -> datetime:
+    """An ISO 8601 timestamp as an aware ``datetime`` keeping the offset sent.
+
+    ``Z`` is UTC. A bare date (``2024-04-29``), which some endpoints send, and a timestamp
+    without offset are read as UTC: the API documents UTC and never sends local times.
+    """
+    if type(value) is not str:
+        raise DecodeError(f"expected an ISO 8601 timestamp string, got {_kind(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = _parse_timestamp_fallback(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _parse_timestamp_fallback(value: str) -> datetime:
+    if len(value) > 64:
+        raise DecodeError(f"{_show(value)} is not an ISO 8601 timestamp")
+    # The rare path: python-dateutil stays off the import cost of the common one.
+    from dateutil.parser import isoparse  # type: ignore[import-untyped]
+
+    try:
+        parsed: datetime = isoparse(value)
+        return parsed
+    except (ValueError, OverflowError):
+        raise DecodeError(f"{_show(value)} is not an ISO 8601 timestamp") from None
+
+
+def calendar_date(value: object) -> date:
+    if type(value) is not str:
+        raise DecodeError(f"expected an ISO 8601 date string, got {_kind(value)}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DecodeError(f"{_show(value)} is not an ISO 8601 date") from None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | Decimal):
+        return f"the number {_show(value)}"
+    if isinstance(value, str):
+        return f"the string {_show(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: object) -> str:
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+Decoder = Callable[[object], Any]

@@ -1,0 +1,233 @@
+"""The errors this client raises: one tree, rooted at ``MijnKlantportaalError``.
+
+    MijnKlantportaalError
+    ├── ConfigurationError (ValueError)     no API key, unsafe or malformed base URL, bad option
+    ├── InvalidArgumentError (ValueError)   a bad argument, caught before anything is sent
+    ├── APIConnectionError                  the request did not get a response
+    │   └── APITimeoutError                 ... because a timeout expired
+    ├── APIResponseValidationError          a 2xx response whose body does not fit the model
+    └── APIStatusError                      any non-2xx response
+        ├── BadRequestError                 400
+        ├── AuthenticationError             401
+        ├── PermissionDeniedError           403
+        ├── NotFoundError                   404
+        ├── ConflictError                   409
+        ├── UnprocessableEntityError        422
+        ├── RateLimitError                  429 (retry_after, reset_at)
+        └── InternalServerError             >= 500
+
+Every error pickles with its type, message and fields (services pass errors across worker
+pools), and no error holds the API key: a kept request or response has its
+``Authorization`` header replaced before it is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "MijnKlantportaalError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+REDACTED = "[redacted]"
+
+
+def _restore(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class MijnKlantportaalError(Exception):
+    """Base of every error this package raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, which the default pickling cannot replay.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class ConfigurationError(MijnKlantportaalError, ValueError):
+    """The client was configured in a way that cannot work or is unsafe."""
+
+
+class InvalidArgumentError(MijnKlantportaalError, ValueError):
+    """An argument is invalid; nothing was sent."""
+
+
+def redact_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` without credentials, safe to keep, log or pickle."""
+    headers = httpx.Headers(request.headers)
+    for name in ("authorization", "proxy-authorization", "cookie"):
+        if name in headers:
+            headers[name] = REDACTED
+    return httpx.Request(request.method, request.url, headers=headers, extensions={})
+
+
+def redact_response(response: httpx.Response) -> httpx.Response:
+    """A copy of a read ``response`` whose request carries no credentials."""
+    copy = httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=response.content,
+        request=redact_request(response.request),
+        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+    )
+    # The raw content was already decoded once; keep it decoded, not re-decompressed.
+    if "content-encoding" in copy.headers:
+        del copy.headers["content-encoding"]
+    return copy
+
+
+class APIConnectionError(MijnKlantportaalError):
+    """The request was sent (or tried) but no HTTP response came back."""
+
+    def __init__(self, message: str, *, request: httpx.Request) -> None:
+        super().__init__(message)
+        self.request = redact_request(request)
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout expired."""
+
+
+class APIResponseValidationError(MijnKlantportaalError):
+    """A successful response whose body is not what the API promises.
+
+    ``field`` names where in the body the problem is (``lines[2].vatRate``) when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None,
+        body: object = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.response = redact_response(response) if response is not None else None
+        self.status_code = response.status_code if response is not None else None
+        self.body = body
+        self.field = field
+
+
+class APIStatusError(MijnKlantportaalError):
+    """The API answered with a non-2xx status.
+
+    ``message`` is the API's own message when the body has one, else a description a human
+    can act on; ``str(error)`` adds the status, the request and what to do next.
+    """
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object,
+        request_id: str | None,
+        detail: str,
+    ) -> None:
+        super().__init__(message)
+        self.response = redact_response(response)
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id = request_id
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class BadRequestError(APIStatusError):
+    """400: the API could not understand the request."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key or access token was missing, wrong, expired or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource for this key."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was understood but its content was rejected."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` seconds and ``reset_at`` when the API says."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object,
+        request_id: str | None,
+        detail: str,
+        retry_after: float | None,
+        reset_at: datetime | None,
+    ) -> None:
+        super().__init__(
+            message, response=response, body=body, request_id=request_id, detail=detail
+        )
+        self.retry_after = retry_after
+        self.reset_at = reset_at
+
+
+class InternalServerError(APIStatusError):
+    """5xx (and CDN statuses like 520): the API or something in front of it failed."""
+
+
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    if status_code >= 500:
+        return InternalServerError
+    return STATUS_ERRORS.get(status_code, APIStatusError)

@@ -1,0 +1,174 @@
+"""The wrapper's value objects: frozen, slotted, typed, exact.
+
+Each wire field is declared once, as ``wire("jsonName", decoder)``; decoding, ``to_dict``
+and the field-coverage test all read that declaration. Fields the API sends that the
+model does not declare are kept in ``extra`` (decoded, money-safe), never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Self, TypeVar
+
+import attrs
+
+from mijnklantportaal import _decode
+from mijnklantportaal._decode import DecodeError
+
+__all__ = ["ExtraFields", "Invoice", "InvoiceLine", "Model"]
+
+_WIRE = "mijnklantportaal.wire"
+
+
+class ExtraFields(dict[str, Any]):
+    """A read-only dict of the fields a model does not declare (picklable, unlike a proxy)."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> Any:
+        raise TypeError("extra fields are read-only; build a new model instead")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ExtraFields, (dict(self),))
+
+
+_EMPTY = ExtraFields()
+
+
+def wire(name: str, decoder: Callable[[object], Any]) -> Any:
+    """Declare a model field read from JSON key ``name`` with ``decoder``; absent or null is None."""
+    return attrs.field(default=None, metadata={_WIRE: (name, decoder)})
+
+
+def _extra_field() -> Any:
+    # Not hashed: the values are arbitrary JSON. Not in repr: it would drown the known fields.
+    return attrs.field(default=_EMPTY, kw_only=True, repr=False, eq=True, hash=False)
+
+
+class Model:
+    """Base of the response models: decoding from and encoding to the API's JSON shape."""
+
+    __slots__ = ()
+    # (attribute, JSON key, decoder) for each declared wire field, filled in by @model.
+    _wire_fields: ClassVar[tuple[tuple[str, str, Callable[[object], Any]], ...]]
+    _wire_keys: ClassVar[frozenset[str]]
+    extra: Mapping[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: object) -> Self:
+        """Build from decoded JSON (as ``mijnklantportaal``'s decoder produces it).
+
+        Raises ``DecodeError`` naming the field when a value does not fit.
+        """
+        if type(data) is not dict:
+            raise DecodeError(
+                f"expected a JSON object for {cls.__name__}, got {_decode._kind(data)}"
+            )
+        values: dict[str, Any] = {}
+        for attribute, key, decoder in cls._wire_fields:
+            raw = data.get(key)
+            if raw is not None:
+                try:
+                    values[attribute] = decoder(raw)
+                except DecodeError as exc:
+                    raise exc.at(key) from None
+        if len(data) > len(values) and not cls._wire_keys.issuperset(data):
+            values["extra"] = ExtraFields(
+                {k: v for k, v in data.items() if k not in cls._wire_keys}
+            )
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601."""
+        result: dict[str, Any] = {key: _jsonable(value) for key, value in self.extra.items()}
+        for attribute, key, _ in self._wire_fields:
+            value = getattr(self, attribute)
+            if value is not None:
+                result[key] = _jsonable(value)
+        return result
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return value
+
+
+M = TypeVar("M", bound=Model)
+
+
+def model(cls: type[M]) -> type[M]:
+    """Make ``cls`` a frozen slotted attrs class and index its wire fields."""
+    built = attrs.frozen(cls)
+    fields = tuple(
+        (field.name, *field.metadata[_WIRE])
+        for field in attrs.fields(built)  # type: ignore[arg-type]
+        if _WIRE in field.metadata
+    )
+    built._wire_fields = fields
+    built._wire_keys = frozenset(key for _, key, _ in fields)
+    return built
+
+
+def list_of(item: type[M]) -> Callable[[object], tuple[M, ...]]:
+    def decode(value: object) -> tuple[M, ...]:
+        if type(value) is not list:
+            raise DecodeError(f"expected a list, got {_decode._kind(value)}")
+        try:
+            return tuple([item.from_dict(element) for element in value])
+        except DecodeError:
+            for index, element in enumerate(value):  # find which element, only on failure
+                try:
+                    item.from_dict(element)
+                except DecodeError as exc:
+                    raise exc.at(f"[{index}]") from None
+            raise
+
+    return decode
+
+
+@model
+class InvoiceLine(Model):
+    """One line of an invoice; money and the VAT rate are exact ``Decimal``s."""
+
+    id: str | None = wire("id", _decode.text)
+    description: str | None = wire("description", _decode.text)
+    quantity: int | None = wire("quantity", _decode.integer)
+    currency: str | None = wire("currency", _decode.text)
+    amount_excl_vat: Decimal | None = wire("amountExclVat", _decode.money)
+    vat_rate: Decimal | None = wire("vatRate", _decode.money)
+    """A percentage: ``Decimal("21")`` means 21 %."""
+    vat_amount: Decimal | None = wire("vatAmount", _decode.money)
+    amount_incl_vat: Decimal | None = wire("amountInclVat", _decode.money)
+    extra: Mapping[str, Any] = _extra_field()
+    """Fields the API sent that this version does not know, as decoded JSON."""
+
+
+@model
+class Invoice(Model):
+    """A MijnKlantportaal invoice (id ``fac_...``)."""
+
+    id: str | None = wire("id", _decode.text)
+    invoice_number: str | None = wire("invoiceNumber", _decode.text)
+    lines: tuple[InvoiceLine, ...] | None = wire("lines", list_of(InvoiceLine))
+    currency: str | None = wire("currency", _decode.text)
+    subtotal_amount: Decimal | None = wire("subtotalAmount", _decode.money)
+    vat_amount: Decimal | None = wire("vatAmount", _decode.money)
+    total_amount: Decimal | None = wire("totalAmount", _decode.money)
+    issued_at: datetime | None = wire("issuedAt", _decode.timestamp)
+    is_paid: bool | None = wire("isPaid", _decode.boolean)
+    extra: Mapping[str, Any] = _extra_field()
+    """Fields the API sent that this version does not know, as decoded JSON."""

@@ -1,0 +1,467 @@
+"""Send, retry, map errors, log: the one place HTTP policy lives.
+
+A resource hands a ``RequestSpec`` (built from the generated package) and a parse
+function to ``SyncTransport.request`` / ``AsyncTransport.request``. The transport builds
+the httpx request, sends it, retries what is safe to retry, turns every failure into one
+typed error, and parses a 2xx body once, from its JSON text, into the wrapper's model.
+
+The retry policy is in three small overridable methods, as in openai-python:
+``_should_retry``, ``_calculate_retry_timeout`` and ``_parse_retry_after_header``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+
+from mijnklantportaal import _decode
+from mijnklantportaal._config import ClientConfig
+from mijnklantportaal._constants import (
+    IDEMPOTENT_METHODS,
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+    REQUEST_ID_HEADERS,
+    RETRY_JITTER,
+    RETRYABLE_STATUS_CODES,
+)
+from mijnklantportaal._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    status_error_class,
+)
+
+__all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
+
+T = TypeVar("T")
+logger = logging.getLogger("mijnklantportaal")
+
+
+@attrs.frozen
+class RequestSpec:
+    """One API call, as the generated package's ``_get_kwargs`` describes it."""
+
+    method: str
+    path: str
+    subject: str
+    """What the call is about, for messages: ``"invoice 'fac_abc'"``."""
+    params: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_generated(cls, kwargs: Mapping[str, Any], *, subject: str) -> RequestSpec:
+        return cls(kwargs["method"].upper(), kwargs["url"], subject, kwargs.get("params"))
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT_METHODS
+
+
+@attrs.frozen
+class RateLimit:
+    """The rate-limit headers of the latest response (None where a header was missing)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None = None
+
+
+@attrs.frozen
+class RawResponse(Generic[T]):
+    """A parsed model together with the HTTP response it came from."""
+
+    parsed: T
+    http_response: httpx.Response = attrs.field(repr=False)
+    retries_taken: int
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return parse_rate_limit(self.http_response.headers)
+
+
+class _RateLimitState:
+    """Shared by a client and its ``with_options`` copies; one atomic attribute write per response."""
+
+    __slots__ = ("latest",)
+
+    def __init__(self) -> None:
+        self.latest: RateLimit | None = None
+
+
+def _header_int(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def _header_timestamp(headers: httpx.Headers, name: str) -> datetime | None:
+    seconds = _header_int(headers, name)
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse_rate_limit(headers: httpx.Headers) -> RateLimit:
+    return RateLimit(
+        limit=_header_int(headers, "x-ratelimit-limit"),
+        remaining=_header_int(headers, "x-ratelimit-remaining"),
+        reset_at=_header_timestamp(headers, "x-ratelimit-reset"),
+    )
+
+
+class _Retry:
+    """A decision to try again after ``delay`` seconds."""
+
+    __slots__ = ("delay",)
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+
+class _BaseTransport:
+    """Everything about one attempt that does not depend on sync or async I/O."""
+
+    def __init__(
+        self, config: ClientConfig, rate_limit_state: _RateLimitState | None = None
+    ) -> None:
+        self.config = config
+        self.rate_limit_state = rate_limit_state or _RateLimitState()
+
+    # -- retry policy -------------------------------------------------------------------
+
+    def _should_retry(self, response: httpx.Response) -> bool:
+        return response.status_code in RETRYABLE_STATUS_CODES or response.status_code >= 500
+
+    def _calculate_retry_timeout(
+        self, retries_taken: int, headers: httpx.Headers | None
+    ) -> float | None:
+        """Seconds to wait before the next try, or None when the server asks for too long."""
+        if headers is not None:
+            retry_after = self._parse_retry_after_header(headers)
+            if retry_after is not None:
+                return retry_after if retry_after <= MAX_RETRY_AFTER else None
+        delay = min(INITIAL_RETRY_DELAY * 2.0**retries_taken, MAX_RETRY_DELAY)
+        return delay * (1.0 - RETRY_JITTER * random.random())
+
+    def _parse_retry_after_header(self, headers: httpx.Headers) -> float | None:
+        """``retry-after-ms``, ``retry-after`` (seconds or HTTP date), then ``x-ratelimit-reset``.
+
+        Garbage, negative or non-finite values are ignored (the caller falls back to backoff).
+        """
+        value = headers.get("retry-after-ms")
+        if value is not None:
+            seconds = _finite_nonnegative(value)
+            if seconds is not None:
+                return seconds / 1000.0
+        value = headers.get("retry-after")
+        if value is not None:
+            seconds = _finite_nonnegative(value)
+            if seconds is not None:
+                return seconds
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        reset = _header_int(headers, "x-ratelimit-reset")
+        if reset is not None:
+            return max(0.0, reset - time.time())
+        return None
+
+    # -- one attempt ------------------------------------------------------------------------
+
+    def _build_request(
+        self, client: httpx.Client | httpx.AsyncClient, spec: RequestSpec
+    ) -> httpx.Request:
+        return client.build_request(
+            spec.method,
+            self.config.base_url + spec.path,
+            params=spec.params,
+            headers=self.config.headers,
+            timeout=self.config.timeout,
+        )
+
+    def _handle_response(
+        self,
+        spec: RequestSpec,
+        response: httpx.Response,
+        parse: Callable[[Any], T],
+        retries_taken: int,
+        started: float,
+    ) -> RawResponse[T] | _Retry:
+        status = response.status_code
+        self.rate_limit_state.latest = parse_rate_limit(response.headers)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "HTTP %s %s -> %d in %.1f ms (try %d)",
+                spec.method,
+                response.request.url,
+                status,
+                (time.monotonic() - started) * 1000,
+                retries_taken + 1,
+            )
+            logger.debug("response headers: %s", dict(response.headers))
+        if 200 <= status < 300:
+            return RawResponse(self._parse_body(spec, response, parse), response, retries_taken)
+        if (
+            retries_taken < self.config.max_retries
+            and spec.idempotent
+            and self._should_retry(response)
+        ):
+            delay = self._calculate_retry_timeout(retries_taken, response.headers)
+            if delay is not None:
+                logger.info(
+                    "Retrying %s %s in %.2f s after HTTP %d (retry %d of %d)",
+                    spec.method,
+                    response.request.url,
+                    delay,
+                    status,
+                    retries_taken + 1,
+                    self.config.max_retries,
+                )
+                return _Retry(delay)
+        raise self._status_error(spec, response, retries_taken)
+
+    def _handle_transport_error(
+        self, spec: RequestSpec, request: httpx.Request, exc: httpx.RequestError, retries_taken: int
+    ) -> _Retry:
+        if isinstance(exc, httpx.DecodingError):
+            raise APIResponseValidationError(
+                f"The response to {spec.method} {request.url} ({spec.subject}) could not be decoded: {exc}. "
+                "This is a server or proxy fault; report it with the time of the call.",
+                response=None,
+            ) from exc
+        # A request that never reached the server is safe to repeat whatever its method.
+        may_retry = spec.idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+        if retries_taken < self.config.max_retries and may_retry:
+            delay = self._calculate_retry_timeout(retries_taken, None) or 0.0
+            logger.info(
+                "Retrying %s %s in %.2f s after %s (retry %d of %d)",
+                spec.method,
+                request.url,
+                delay,
+                type(exc).__name__,
+                retries_taken + 1,
+                self.config.max_retries,
+            )
+            return _Retry(delay)
+        tries = f"after {retries_taken + 1} tries" if retries_taken else "on the first try"
+        if isinstance(exc, httpx.TimeoutException):
+            raise APITimeoutError(
+                f"{spec.method} {request.url} ({spec.subject}) timed out {tries} "
+                f"({type(exc).__name__}; timeout {_describe_timeout(self.config.timeout)}). "
+                "The API may be slow or unreachable; retry later or raise timeout=.",
+                request=request,
+            ) from exc
+        raise APIConnectionError(
+            f"{spec.method} {request.url} ({spec.subject}) got no response {tries}: "
+            f"{type(exc).__name__}: {exc or 'connection failed'}. Check the network and base_url.",
+            request=request,
+        ) from exc
+
+    def _parse_body(
+        self, spec: RequestSpec, response: httpx.Response, parse: Callable[[Any], T]
+    ) -> T:
+        try:
+            return parse(_decode.loads(response.content))
+        except _decode.DecodeError as exc:
+            raise APIResponseValidationError(
+                f"The API answered {response.status_code} to {spec.method} {response.request.url} "
+                f"({spec.subject}), but the body does not fit: {exc}. This is a server-side fault; "
+                "report it with the request id if the response has one.",
+                response=response,
+                body=_body_for_error(response),
+                field=exc.field,
+            ) from None
+
+    def _status_error(
+        self, spec: RequestSpec, response: httpx.Response, retries_taken: int
+    ) -> APIStatusError:
+        status = response.status_code
+        body = _body_for_error(response)
+        api_message = body.get("message") if isinstance(body, dict) else None
+        message = (
+            api_message
+            if isinstance(api_message, str) and api_message.strip()
+            else _fallback_message(status)
+        )
+        request_id = next(
+            (response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None
+        )
+        reason = response.reason_phrase or "Unknown status"
+        detail = f"{spec.subject}: {message} (HTTP {status} {reason} from {spec.method} {response.request.url}"
+        if request_id:
+            detail += f", request id {request_id}"
+        if retries_taken:
+            detail += f", after {retries_taken} {'retry' if retries_taken == 1 else 'retries'}"
+        detail += f"). {self._advice(spec, status, response.headers)}"
+        error_class = status_error_class(status)
+        if error_class is RateLimitError:
+            return RateLimitError(
+                message,
+                response=response,
+                body=body,
+                request_id=request_id,
+                detail=detail,
+                retry_after=self._parse_retry_after_header(response.headers),
+                reset_at=_header_timestamp(response.headers, "x-ratelimit-reset"),
+            )
+        return error_class(
+            message, response=response, body=body, request_id=request_id, detail=detail
+        )
+
+    def _advice(self, spec: RequestSpec, status: int, headers: httpx.Headers) -> str:
+        if status == 401:
+            return (
+                "Check the API key (api_key= or MIJNKLANTPORTAAL_API_KEY): it may be mistyped, "
+                "revoked, or an OAuth token that expired."
+            )
+        if status == 403:
+            return "The key works but may not do this; check its scopes in the manage portal."
+        if status == 404:
+            return f"No {spec.subject} is visible to this API key; check the id and the portal the key belongs to."
+        if status == 429:
+            wait = self._parse_retry_after_header(headers)
+            when = f"in {wait:.0f} s" if wait is not None else "later"
+            return f"The rate limit (per key, per minute) is used up; try again {when}."
+        if status >= 500:
+            return "The API or a proxy in front of it failed; try again later."
+        if 300 <= status < 400:
+            return (
+                "The API redirected, which this client does not follow (the key would travel along); "
+                "check base_url."
+            )
+        return "See the message and the API documentation."
+
+
+def _fallback_message(status: int) -> str:
+    if status == 401:
+        return "The API key was not accepted"
+    if status == 404:
+        return "Not found"
+    if status == 429:
+        return "Too many requests"
+    if status >= 500:
+        return "The server failed to answer"
+    return "The API refused the request"
+
+
+def _body_for_error(response: httpx.Response) -> object:
+    """The body as JSON when it is JSON, else as (at most 2,000 characters of) text."""
+    try:
+        return _decode.loads(response.content)
+    except _decode.DecodeError:
+        text = response.content[:2000].decode("utf-8", errors="replace")
+        return text or None
+
+
+def _finite_nonnegative(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _describe_timeout(timeout: httpx.Timeout) -> str:
+    return f"{timeout.read} s read, {timeout.connect} s connect"
+
+
+class SyncTransport(_BaseTransport):
+    """Sends with an ``httpx.Client``; shared by a client and its ``with_options`` copies."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        http_client: httpx.Client,
+        rate_limit_state: _RateLimitState | None = None,
+    ) -> None:
+        super().__init__(config, rate_limit_state)
+        self.http_client = http_client
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
+        retries_taken = 0
+        while True:
+            request = self._build_request(self.http_client, spec)
+            started = time.monotonic()
+            try:
+                response = self.http_client.send(request)
+            except httpx.RequestError as exc:
+                outcome: RawResponse[T] | _Retry = self._handle_transport_error(
+                    spec, request, exc, retries_taken
+                )
+            else:
+                outcome = self._handle_response(spec, response, parse, retries_taken, started)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            self._sleep(outcome.delay)
+            retries_taken += 1
+
+    def with_config(self, config: ClientConfig) -> SyncTransport:
+        return SyncTransport(config, self.http_client, self.rate_limit_state)
+
+
+class AsyncTransport(_BaseTransport):
+    """Sends with an ``httpx.AsyncClient``; shared by a client and its ``with_options`` copies."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        http_client: httpx.AsyncClient,
+        rate_limit_state: _RateLimitState | None = None,
+    ) -> None:
+        super().__init__(config, rate_limit_state)
+        self.http_client = http_client
+
+    async def _sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
+        retries_taken = 0
+        while True:
+            request = self._build_request(self.http_client, spec)
+            started = time.monotonic()
+            try:
+                response = await self.http_client.send(request)
+            except httpx.RequestError as exc:
+                outcome: RawResponse[T] | _Retry = self._handle_transport_error(
+                    spec, request, exc, retries_taken
+                )
+            else:
+                outcome = self._handle_response(spec, response, parse, retries_taken, started)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            await self._sleep(outcome.delay)
+            retries_taken += 1
+
+    def with_config(self, config: ClientConfig) -> AsyncTransport:
+        return AsyncTransport(config, self.http_client, self.rate_limit_state)

@@ -1,0 +1,5 @@
+"""One module per API group; each resource turns arguments into a ``RequestSpec``."""
+
+from mijnklantportaal.resources.invoices import AsyncInvoices, Invoices
+
+__all__ = ["AsyncInvoices", "Invoices"]
