@@ -2,8 +2,17 @@
 # Regenerates generated/ from openapi.yaml. The only way generated/ changes.
 #
 #   ./generate.sh           validate openapi.yaml, regenerate, swap the result into generated/
+#   ./generate.sh --spec PATH_OR_URL
+#                           take in a new vendor spec: fetch it, validate it, regenerate from it,
+#                           and only then copy it to openapi.yaml and swap generated/ in
 #   ./generate.sh --check   regenerate into a temp dir and compare with the committed tree;
-#                           exit 1 naming the files that differ. Never touches the work tree.
+#                           exit 1 naming the files that differ. Never writes anything.
+#
+# Whenever the spec differs from generated/openapi.yaml (the spec the committed code came
+# from), a change report (tools/spec_diff.py) is printed: what changed, whether it breaks
+# clients, the semver bump it needs and what to edit. Except under --check it is also
+# appended to CHANGELOG.md under "## Unreleased" (once per spec pair). Any failure leaves
+# openapi.yaml, generated/ and CHANGELOG.md as they were. See docs/updating-the-spec.md.
 #
 # Tools (openapi-python-client, ruff, openapi-spec-validator) come from the exact pins in
 # tools/generate-requirements.txt, installed into a private venv (.tools/, or
@@ -20,13 +29,26 @@ tools_venv="${MIJNKLANTPORTAAL_TOOLS_VENV:-$repo/.tools/venv}"
 
 die() { echo "generate.sh: $*" >&2; exit 1; }
 
+changelog="$repo/CHANGELOG.md"
+version_file="$repo/wrapper/mijnklantportaal/_version.py"
+
 mode=generate
-case "${1:-}" in
-  "") ;;
-  --check) mode=check ;;
-  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "generate.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-esac
+source=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --check) mode=check ;;
+    --spec)
+      [[ $# -ge 2 && -n "$2" ]] || { echo "generate.sh: --spec needs a file path or URL" >&2; exit 2; }
+      source="$2"; shift ;;
+    --spec=*) source="${1#--spec=}"; [[ -n "$source" ]] || { echo "generate.sh: --spec needs a file path or URL" >&2; exit 2; } ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "generate.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [[ "$mode" == check && -n "$source" ]]; then
+  echo "generate.sh: --check compares the committed tree with openapi.yaml; it takes no --spec" >&2; exit 2
+fi
 
 ensure_tools() {
   local stamp="$tools_venv/.requirements.sha256" want
@@ -49,9 +71,9 @@ check_ruff() {
   [[ "$have" == "$want" ]] || die "ruff $want expected in $tools_venv, found '${have:-none}'; delete $tools_venv and rerun"
 }
 
-# generate_into DIR: writes DIR/README.md, DIR/openapi.yaml and DIR/$package from $spec.
+# generate_into DIR SPEC: writes DIR/README.md, DIR/openapi.yaml and DIR/$package from SPEC.
 generate_into() {
-  local dest="$1" work
+  local dest="$1" spec="$2" work
   work="$(mktemp -d "$repo/.generate-tmp.XXXXXX")"
   "$tools_venv/bin/python" "$repo/tools/validate_spec.py" "$spec" || { rm -rf "$work"; return 1; }
   # Run from a directory with no ruff config above it in the repo, with a fixed hash seed
@@ -61,7 +83,7 @@ generate_into() {
         --meta none --fail-on-warning --output-path "$work/$package" > "$work.log" 2>&1); then
     cat "$work.log" >&2
     rm -rf "$work" "$work.log"
-    echo "generate.sh: openapi-python-client rejected $spec (output above); generated/ is unchanged" >&2
+    echo "generate.sh: openapi-python-client rejected ${shown_spec:-$spec} (output above); generated/ is unchanged" >&2
     return 1
   fi
   rm -f "$work.log"
@@ -86,15 +108,45 @@ MD
   mv "$work" "$dest"
 }
 
+# report SPEC [CHANGELOG]: print the change report from generated/openapi.yaml to SPEC, if they
+# differ; with CHANGELOG, also append it there. Fails (and the caller changes nothing) when the
+# differ cannot read either spec.
+report() {
+  local new_spec="$1" log="${2:-}" args=()
+  [[ -f "$out_dir/openapi.yaml" ]] || { echo "generate.sh: no generated/openapi.yaml to compare with; no change report"; return 0; }
+  cmp -s "$out_dir/openapi.yaml" "$new_spec" && return 0
+  args=("$out_dir/openapi.yaml" "$new_spec")
+  [[ -f "$version_file" ]] && args+=(--version-file "$version_file")
+  [[ -n "$log" ]] && args+=(--changelog "$log")
+  echo
+  "$tools_venv/bin/python" "$repo/tools/spec_diff.py" "${args[@]}" || { echo "generate.sh: the change report failed" >&2; return 1; }
+  echo
+}
+
 ensure_tools
 check_ruff
-[[ -f "$spec" ]] || die "no spec at $spec"
 
 scratch="$(mktemp -d "$repo/.generate-tmp.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
-generate_into "$scratch/new" || die "nothing was changed"
+
+shown_spec=""
+if [[ -n "$source" ]]; then
+  # Take in a new spec: fetch and validate it in scratch/, under the name the user gave.
+  "$tools_venv/bin/python" "$repo/tools/fetch_spec.py" "$source" "$scratch/incoming.yaml" \
+    || die "nothing was changed (openapi.yaml, generated/ and CHANGELOG.md are as they were)"
+  spec="$scratch/incoming.yaml"
+  shown_spec="$source"
+  if ! problem="$("$tools_venv/bin/python" "$repo/tools/validate_spec.py" "$spec" 2>&1)"; then
+    echo "${problem//$spec/$source}" >&2
+    die "rejected $source; nothing was changed (openapi.yaml, generated/ and CHANGELOG.md are as they were)"
+  fi
+fi
+[[ -f "$spec" ]] || die "no spec at $spec"
+
+generate_into "$scratch/new" "$spec" || die "nothing was changed"
 
 if [[ "$mode" == check ]]; then
+  report "$spec" || exit 1
   if diffs="$(diff -rq "$out_dir" "$scratch/new" 2>&1)"; then
     echo "generate.sh --check: generated/ matches openapi.yaml"
     exit 0
@@ -105,7 +157,19 @@ if [[ "$mode" == check ]]; then
   exit 1
 fi
 
+# Everything is prepared in scratch/ first (report into a copy of CHANGELOG.md); only then are
+# openapi.yaml, generated/ and CHANGELOG.md replaced, so a failure before here changes nothing.
+if [[ -f "$changelog" ]]; then cp -p "$changelog" "$scratch/CHANGELOG.md"; fi
+report "$spec" "$scratch/CHANGELOG.md" || die "nothing was changed"
+if [[ -n "$source" ]]; then
+  cp "$spec" "$scratch/openapi.yaml.new"
+  mv "$scratch/openapi.yaml.new" "$repo/openapi.yaml"
+  echo "generate.sh: openapi.yaml is now $source"
+fi
 # Swap the fresh tree in whole, so files of removed schemas or operations do not linger.
 if [[ -d "$out_dir" ]]; then mv "$out_dir" "$scratch/old"; fi
 mv "$scratch/new" "$out_dir"
+if [[ -f "$scratch/CHANGELOG.md" ]] && ! cmp -s "$scratch/CHANGELOG.md" "$changelog"; then
+  mv "$scratch/CHANGELOG.md" "$changelog"
+fi
 echo "generate.sh: regenerated generated/ from openapi.yaml"
