@@ -1,0 +1,502 @@
+"""The in-memory, stateful MijnKlantportaal API that tests talk to."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import hmac
+import json
+import math
+import secrets
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote
+
+from mijnklantportaal.testing._clock import FakeClock
+from mijnklantportaal.testing._faults import Fault
+
+if TYPE_CHECKING:
+    from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
+    from mijnklantportaal.testing._transport import FakeTransport
+
+__all__ = [
+    "EXAMPLE_INVOICE",
+    "EXAMPLE_INVOICE_ID",
+    "FakeMijnKlantportaal",
+    "RecordedRequest",
+]
+
+MoneyAs = Literal["number", "string"]
+
+BASE_PATH = "/v1"
+RATE_LIMIT_WINDOW = 60.0  # seconds, rolling
+
+EXAMPLE_INVOICE_ID = "fac_abc12345def678"
+# The spec's example invoice, in the API's JSON shape (money as the spec's strings).
+EXAMPLE_INVOICE: Mapping[str, Any] = {
+    "id": EXAMPLE_INVOICE_ID,
+    "invoiceNumber": "MKP-2025.0010",
+    "lines": [
+        {
+            "id": "fcl_abc12345def678",
+            "description": "Pro subscription",
+            "quantity": 1,
+            "currency": "EUR",
+            "amountExclVat": "12.95",
+            "vatRate": "21",
+            "vatAmount": "2.72",
+            "amountInclVat": "15.67",
+        }
+    ],
+    "currency": "EUR",
+    "subtotalAmount": "12.95",
+    "vatAmount": "2.72",
+    "totalAmount": "15.67",
+    "issuedAt": "2025-04-12T00:00:00.000Z",
+    "isPaid": True,
+}
+
+_INVOICE_MONEY = ("subtotalAmount", "vatAmount", "totalAmount")
+_LINE_MONEY = ("amountExclVat", "vatRate", "vatAmount", "amountInclVat")
+
+_JSON = ("Content-Type", "application/json")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What the fake received. ``headers`` has lower-case names; the credential in
+    ``authorization`` is replaced by ``[redacted]`` (``Bearer [redacted]``)."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    status: int | None  # what the fake answered; None when the connection was dropped
+    authenticated: bool  # the request carried the fake's key
+    fault: Fault | None = None
+
+    @property
+    def invoice_id(self) -> str | None:
+        prefix = BASE_PATH + "/invoices/"
+        return unquote(self.path[len(prefix) :]) if self.path.startswith(prefix) else None
+
+
+@dataclass
+class Reply:
+    """One answer of the fake, before a transport turns it into bytes or an httpx.Response."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    latency: float = 0.0
+    drop: bool = False
+    truncate: bool = False  # send half the body; Content-Length still claims all of it
+
+
+@dataclass
+class _EveryRule:
+    every: int
+    fault: Fault
+    times: int | None
+    seen: int = 0
+
+
+@dataclass
+class _Stored:
+    data: dict[str, Any]
+    bodies: dict[str, bytes] = field(default_factory=dict)
+
+
+class FakeMijnKlantportaal:
+    """An in-memory stand-in for the MijnKlantportaal API.
+
+    ``FakeMijnKlantportaal(api_key=None, rate_limit=60, money_as="number", clock=None)``
+
+    - ``api_key``: the Bearer token it accepts (a random one when not given; read it back
+      as ``fake.api_key``). Anything else gets the API's 401 ``{"message": ...}``.
+    - ``rate_limit``: requests per rolling minute per key, as the real API (60); ``None``
+      turns the limit off. Past it: the real 429 body with ``retry-after`` and
+      ``x-ratelimit-reset``. ``X-RateLimit-Limit``/``-Remaining`` are on every response
+      while a limit is in force.
+    - ``money_as``: ``"number"`` sends money as JSON numbers like the real API does,
+      ``"string"`` as the spec types it. Changeable later through ``fake.money_as``.
+    - ``clock``: a :class:`FakeClock` (``fake.clock.advance(60)`` empties the window).
+
+    Two ways in: ``fake.transport()`` (an httpx transport, sync and async) and
+    ``with fake.serve() as base_url:`` (a real HTTP/1.1 server on loopback).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        rate_limit: int | None = 60,
+        money_as: MoneyAs = "number",
+        clock: FakeClock | None = None,
+    ) -> None:
+        if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+            raise ValueError("api_key must be a non-empty string (or None for a generated one)")
+        if rate_limit is not None and (isinstance(rate_limit, bool) or rate_limit < 1):
+            raise ValueError("rate_limit must be a positive int, or None for no limit")
+        self._check_money_as(money_as)
+        self.api_key: str = api_key if api_key is not None else "mkp_fake_" + secrets.token_hex(16)
+        self.rate_limit = rate_limit
+        self.money_as: MoneyAs = money_as
+        self.clock = clock if clock is not None else FakeClock()
+        self._lock = threading.Lock()
+        self._invoices: dict[str, _Stored] = {}
+        self._requests: list[RecordedRequest] = []
+        self._queued: collections.deque[Fault] = collections.deque()
+        self._every: list[_EveryRule] = []
+        self._windows: dict[str, collections.deque[float]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeMijnKlantportaal invoices={len(self._invoices)} "
+            f"rate_limit={self.rate_limit} money_as={self.money_as!r}>"
+        )
+
+    # -- data ---------------------------------------------------------------------------
+
+    def add_invoice(self, invoice: Mapping[str, Any]) -> str:
+        """Store an invoice given in the API's JSON shape (camelCase keys; money as strings,
+        ints or floats, floats read by their shortest repr). Returns its id; an invoice
+        without ``id`` gets a fresh ``fac_`` one. The same id again replaces the invoice."""
+        if not isinstance(invoice, Mapping):
+            raise TypeError(
+                f"invoice must be a mapping in the API's JSON shape, got {type(invoice).__name__}"
+            )
+        data: dict[str, Any] = copy.deepcopy(dict(invoice))
+        invoice_id = data.setdefault("id", "fac_" + secrets.token_hex(7))
+        if not isinstance(invoice_id, str) or not invoice_id:
+            raise ValueError(f"invoice id must be a non-empty string, got {invoice_id!r}")
+        _normalize_money(data, _INVOICE_MONEY, "invoice")
+        lines = data.get("lines")
+        if lines is not None:
+            if not isinstance(lines, list | tuple):
+                raise ValueError("invoice 'lines' must be a list of line objects")
+            data["lines"] = list(lines)
+            for n, line in enumerate(data["lines"]):
+                if not isinstance(line, dict):
+                    raise ValueError(f"invoice line {n} must be an object")
+                _normalize_money(line, _LINE_MONEY, f"line {n}")
+        stored = _Stored(data)
+        stored.bodies = {m: _dumps(_render(data, m)).encode() for m in ("number", "string")}
+        with self._lock:
+            self._invoices[invoice_id] = stored
+        return invoice_id
+
+    def add_example_invoice(self) -> str:
+        """Store the spec's example invoice (``fac_abc12345def678``); returns its id."""
+        return self.add_invoice(EXAMPLE_INVOICE)
+
+    def remove_invoice(self, invoice_id: str) -> None:
+        with self._lock:
+            self._invoices.pop(invoice_id, None)
+
+    def invoice_json(self, invoice_id: str, money_as: MoneyAs | None = None) -> Any:
+        """The JSON the fake serves for ``invoice_id`` (parsed), for assertions."""
+        with self._lock:
+            stored = self._invoices[invoice_id]
+        return json.loads(stored.bodies[money_as or self.money_as])
+
+    @property
+    def invoice_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._invoices)
+
+    # -- what it received ----------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # -- faults -------------------------------------------------------------------------
+
+    def fail_next(self, fault: Fault, times: int = 1) -> None:
+        """Answer the next ``times`` requests with ``fault`` (queued after earlier calls)."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            self._queued.extend([fault] * times)
+
+    def fail_every(self, every: int, fault: Fault, times: int | None = None) -> None:
+        """Answer every ``every``-th request from now on with ``fault`` (request number
+        ``every``, ``2*every``, ...), ``times`` times in all or without end when ``None``."""
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        with self._lock:
+            self._every.append(_EveryRule(every, fault, times))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._queued.clear()
+            self._every.clear()
+
+    def reset_rate_limit(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+    # -- ways in ------------------------------------------------------------------------
+
+    def transport(self) -> FakeTransport:
+        """An httpx transport (sync and async) answering from this fake, in-process."""
+        from mijnklantportaal.testing._transport import FakeTransport
+
+        return FakeTransport(self)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[str]:
+        """``with fake.serve() as base_url:`` a real HTTP/1.1 keep-alive server on
+        ``host:port`` (0: a free port) in a background thread; ``base_url`` ends in
+        ``/v1``. The server stops, and its threads and sockets are closed, on exit."""
+        from mijnklantportaal.testing._server import serve
+
+        return serve(self, host, port)
+
+    def client(self, **overrides: Any) -> MijnKlantportaal:
+        """A :class:`MijnKlantportaal` wired to this fake in-process (its key, its
+        transport). Keyword arguments override the client's own."""
+        import httpx
+
+        from mijnklantportaal import MijnKlantportaal
+
+        kwargs: dict[str, Any] = {"api_key": self.api_key}
+        kwargs.update(overrides)
+        if kwargs.get("http_client") is None:
+            kwargs["http_client"] = httpx.Client(transport=self.transport())
+        return MijnKlantportaal(**kwargs)
+
+    def async_client(self, **overrides: Any) -> AsyncMijnKlantportaal:
+        """An :class:`AsyncMijnKlantportaal` wired to this fake in-process."""
+        import httpx
+
+        from mijnklantportaal import AsyncMijnKlantportaal
+
+        kwargs: dict[str, Any] = {"api_key": self.api_key}
+        kwargs.update(overrides)
+        if kwargs.get("http_client") is None:
+            kwargs["http_client"] = httpx.AsyncClient(transport=self.transport())
+        return AsyncMijnKlantportaal(**kwargs)
+
+    # -- the API itself -----------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes = b""
+    ) -> Reply:
+        """Answer one request (``target`` is the path with its query). Thread-safe; it
+        never sleeps: latency, drops and truncation are for the caller to carry out."""
+        path, _, query = target.partition("?")
+        lowered: dict[str, str] = {}
+        for name, value in headers:
+            key = name.lower()
+            lowered[key] = f"{lowered[key]}, {value}" if key in lowered else value
+        token = _bearer(lowered.get("authorization"))
+        authenticated = token is not None and hmac.compare_digest(
+            token.encode(), self.api_key.encode()
+        )
+        if "authorization" in lowered:
+            lowered["authorization"] = _redact(lowered["authorization"])
+        method = method.upper()
+        with self._lock:
+            fault = self._next_fault()
+            if fault is not None and fault.kind != "pass":
+                reply = self._fault_reply(fault, token if authenticated else None, path, method)
+            else:
+                reply = self._answer(method, path, token, authenticated)
+            if fault is not None:
+                reply.latency = fault.delay
+            self._requests.append(
+                RecordedRequest(
+                    method=method,
+                    path=path,
+                    query=query,
+                    headers=lowered,
+                    body=body,
+                    status=None if reply.drop else reply.status,
+                    authenticated=authenticated,
+                    fault=fault,
+                )
+            )
+        return reply
+
+    # everything below runs under self._lock
+
+    def _next_fault(self) -> Fault | None:
+        chosen = self._queued.popleft() if self._queued else None
+        for rule in list(self._every):
+            rule.seen += 1
+            if rule.seen % rule.every == 0:
+                if chosen is None:
+                    chosen = rule.fault
+                if rule.times is not None:
+                    rule.times -= 1
+                    if rule.times <= 0:
+                        self._every.remove(rule)
+        return chosen
+
+    def _fault_reply(self, fault: Fault, token: str | None, path: str, method: str) -> Reply:
+        if fault.kind == "drop":
+            return Reply(0, [], b"", drop=True)
+        if fault.kind == "truncate":
+            reply = self._answer(method, path, token, token is not None)
+            reply.truncate = True
+            return reply
+        if fault.kind == "rate_limited":
+            now = self.clock.now()
+            limit = self.rate_limit if self.rate_limit is not None else 60
+            return self._too_many(limit, fault.retry_after, math.ceil(now + fault.retry_after))
+        return Reply(fault.status_code, list(fault.headers), fault.body)
+
+    def _answer(self, method: str, path: str, token: str | None, authenticated: bool) -> Reply:
+        if not authenticated:
+            reply = _error(401, "Unauthenticated.")
+            reply.headers.append(("WWW-Authenticate", "Bearer"))
+            return reply
+        assert token is not None
+        limit = self.rate_limit
+        rate_headers: list[tuple[str, str]] = []
+        if limit is not None:
+            now = self.clock.now()
+            window = self._windows.setdefault(token, collections.deque())
+            while window and window[0] <= now - RATE_LIMIT_WINDOW:
+                window.popleft()
+            if len(window) >= limit:
+                free_at = window[0] + RATE_LIMIT_WINDOW
+                return self._too_many(limit, max(1, math.ceil(free_at - now)), math.ceil(free_at))
+            window.append(now)
+            rate_headers = [
+                ("X-RateLimit-Limit", str(limit)),
+                ("X-RateLimit-Remaining", str(limit - len(window))),
+            ]
+        reply = self._route(method, path)
+        reply.headers.extend(rate_headers)
+        return reply
+
+    def _route(self, method: str, path: str) -> Reply:
+        prefix = BASE_PATH + "/invoices/"
+        if path.startswith(prefix) and "/" not in path[len(prefix) :]:
+            if method != "GET":
+                reply = _error(
+                    405,
+                    f"The {method} method is not supported for this route. Supported methods: GET.",
+                )
+                reply.headers.append(("Allow", "GET"))
+                return reply
+            invoice_id = unquote(path[len(prefix) :])
+            stored = self._invoices.get(invoice_id)
+            if stored is None:
+                return _error(404, f"Invoice {invoice_id} not found.")
+            body = stored.bodies[self.money_as]
+            return Reply(200, [_JSON], body)
+        return _error(404, f"The route {path.lstrip('/')} could not be found.")
+
+    def _too_many(self, limit: int, retry_after: int, reset_at: int) -> Reply:
+        reply = Reply(
+            429,
+            [
+                _JSON,
+                ("X-RateLimit-Limit", str(limit)),
+                ("X-RateLimit-Remaining", "0"),
+                ("retry-after", str(retry_after)),
+                ("x-ratelimit-reset", str(reset_at)),
+            ],
+            b'{"code":429,"message":"Too many requests."}',
+        )
+        return reply
+
+    @staticmethod
+    def _check_money_as(money_as: str) -> None:
+        if money_as not in ("number", "string"):
+            raise ValueError(f"money_as must be 'number' or 'string', got {money_as!r}")
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _error(status: int, message: str) -> Reply:
+    return Reply(status, [_JSON], json.dumps({"message": message}).encode())
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _redact(value: str) -> str:
+    scheme, sep, _ = value.strip().partition(" ")
+    return f"{scheme} [redacted]" if sep and scheme.lower() == "bearer" else "[redacted]"
+
+
+def _normalize_money(obj: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        if key in obj and obj[key] is not None:
+            obj[key] = _to_decimal(obj[key], f"{where} {key}")
+
+
+def _to_decimal(value: Any, where: str) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"{where}: money must be a number or a numeric string, got {value!r}")
+    if isinstance(value, float):
+        value = repr(value)  # the shortest repr: 12.95 stays 12.95
+    try:
+        result = Decimal(value) if isinstance(value, str | int | Decimal) else None
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite():
+        raise ValueError(f"{where}: money must be a number or a numeric string, got {value!r}")
+    return result
+
+
+def _render(value: Any, money_as: str) -> Any:
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text if money_as == "string" else _Number(text)
+    if isinstance(value, dict):
+        return {k: _render(v, money_as) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_render(v, money_as) for v in value]
+    return value
+
+
+class _Number(str):
+    """A decimal written into JSON as a bare number, digit for digit."""
+
+
+def _dumps(value: Any) -> str:
+    return "".join(_encode(value))
+
+
+def _encode(value: Any) -> Iterator[str]:
+    if isinstance(value, _Number):
+        yield str.__str__(value)
+    elif isinstance(value, dict):
+        yield "{"
+        for n, (k, v) in enumerate(value.items()):
+            if n:
+                yield ","
+            yield json.dumps(str(k))
+            yield ":"
+            yield from _encode(v)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for n, v in enumerate(value):
+            if n:
+                yield ","
+            yield from _encode(v)
+        yield "]"
+    else:
+        yield json.dumps(value)

@@ -1,0 +1,57 @@
+"""pytest fixtures for code that uses mijnklantportaal; registered automatically (pytest11).
+
+    def test_shows_invoice(mijnklantportaal_client):
+        invoice = mijnklantportaal_client.invoices.get("fac_abc12345def678")
+        assert invoice.is_paid
+
+- ``mijnklantportaal_fake``: a fresh :class:`~mijnklantportaal.testing.FakeMijnKlantportaal`
+  seeded with the spec's example invoice (``fac_abc12345def678``).
+- ``mijnklantportaal_client`` / ``mijnklantportaal_async_client``: clients wired to that
+  fake in-process, whose retries do not wait (a scripted 503 costs no test time).
+
+Everything heavy is imported inside the fixtures: loading this plugin costs pytest nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
+    from mijnklantportaal.testing import FakeMijnKlantportaal
+
+
+@pytest.fixture
+def mijnklantportaal_fake() -> FakeMijnKlantportaal:
+    """A fresh fake API holding the spec's example invoice."""
+    from mijnklantportaal.testing import FakeMijnKlantportaal
+
+    fake = FakeMijnKlantportaal()
+    fake.add_example_invoice()
+    return fake
+
+
+@pytest.fixture
+def mijnklantportaal_client(
+    mijnklantportaal_fake: FakeMijnKlantportaal,
+) -> Iterator[MijnKlantportaal]:
+    """A MijnKlantportaal client talking to ``mijnklantportaal_fake``; retries are instant."""
+    from mijnklantportaal.testing._instant import instant_retries
+
+    with mijnklantportaal_fake.client() as client, instant_retries():
+        yield client
+
+
+@pytest.fixture
+def mijnklantportaal_async_client(
+    mijnklantportaal_fake: FakeMijnKlantportaal,
+) -> Iterator[AsyncMijnKlantportaal]:
+    """An AsyncMijnKlantportaal client talking to ``mijnklantportaal_fake``; retries are
+    instant. A plain fixture (no async plugin needed): use it inside your event loop."""
+    from mijnklantportaal.testing._instant import instant_retries
+
+    with instant_retries():
+        yield mijnklantportaal_fake.async_client()
