@@ -1,0 +1,63 @@
+"""Helpers shared by the tests: scripted in-process responses and a sync/async bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+API_KEY = "mkp_test_key_0123456789abcdef"
+
+EXAMPLE_INVOICE_JSON = (
+    b'{"id":"fac_abc12345def678","invoiceNumber":"MKP-2025.0010","lines":[{"id":"fcl_abc12345def678",'
+    b'"description":"Pro subscription","quantity":1,"currency":"EUR","amountExclVat":12.95,'
+    b'"vatRate":21,"vatAmount":2.72,"amountInclVat":15.67}],"currency":"EUR","subtotalAmount":12.95,'
+    b'"vatAmount":2.72,"totalAmount":15.67,"issuedAt":"2025-04-12T00:00:00.000Z","isPaid":true}'
+)
+
+
+class Recorder:
+    """An httpx handler driven by a script of responses; records every request it got."""
+
+    def __init__(
+        self, *responses: httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+    ):
+        self.script = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(item, Exception):
+            raise item
+        if callable(item) and not isinstance(item, httpx.Response):
+            return item(request)
+        return item
+
+
+def ok(body: bytes | dict[str, Any] = EXAMPLE_INVOICE_JSON, **headers: str) -> httpx.Response:
+    content = json.dumps(body).encode() if isinstance(body, dict) else body
+    extra = {name.replace("_", "-"): value for name, value in headers.items()}
+    return httpx.Response(200, content=content, headers={"content-type": "application/json", **extra})
+
+
+def status(code: int, body: bytes | dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+    content = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
+    return httpx.Response(
+        code, content=content, headers={k.replace("_", "-"): v for k, v in headers.items()}
+    )
+
+
+def resolve(value: Any) -> Any:
+    """Await ``value`` when it is awaitable, so one test body serves both clients."""
+    if inspect.isawaitable(value):
+        return asyncio.run(_await(value))
+    return value
+
+
+async def _await(value: Any) -> Any:
+    return await value
