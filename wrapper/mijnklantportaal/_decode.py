@@ -54,8 +54,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _parse_int(digits: str) -> int | Decimal:
+    # int("-0") is 0: the sign the text spells would be lost, so "-0" stays a Decimal.
+    return Decimal(digits) if digits == "-0" else int(digits)
+
+
 _decoder = json.JSONDecoder(
-    parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+    parse_float=Decimal,
+    parse_int=_parse_int,
+    parse_constant=_reject_constant,
+    object_pairs_hook=_unique_keys,
 )
 
 
@@ -90,6 +98,9 @@ def _first_non_space(text: str) -> int:
 # thousands separators, "NaN" or "Infinity" (all of which Decimal() would accept).
 _DECIMAL_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z", re.ASCII)
 _MAX_EXPONENT = 10_000
+# Python's default limit for int <-> str (which the JSON integer path already enforces):
+# a longer whole number would make repr() of the model raise ValueError.
+_MAX_INT_DIGITS = 4300
 
 
 def money(value: object) -> Decimal:
@@ -130,7 +141,7 @@ def integer(value: object) -> int:
     if type(value) is int:
         return value
     if type(value) is Decimal and value.is_finite() and value == value.to_integral_value():
-        if abs(value.adjusted()) <= _MAX_EXPONENT:
+        if abs(value.adjusted()) < _MAX_INT_DIGITS:
             return int(value)
     raise DecodeError(f"expected a whole number, got {_kind(value)}")
 
