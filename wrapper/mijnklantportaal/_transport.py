@@ -16,6 +16,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -113,7 +114,8 @@ def _header_int(headers: httpx.Headers, name: str) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    # isascii: str.isdigit() is also true for "²", which int() then rejects.
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def _header_timestamp(headers: httpx.Headers, name: str) -> datetime | None:
@@ -191,7 +193,10 @@ class _BaseTransport:
                 return max(0.0, (when - datetime.now(UTC)).total_seconds())
         reset = _header_int(headers, "x-ratelimit-reset")
         if reset is not None:
-            return max(0.0, reset - time.time())
+            wait = reset - time.time()
+            # A reset time already past says nothing about when to retry (or was sent in
+            # seconds, not as a timestamp): back off rather than retry at once.
+            return wait if wait > 0 else None
         return None
 
     # -- one attempt ------------------------------------------------------------------------
@@ -381,12 +386,16 @@ def _body_for_error(response: httpx.Response) -> object:
         return text or None
 
 
+# Plain digits with an optional fraction: float() alone would also take "1_0", "1e3", "inf".
+_SECONDS = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?\Z", re.ASCII)
+
+
 def _finite_nonnegative(value: str) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
+    value = value.strip()
+    if not _SECONDS.match(value):
         return None
-    return number if math.isfinite(number) and number >= 0 else None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _describe_timeout(timeout: httpx.Timeout) -> str:

@@ -1,0 +1,132 @@
+"""Reliability suite fixtures: instant retries with recorded delays, clients, and the figures.
+
+Every test reports what it tried through the ``figures`` fixture
+(``figures.count("property", "money bodies", n)``); at the end of the session the totals
+are printed and, when ``MKP_RELIABILITY_FIGURES`` names a file, written there as JSON for
+``tools/reliability_report.py`` to turn into ``RELIABILITY.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
+from mijnklantportaal._transport import AsyncTransport, SyncTransport
+from reliability_helpers import API_KEY, resolve
+
+FIGURES_ENV = "MKP_RELIABILITY_FIGURES"
+
+
+class Figures:
+    """Thread-safe counters: category -> what -> number."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.tests: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.notes: dict[str, Any] = {}
+
+    def count(self, category: str, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[category][what] += n
+
+    def note(self, key: str, value: Any) -> None:
+        with self._lock:
+            self.notes[key] = value
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "counts": {c: dict(w) for c, w in sorted(self.counts.items())},
+            "tests": {c: dict(o) for c, o in sorted(self.tests.items())},
+            "notes": dict(sorted(self.notes.items())),
+        }
+
+
+_FIGURES = Figures()
+
+
+@pytest.fixture(scope="session")
+def figures() -> Figures:
+    return _FIGURES
+
+
+def _category(item: pytest.Item) -> str:
+    name = item.path.stem.removeprefix("test_")
+    return name
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "reliability" not in report.nodeid:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        stem = report.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        _FIGURES.tests[stem.removeprefix("test_")][report.outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    data = _FIGURES.as_dict()
+    if not data["counts"] and not data["tests"]:
+        return
+    terminalreporter.section("reliability figures")
+    for category, whats in data["counts"].items():
+        total = sum(whats.values())
+        terminalreporter.write_line(f"{category}: {total}")
+        for what, n in sorted(whats.items()):
+            terminalreporter.write_line(f"    {what}: {n}")
+    path = os.environ.get(FIGURES_ENV)
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+
+
+# -- instant retries --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries happen at once; each delay the client asked for is recorded (thread-safe append)."""
+    recorded: list[float] = []
+
+    async def async_sleep(self: AsyncTransport, seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(SyncTransport, "_sleep", lambda self, seconds: recorded.append(seconds))
+    monkeypatch.setattr(AsyncTransport, "_sleep", async_sleep)
+    return recorded
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def mock_client(mode: str, delays: list[float]) -> Iterator[Callable[..., Any]]:
+    """mock_client(handler, **kwargs): a sync or async client over an httpx.MockTransport."""
+    made: list[Any] = []
+
+    def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> Any:
+        kwargs.setdefault("api_key", API_KEY)
+        transport = httpx.MockTransport(handler)
+        client: Any
+        if mode == "sync":
+            client = MijnKlantportaal(http_client=httpx.Client(transport=transport), **kwargs)
+        else:
+            client = AsyncMijnKlantportaal(
+                http_client=httpx.AsyncClient(transport=transport), **kwargs
+            )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        http = client._transport.http_client
+        resolve(http.aclose() if mode == "async" else http.close())
