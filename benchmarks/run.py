@@ -1,0 +1,678 @@
+"""The wrapper against raw httpx, side by side, in one run: ``python benchmarks/run.py``.
+
+Six measurements (issue 7), each interleaved (A, B, C, A, B, C, ...) after a warm-up,
+reported as median with min and max over the rounds, and as the ratio of medians to the
+baseline:
+
+1. sequential GET on one keep-alive connection: raw ``httpx.Client`` + ``json.loads(
+   parse_float=Decimal)`` vs the generated ``get_invoice.sync_detailed`` vs
+   ``MijnKlantportaal().invoices.get``;
+2. 32 concurrent tasks: raw ``httpx.AsyncClient`` vs ``AsyncMijnKlantportaal``;
+3. decoding a 5,000-line invoice in-process: ``mijnklantportaal._decode.loads`` +
+   ``Invoice.from_dict`` vs ``json.loads(body, parse_float=Decimal)`` alone;
+4. memory (tracemalloc) of that decode, and the retained size of one parsed line;
+5. ``python -X importtime -c "import mijnklantportaal"`` vs ``import httpx``, fresh processes;
+6. the fake's loopback server vs a minimal tuned stdlib HTTP/1.1 server
+   (``benchmarks/baseline_server.py``), one keep-alive raw httpx client each.
+
+The servers run in their own processes (``benchmarks/_servers.py``) so that they do not
+share the client's GIL. The table is printed and written as JSON to
+``benchmarks/results/latest.json`` (``--json PATH`` for another file) to compare commits.
+``--smoke`` runs everything with tiny counts for CI; it asserts nothing about timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_JSON = HERE / "results" / "latest.json"
+
+TARGETS = {
+    "sequential_get": ("wrapper", ">=", 0.90),
+    "async_get": ("wrapper", ">=", 0.90),
+    "large_invoice_decode": ("wrapper", "<=", 2.0),
+    "memory_peak": ("wrapper", "<=", 2.0),
+    "import_time": ("mijnklantportaal", "<=", 1.5),
+    "fake_server": ("fake", ">=", 0.8),
+}
+
+
+@dataclass
+class Settings:
+    rounds: int
+    warmup_rounds: int
+    seq_requests: int
+    async_requests: int
+    async_tasks: int
+    decode_lines: int
+    decode_rounds: int
+    import_runs: int
+    server_requests: int
+
+
+FULL = Settings(
+    rounds=9,
+    warmup_rounds=1,
+    seq_requests=1000,
+    async_requests=1600,
+    async_tasks=32,
+    decode_lines=5000,
+    decode_rounds=21,
+    import_runs=15,
+    server_requests=1000,
+)
+SMOKE = Settings(
+    rounds=2,
+    warmup_rounds=1,
+    seq_requests=30,
+    async_requests=64,
+    async_tasks=32,
+    decode_lines=200,
+    decode_rounds=3,
+    import_runs=2,
+    server_requests=30,
+)
+
+
+# -- bookkeeping ---------------------------------------------------------------------------
+
+
+@dataclass
+class Series:
+    """One contender's per-round figures; ``higher_is_better`` for rates."""
+
+    unit: str
+    higher_is_better: bool
+    values: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        values = self.values
+        return {
+            "unit": self.unit,
+            "median": statistics.median(values),
+            "min": min(values),
+            "max": max(values),
+            "rounds": len(values),
+            "values": [round(v, 6) for v in values],
+        }
+
+
+def interleave(
+    contenders: dict[str, Callable[[], float]],
+    rounds: int,
+    warmup_rounds: int,
+    unit: str,
+    higher_is_better: bool,
+) -> dict[str, Series]:
+    """Run each contender once per round, in turn; warm-up rounds are not recorded."""
+    series = {name: Series(unit, higher_is_better) for name in contenders}
+    for round_number in range(warmup_rounds + rounds):
+        # Rotate the order so that no contender always runs right after the same one.
+        names = list(contenders)
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            gc.collect()
+            value = contenders[name]()
+            if round_number >= warmup_rounds:
+                series[name].values.append(value)
+    return series
+
+
+def section(series: dict[str, Series], baseline: str, **extra: Any) -> dict[str, Any]:
+    base = statistics.median(series[baseline].values)
+    return {
+        "baseline": baseline,
+        "contenders": {
+            name: {**s.summary(), "ratio": statistics.median(s.values) / base}
+            for name, s in series.items()
+        },
+        **extra,
+    }
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def server(kind: str) -> Iterator[dict[str, str]]:
+    """Start ``_servers.py kind`` in its own process; yields its base_url, api_key, invoice_id."""
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "_servers.py"), kind],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {kind} server did not start (exit code {process.wait()})")
+        yield json.loads(line)
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def request_headers(api_key: str) -> dict[str, str]:
+    """What the wrapper sends on every request, so that raw httpx sends the same."""
+    from mijnklantportaal._config import USER_AGENT
+
+    return {
+        "Authorization": f"Bearer {api_key}",
+        "User-Agent": USER_AGENT,
+        "Accept": "application/json",
+    }
+
+
+# -- 1. sequential GET ---------------------------------------------------------------------
+
+
+def bench_sequential(info: dict[str, str], s: Settings) -> dict[str, Any]:
+    from mijnklantportaal import MijnKlantportaal
+    from mijnklantportaal_api import AuthenticatedClient
+    from mijnklantportaal_api.api.invoices_api import get_invoice
+
+    base_url, key, invoice_id = info["base_url"], info["api_key"], info["invoice_id"]
+    url = f"{base_url}/invoices/{invoice_id}"
+    n = s.seq_requests
+
+    raw = httpx.Client(headers=request_headers(key))
+    generated = AuthenticatedClient(base_url=base_url, token=key)
+    wrapper = MijnKlantportaal(api_key=key, base_url=base_url)
+
+    def run_raw() -> float:
+        get, loads = raw.get, json.loads
+        started = time.perf_counter()
+        for _ in range(n):
+            response = get(url)
+            response.raise_for_status()
+            loads(response.content, parse_float=Decimal)
+        return n / (time.perf_counter() - started)
+
+    def run_generated() -> float:
+        sync_detailed = get_invoice.sync_detailed
+        started = time.perf_counter()
+        for _ in range(n):
+            sync_detailed(invoice_id, client=generated)
+        return n / (time.perf_counter() - started)
+
+    def run_wrapper() -> float:
+        get = wrapper.invoices.get
+        started = time.perf_counter()
+        for _ in range(n):
+            get(invoice_id)
+        return n / (time.perf_counter() - started)
+
+    # Same answer from all three before timing anything.
+    expected = json.loads(raw.get(url).content, parse_float=Decimal)
+    assert wrapper.invoices.get(invoice_id).total_amount == expected["totalAmount"]
+    assert get_invoice.sync_detailed(invoice_id, client=generated).status_code == 200
+
+    try:
+        series = interleave(
+            {"raw_httpx": run_raw, "generated": run_generated, "wrapper": run_wrapper},
+            s.rounds,
+            s.warmup_rounds,
+            "req/s",
+            True,
+        )
+    finally:
+        raw.close()
+        generated.get_httpx_client().close()
+        wrapper.close()
+    return section(series, "raw_httpx", requests_per_round=n)
+
+
+# -- 2. concurrent async GET ---------------------------------------------------------------
+
+
+def bench_async(info: dict[str, str], s: Settings) -> dict[str, Any]:
+    return asyncio.run(_bench_async(info, s))
+
+
+async def _bench_async(info: dict[str, str], s: Settings) -> dict[str, Any]:
+    from mijnklantportaal import AsyncMijnKlantportaal
+    from mijnklantportaal._constants import DEFAULT_CONNECTION_LIMITS
+
+    base_url, key, invoice_id = info["base_url"], info["api_key"], info["invoice_id"]
+    url = f"{base_url}/invoices/{invoice_id}"
+    tasks, per_task = s.async_tasks, max(1, s.async_requests // s.async_tasks)
+    total = tasks * per_task
+
+    raw = httpx.AsyncClient(headers=request_headers(key), limits=DEFAULT_CONNECTION_LIMITS)
+    wrapper = AsyncMijnKlantportaal(api_key=key, base_url=base_url)
+
+    async def raw_task() -> None:
+        for _ in range(per_task):
+            response = await raw.get(url)
+            response.raise_for_status()
+            json.loads(response.content, parse_float=Decimal)
+
+    async def wrapper_task() -> None:
+        for _ in range(per_task):
+            await wrapper.invoices.get(invoice_id)
+
+    async def timed(task: Callable[[], Any]) -> float:
+        gc.collect()
+        started = time.perf_counter()
+        await asyncio.gather(*(task() for _ in range(tasks)))
+        return total / (time.perf_counter() - started)
+
+    series = {"raw_httpx": Series("req/s", True), "wrapper": Series("req/s", True)}
+    async with raw, wrapper:
+        for round_number in range(s.warmup_rounds + s.rounds):
+            order = [("raw_httpx", raw_task), ("wrapper", wrapper_task)]
+            if round_number % 2:
+                order.reverse()
+            for name, task in order:
+                value = await timed(task)
+                if round_number >= s.warmup_rounds:
+                    series[name].values.append(value)
+    return section(series, "raw_httpx", tasks=tasks, requests_per_round=total)
+
+
+# -- 3. and 4. large invoice decode and memory ---------------------------------------------
+
+
+def large_invoice_body(lines: int) -> bytes:
+    """A ``lines``-line invoice as the fake serves it (money as JSON numbers), in-process."""
+    from mijnklantportaal.testing import EXAMPLE_INVOICE, FakeMijnKlantportaal
+
+    fake = FakeMijnKlantportaal(rate_limit=None, money_as="number")
+    invoice = dict(EXAMPLE_INVOICE)
+    invoice["lines"] = [
+        {
+            "id": f"fcl_{n:014d}",
+            "description": f"Pro subscription, seat {n}",
+            "quantity": n % 7 + 1,
+            "currency": "EUR",
+            "amountExclVat": "12.95",
+            "vatRate": "21",
+            "vatAmount": "2.72",
+            "amountInclVat": "15.67",
+        }
+        for n in range(lines)
+    ]
+    invoice_id = fake.add_invoice(invoice)
+    with httpx.Client(transport=fake.transport()) as client:
+        response = client.get(
+            f"https://api.example/v1/invoices/{invoice_id}",
+            headers={"Authorization": f"Bearer {fake.api_key}"},
+        )
+    response.raise_for_status()
+    return response.content
+
+
+def decoders() -> dict[str, Callable[[bytes], Any]]:
+    from mijnklantportaal import _decode
+    from mijnklantportaal._models import Invoice
+
+    def bare(body: bytes) -> Any:
+        return json.loads(body, parse_float=Decimal)
+
+    def wrapper(body: bytes) -> Any:
+        return Invoice.from_dict(_decode.loads(body))
+
+    return {"json_loads_decimal": bare, "wrapper": wrapper}
+
+
+def bench_decode(body: bytes, s: Settings) -> dict[str, Any]:
+    funcs = decoders()
+    expected = funcs["json_loads_decimal"](body)
+    invoice = funcs["wrapper"](body)
+    assert len(invoice.lines) == len(expected["lines"])
+    assert invoice.lines[-1].amount_incl_vat == expected["lines"][-1]["amountInclVat"]
+
+    def timer(func: Callable[[bytes], Any]) -> Callable[[], float]:
+        def run() -> float:
+            started = time.perf_counter()
+            func(body)
+            return (time.perf_counter() - started) * 1000
+
+        return run
+
+    series = interleave(
+        {name: timer(func) for name, func in funcs.items()},
+        s.decode_rounds,
+        2,
+        "ms",
+        False,
+    )
+    return section(series, "json_loads_decimal", lines=len(expected["lines"]), bytes=len(body))
+
+
+def _traced(func: Callable[[], Any]) -> tuple[int, int, Any]:
+    """(peak, retained) bytes of ``func()`` under tracemalloc, and its result."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = func()
+        gc.collect()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - before, current - before, result
+
+
+def bench_memory(body: bytes, s: Settings) -> dict[str, Any]:
+    funcs = decoders()
+    figures: dict[str, dict[str, float]] = {}
+    for name, func in funcs.items():
+        peaks, retained = [], []
+        for _ in range(3):
+            peak, kept, result = _traced(lambda func=func: func(body))  # type: ignore[misc]
+            peaks.append(peak)
+            retained.append(kept)
+            lines = len(result["lines"] if isinstance(result, dict) else result.lines)
+            del result
+        figures[name] = {
+            "peak_bytes": statistics.median(peaks),
+            "retained_bytes": statistics.median(retained),
+            "retained_bytes_per_line": statistics.median(retained) / lines,
+        }
+    base = figures["json_loads_decimal"]["peak_bytes"]
+    contenders = {
+        name: {
+            "unit": "MB",
+            "median": f["peak_bytes"] / 1e6,
+            "min": f["peak_bytes"] / 1e6,
+            "max": f["peak_bytes"] / 1e6,
+            "ratio": f["peak_bytes"] / base,
+            "retained_MB": f["retained_bytes"] / 1e6,
+            "retained_bytes_per_line": f["retained_bytes_per_line"],
+        }
+        for name, f in figures.items()
+    }
+    return {
+        "baseline": "json_loads_decimal",
+        "contenders": contenders,
+        "line_object_bytes": line_object_size(body),
+    }
+
+
+def line_object_size(body: bytes) -> dict[str, int]:
+    """Bytes one parsed line keeps alive: the ``InvoiceLine`` with its own values, and the
+    ``json.loads(parse_float=Decimal)`` dict of the same line (averaged over every line)."""
+    from mijnklantportaal import _decode
+    from mijnklantportaal._models import InvoiceLine
+
+    count = len(_decode.loads(body)["lines"])
+    list_bytes = sys.getsizeof([None] * count)  # the list holding them is no line's
+
+    def per_line(func: Callable[[], Any]) -> int:
+        retained = min(_traced(func)[1] for _ in range(3))
+        return round((retained - list_bytes) / count)
+
+    def wrapper_lines() -> list[Any]:
+        return [InvoiceLine.from_dict(line) for line in _decode.loads(body)["lines"]]
+
+    def dict_lines() -> list[Any]:
+        return list(json.loads(body, parse_float=Decimal)["lines"])
+
+    return {"wrapper": per_line(wrapper_lines), "json_loads_decimal": per_line(dict_lines)}
+
+
+# -- 5. import time ------------------------------------------------------------------------
+
+
+def import_time(module: str) -> float:
+    """Cumulative microseconds of ``import module`` in a fresh interpreter (``-X importtime``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    for line in reversed(done.stderr.splitlines()):
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].strip() == module:
+            return int(parts[1]) / 1000
+    raise RuntimeError(f"no importtime line for {module}: {done.stderr[-500:]}")
+
+
+def bench_import(s: Settings) -> dict[str, Any]:
+    series = interleave(
+        {
+            "httpx": lambda: import_time("httpx"),
+            "mijnklantportaal": lambda: import_time("mijnklantportaal"),
+        },
+        s.import_runs,
+        1,
+        "ms",
+        False,
+    )
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mijnklantportaal; print(sorted(m for m in sys.modules if "
+            "m.startswith(('mijnklantportaal.testing', 'mijnklantportaal.cli', 'click', 'rich', "
+            "'asyncio'))))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(probe.stdout.replace("'", '"'))
+    return section(
+        series,
+        "httpx",
+        testing_or_cli_loaded=any(m.startswith("mijnklantportaal.") for m in loaded),
+        also_loaded=loaded,
+    )
+
+
+# -- 6. fake server throughput -------------------------------------------------------------
+
+
+def bench_servers(fake: dict[str, str], baseline: dict[str, str], s: Settings) -> dict[str, Any]:
+    n = s.server_requests
+
+    def runner(info: dict[str, str]) -> tuple[httpx.Client, Callable[[], float]]:
+        url = f"{info['base_url']}/invoices/{info['invoice_id']}"
+        client = httpx.Client(headers=request_headers(info["api_key"]))
+        client.get(url).raise_for_status()
+
+        def run() -> float:
+            get = client.get
+            started = time.perf_counter()
+            for _ in range(n):
+                get(url)
+            return n / (time.perf_counter() - started)
+
+        return client, run
+
+    baseline_client, run_baseline = runner(baseline)
+    fake_client, run_fake = runner(fake)
+    try:
+        series = interleave(
+            {"baseline_server": run_baseline, "fake": run_fake},
+            s.rounds,
+            s.warmup_rounds,
+            "req/s",
+            True,
+        )
+    finally:
+        baseline_client.close()
+        fake_client.close()
+    return section(series, "baseline_server", requests_per_round=n)
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    import attrs
+    from mijnklantportaal import __version__
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "httpx": httpx.__version__,
+        "attrs": attrs.__version__,
+        "mijnklantportaal": __version__,
+        "commit": commit,
+    }
+
+
+TITLES = {
+    "sequential_get": "1. Sequential GET, 1 keep-alive connection",
+    "async_get": "2. Concurrent async GET, 32 tasks",
+    "large_invoice_decode": "3. Decode a 5,000-line invoice (in-process)",
+    "memory_peak": "4. Peak memory of that decode (tracemalloc)",
+    "import_time": "5. Import time (-X importtime, fresh process)",
+    "fake_server": "6. Loopback server, 1 keep-alive raw httpx client",
+}
+
+
+def verdict(name: str, result: dict[str, Any]) -> str:
+    contender, op, bound = TARGETS[name]
+    ratio = result["contenders"][contender]["ratio"]
+    ok = ratio >= bound if op == ">=" else ratio <= bound
+    return f"{op} {bound:.2f}x {'PASS' if ok else 'MISS'}"
+
+
+def table(results: dict[str, Any], info: dict[str, Any]) -> str:
+    rows = [("Benchmark / contender", "median", "min .. max", "ratio", "target")]
+    for name, result in results.items():
+        rows.append((TITLES[name], "", "", "", ""))
+        target_contender = TARGETS[name][0]
+        for contender, c in result["contenders"].items():
+            digits = 0 if c["unit"] == "req/s" else 1 if c["unit"] == "ms" else 2
+            rows.append(
+                (
+                    f"   {contender}",
+                    f"{c['median']:,.{digits}f} {c['unit']}",
+                    f"{c['min']:,.{digits}f} .. {c['max']:,.{digits}f}",
+                    f"{c['ratio']:.2f}x",
+                    verdict(name, result) if contender == target_contender else "",
+                )
+            )
+        if name == "memory_peak":
+            sizes = result["line_object_bytes"]
+            rows.append(
+                (
+                    "   one parsed line, retained: InvoiceLine / dict",
+                    f"{sizes['wrapper']:,} B",
+                    f"dict: {sizes['json_loads_decimal']:,} B",
+                    f"{sizes['wrapper'] / sizes['json_loads_decimal']:.2f}x",
+                    "",
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [
+        f"Machine: {info['nproc']} cores, {info['cpu']}, {info['implementation']} "
+        f"{info['python']}, httpx {info['httpx']}, commit {info['commit']}",
+        "",
+    ]
+    for index, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [row[i].rjust(widths[i]) for i in range(1, 5)]
+        lines.append("| " + " | ".join(cells) + " |")
+        if index == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny counts, for CI")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
+    parser.add_argument(
+        "--only", nargs="+", choices=list(TITLES), help="run only these measurements"
+    )
+    args = parser.parse_args(argv)
+    s = SMOKE if args.smoke else FULL
+    wanted = args.only or list(TITLES)
+    started = time.perf_counter()
+
+    results: dict[str, Any] = {}
+    if {"sequential_get", "async_get", "fake_server"} & set(wanted):
+        with server("fake") as fake:
+            if "sequential_get" in wanted:
+                results["sequential_get"] = bench_sequential(fake, s)
+            if "async_get" in wanted:
+                results["async_get"] = bench_async(fake, s)
+            if "fake_server" in wanted:
+                with server("baseline") as baseline:
+                    results["fake_server"] = bench_servers(fake, baseline, s)
+    if {"large_invoice_decode", "memory_peak"} & set(wanted):
+        body = large_invoice_body(s.decode_lines)
+        if "large_invoice_decode" in wanted:
+            results["large_invoice_decode"] = bench_decode(body, s)
+        if "memory_peak" in wanted:
+            results["memory_peak"] = bench_memory(body, s)
+    if "import_time" in wanted:
+        results["import_time"] = bench_import(s)
+    results = {name: results[name] for name in TITLES if name in results}
+
+    info = machine()
+    report = table(results, info)
+    print(report)
+    elapsed = time.perf_counter() - started
+    print(f"\n({'smoke' if args.smoke else 'full'} run, {elapsed:.0f} s)")
+    if "import_time" in results and results["import_time"]["testing_or_cli_loaded"]:
+        print("NOTE: import mijnklantportaal loaded the testing kit or the CLI")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "mode": "smoke" if args.smoke else "full",
+                "settings": s.__dict__,
+                "targets": {
+                    k: {"contender": c, "op": o, "bound": b} for k, (c, o, b) in TARGETS.items()
+                },
+                "results": results,
+                "table": report,
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
