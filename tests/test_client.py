@@ -439,7 +439,9 @@ def test_connection_errors_and_timeouts_are_retried_then_typed(
 
 def test_bad_content_encoding_is_a_validation_error(make_client: MakeClient) -> None:
     lying = httpx.Response(
-        200, stream=httpx.ByteStream(b"\x1f\x8b\x08not really gzip"), headers={"content-encoding": "gzip"}
+        200,
+        stream=httpx.ByteStream(b"\x1f\x8b\x08not really gzip"),
+        headers={"content-encoding": "gzip"},
     )
     with pytest.raises(APIResponseValidationError, match="could not be decoded"):
         get(make_client(Recorder(lying)))
@@ -568,3 +570,39 @@ def test_one_async_client_is_shared_across_tasks() -> None:
 
 def EXAMPLE_FOR(invoice_id: str) -> dict[str, Any]:
     return {"id": invoice_id, "totalAmount": "0.10"}
+
+
+def test_log_env_var_turns_on_logging_to_stderr_without_the_key(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import httpx\n"
+        "from mijnklantportaal import MijnKlantportaal\n"
+        "from mijnklantportaal.testing import FakeMijnKlantportaal\n"
+        f"fake = FakeMijnKlantportaal(api_key={API_KEY!r})\n"
+        "fake.add_example_invoice()\n"
+        "client = MijnKlantportaal(http_client=httpx.Client(transport=fake.transport()))\n"
+        "print(client.invoices.get('fac_abc12345def678').total_amount)\n"
+    )
+    env = {**os.environ, "MIJNKLANTPORTAAL_LOG": "debug", "MIJNKLANTPORTAAL_API_KEY": API_KEY}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "15.67"
+    assert (
+        "HTTP GET https://api.mijnklantportaal.nl/v1/invoices/fac_abc12345def678 -> 200"
+        in result.stderr
+    )
+    assert "response headers" in result.stderr  # debug level
+    assert API_KEY not in result.stderr
+
+    quiet = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "MIJNKLANTPORTAAL_LOG": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert quiet.stderr == ""
