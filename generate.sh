@@ -147,7 +147,8 @@ generate_into "$scratch/new" "$spec" || die "nothing was changed"
 
 if [[ "$mode" == check ]]; then
   report "$spec" || exit 1
-  if diffs="$(diff -rq "$out_dir" "$scratch/new" 2>&1)"; then
+  # __pycache__ is ignored: imports write it, git ignores it, and it is not generated code.
+  if diffs="$(diff -rq -x __pycache__ "$out_dir" "$scratch/new" 2>&1)"; then
     echo "generate.sh --check: generated/ matches openapi.yaml"
     exit 0
   fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -584,11 +585,10 @@ def test_required_bump() -> None:
 
 
 def write_specs(tmp_path: Path, mutate: Any) -> tuple[Path, Path]:
-    import yaml  # type: ignore[import-untyped,unused-ignore]
-
-    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
-    old.write_text(yaml.safe_dump(base_spec()))
-    new.write_text(yaml.safe_dump(changed_spec(mutate)))
+    # JSON is YAML too, and needs no PyYAML (the "oldest dependencies" CI pass has none).
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(base_spec()))
+    new.write_text(json.dumps(changed_spec(mutate)))
     return old, new
 
 
@@ -648,8 +648,6 @@ def test_changelog_created_when_missing(tmp_path: Path) -> None:
 
 
 def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
     old, new = write_specs(tmp_path, lambda s: s["paths"].pop("/invoices"))
     assert spec_diff.main([str(old), str(new), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -658,7 +656,7 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_unreadable_spec_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("- a list\n")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]\n")
     assert spec_diff.main([str(bad), str(bad)]) == 1
     assert "not an OpenAPI document" in capsys.readouterr().err

@@ -202,12 +202,22 @@ class SpecError(Exception):
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    import yaml  # type: ignore[import-untyped,unused-ignore]
-
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read {path}: {exc}") from exc
+    if text.lstrip().startswith(("{", "[")):  # JSON (a subset of YAML), no PyYAML needed
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise SpecError(f"cannot read {path}: {exc}") from exc
+    else:
+        import yaml  # type: ignore[import-untyped,unused-ignore]
+
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict):
         raise SpecError(f"{path} is not an OpenAPI document (top level is not a mapping)")
     return document
