@@ -172,6 +172,21 @@ def test_without_tag_the_snapshot_is_the_baseline(repo_copy: Path) -> None:
     assert "allowed: the next release is a major one" in allowed.stdout
 
 
+def test_a_release_without_a_visible_tag_is_not_compared_with_an_old_snapshot(
+    repo_copy: Path,
+) -> None:
+    assert run_check(repo_copy, "--update-snapshot").returncode == 0
+    log = repo_copy / "CHANGELOG.md"
+    log.write_text(
+        log.read_text().replace(
+            "## Unreleased\n", "## Unreleased\n\n## 0.2.0 - 2026-01-02\n\n- x\n"
+        )
+    )
+    result = run_check(repo_copy)
+    assert result.returncode == 1
+    assert "records release 0.2.0, but no v* tag is visible" in result.stderr
+
+
 @pytest.mark.slow
 def test_with_a_tag_griffe_check_and_type_check_run_against_it(repo_copy: Path) -> None:
     def git(*args: str) -> None:

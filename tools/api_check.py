@@ -306,6 +306,17 @@ def _major(version: str) -> int:
     return int(version.lstrip("v").split(".")[0])
 
 
+def _parse(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.lstrip("v").split("."))
+
+
+def _released_versions(changelog_path: Path) -> list[tuple[int, ...]]:
+    if not changelog_path.exists():
+        return []
+    text = changelog_path.read_text(encoding="utf-8")
+    return [_parse(m.group(1)) for m in re.finditer(r"^## v?(\d+\.\d+\.\d+)\b", text, re.MULTILINE)]
+
+
 def write_snapshot(repo: Path, path: Path) -> None:
     version = ".".join(map(str, read_version(repo / VERSION_FILE)))
     data = {
@@ -382,6 +393,16 @@ def main(argv: list[str]) -> int:
             data["version"],
         )
         baseline = data["packages"]
+        released = _released_versions(repo / "CHANGELOG.md")
+        if released and max(released) > _parse(baseline_version):
+            newest = ".".join(map(str, max(released)))
+            print(
+                f"api_check: CHANGELOG.md records release {newest}, but no v* tag is visible and the\n"
+                f"  snapshot is of {baseline_version}. Fetch the tags (a shallow clone has none:\n"
+                "  git fetch --tags), or tag the release, so the check compares with what was released.",
+                file=sys.stderr,
+            )
+            return 1
     else:
         print(
             "api_check: no v* tag and no tools/public-api.json: nothing to compare the public API with.\n"
