@@ -60,6 +60,7 @@ class FakeServer:
         self._wake_r, self._wake_w = socket.socketpair()
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}
+        self._threads: list[threading.Thread] = []  # every connection thread not yet joined
         self._accept_thread = threading.Thread(
             target=self._accept_loop, name=f"mijnklantportaal-fake-{self.port}", daemon=True
         )
@@ -77,11 +78,12 @@ class FakeServer:
             self._wake_w.send(b"x")
         self._accept_thread.join()
         with self._lock:
-            live = list(self._connections.items())
-        for conn, _ in live:
+            live = list(self._connections)
+            threads = list(self._threads)
+        for conn in live:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-        for _, thread in live:
+        for thread in threads:  # also those that just closed their socket and are ending
             thread.join()
         self._listener.close()
         self._wake_r.close()
@@ -110,6 +112,8 @@ class FakeServer:
                     )
                     with self._lock:
                         self._connections[conn] = thread
+                        self._threads = [t for t in self._threads if t.is_alive()]
+                        self._threads.append(thread)
                     thread.start()
 
     # -- one connection -----------------------------------------------------------------
