@@ -120,6 +120,9 @@ def test_bearer_auth_is_checked(fake: FakeMijnKlantportaal, header: str | None) 
     assert response.status_code == 401
     assert response.json() == {"message": "Unauthenticated."}
     assert response.headers["www-authenticate"] == "Bearer"
+    assert (
+        response.headers["x-ratelimit-limit"] == response.headers["x-ratelimit-remaining"] == "60"
+    )
     assert fake.requests[-1].authenticated is False
 
 

@@ -361,6 +361,9 @@ class FakeMijnKlantportaal:
         if not authenticated:
             reply = _error(401, "Unauthenticated.")
             reply.headers.append(("WWW-Authenticate", "Bearer"))
+            if self.rate_limit is not None:  # a call without a valid key counts against none
+                reply.headers.append(("X-RateLimit-Limit", str(self.rate_limit)))
+                reply.headers.append(("X-RateLimit-Remaining", str(self.rate_limit)))
             return reply
         assert token is not None
         limit = self.rate_limit
