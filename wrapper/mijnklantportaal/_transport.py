@@ -286,7 +286,8 @@ class _BaseTransport:
             ) from exc
         raise APIConnectionError(
             f"{spec.method} {request.url} ({spec.subject}) got no response {tries}: "
-            f"{type(exc).__name__}: {exc or 'connection failed'}. Check the network and base_url.",
+            f"{type(exc).__name__}: {str(exc).rstrip('.') or 'connection failed'}. "
+            "Check the network and base_url.",
             request=request,
         ) from exc
 

@@ -1,0 +1,238 @@
+"""Faults over real loopback HTTP: refused connections, resets and truncation mid-body,
+servers slower than the timeout, bursts of 429 and 503. The client retries within its
+budget, gives up with the right typed error, and never waits longer than its bounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import time
+from typing import Any
+
+import pytest
+from loopback import INVOICE_BODY, RawServer, closed_port, reset, response_bytes
+from mijnklantportaal import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncMijnKlantportaal,
+    InternalServerError,
+    Invoice,
+    MijnKlantportaal,
+    MijnKlantportaalError,
+    RateLimitError,
+)
+from mijnklantportaal._constants import (
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+    RETRY_JITTER,
+)
+from reliability_helpers import API_KEY, INVOICE_ID
+
+
+def get(mode: str, base_url: str, **kwargs: Any) -> tuple[Any, float]:
+    """One invoices.get over loopback with a fresh client: (result or error, seconds taken)."""
+    kwargs.setdefault("api_key", API_KEY)
+    started = time.monotonic()
+    result: Any
+    if mode == "sync":
+        with MijnKlantportaal(base_url=base_url, **kwargs) as client:
+            try:
+                result = client.invoices.get(INVOICE_ID)
+            except MijnKlantportaalError as error:
+                result = error
+    else:
+
+        async def main() -> Any:
+            async with AsyncMijnKlantportaal(base_url=base_url, **kwargs) as client:
+                try:
+                    return await client.invoices.get(INVOICE_ID)
+                except MijnKlantportaalError as error:
+                    return error
+
+        result = asyncio.run(main())
+    return result, time.monotonic() - started
+
+
+def assert_backoff(delays: list[float]) -> None:
+    """Each delay within the documented exponential backoff with jitter."""
+    for n, delay in enumerate(delays):
+        cap = min(INITIAL_RETRY_DELAY * 2**n, MAX_RETRY_DELAY)
+        assert cap * (1 - RETRY_JITTER) <= delay <= cap, (n, delay)
+
+
+def ok(conn: socket.socket, attempt: int) -> bool:
+    conn.sendall(response_bytes())
+    return True
+
+
+def fail_first(times: int, fault: Any) -> Any:
+    def script(conn: socket.socket, attempt: int) -> bool:
+        if attempt < times:
+            return bool(fault(conn, attempt))
+        return ok(conn, attempt)
+
+    return script
+
+
+def reset_mid_body(conn: socket.socket, attempt: int) -> bool:
+    data = response_bytes()
+    conn.sendall(data[: len(data) - 40])
+    reset(conn)
+    return False
+
+
+def truncated_body(conn: socket.socket, attempt: int) -> bool:
+    conn.sendall(response_bytes(content_length=len(INVOICE_BODY) + 500))
+    return False
+
+
+def dropped(conn: socket.socket, attempt: int) -> bool:
+    return False
+
+
+def reset_before_answer(conn: socket.socket, attempt: int) -> bool:
+    reset(conn)
+    return False
+
+
+def garbage_status_line(conn: socket.socket, attempt: int) -> bool:
+    conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+    return False
+
+
+def status(code: int, **headers: str) -> Any:
+    def script(conn: socket.socket, attempt: int) -> bool:
+        pairs = [(k.replace("_", "-"), v) for k, v in headers.items()]
+        conn.sendall(response_bytes(code, b'{"message":"busy"}', pairs))
+        return True
+
+    return script
+
+
+FAULTS = {
+    "reset mid-body": (reset_mid_body, APIConnectionError),
+    "truncated body": (truncated_body, APIConnectionError),
+    "dropped connection": (dropped, APIConnectionError),
+    "reset before answer": (reset_before_answer, APIConnectionError),
+    "not HTTP": (garbage_status_line, APIConnectionError),
+    "503 burst": (status(503), InternalServerError),
+    "520 burst": (status(520), InternalServerError),
+    "429 burst": (status(429, retry_after="1"), RateLimitError),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize("recovers", [True, False], ids=["transient", "persistent"])
+def test_fault_is_retried_within_budget_then_typed(
+    mode: str, delays: list[float], fault: str, recovers: bool, figures: Any
+) -> None:
+    script, error = FAULTS[fault]
+    budget = 2  # the default max_retries
+    server = RawServer(fail_first(budget if recovers else 10**9, script))
+    with server as base_url:
+        result, elapsed = get(mode, base_url)
+    kind = "transient" if recovers else "persistent"
+    figures.count("loopback faults", f"{fault} ({kind})", server.attempts)
+    if recovers:
+        assert type(result) is Invoice and str(result.total_amount) == "15.67"
+    else:
+        assert type(result) is error, f"{type(result).__name__}: {result}"
+        assert re.search(r"after (2 retries|3 tries)", str(result)), str(result)
+        assert ": ." not in str(result)  # an empty low-level message still says something
+    assert len(delays) == budget and server.attempts == budget + 1
+    if fault == "429 burst":
+        assert delays == [1.0, 1.0]
+    else:
+        assert_backoff(delays)
+    assert elapsed < 5  # the sleeps were instant; nothing else waits
+
+
+def test_connection_refused_is_retried_then_connection_error(
+    mode: str, delays: list[float], figures: Any
+) -> None:
+    result, elapsed = get(mode, f"http://127.0.0.1:{closed_port()}/v1", max_retries=3)
+    figures.count("loopback faults", "connection refused", 4)
+    assert type(result) is APIConnectionError and "after 4 tries" in str(result)
+    assert len(delays) == 3
+    assert_backoff(delays)
+    assert elapsed < 5
+
+
+@pytest.mark.parametrize("max_retries", [0, 1])
+def test_slow_server_past_the_timeout(
+    mode: str, delays: list[float], max_retries: int, figures: Any
+) -> None:
+    timeout = 0.2
+
+    def slow(conn: socket.socket, attempt: int) -> bool:
+        time.sleep(0.7)
+        return False
+
+    with RawServer(slow) as base_url:
+        result, elapsed = get(mode, base_url, timeout=timeout, max_retries=max_retries)
+    figures.count("loopback faults", "slow server past the timeout", max_retries + 1)
+    assert type(result) is APITimeoutError, f"{type(result).__name__}: {result}"
+    assert len(delays) == max_retries
+    # Each try waits no longer than the timeout (plus scheduling slack).
+    assert elapsed < (max_retries + 1) * timeout + 0.5
+
+
+def test_slow_but_within_timeout_succeeds(mode: str, delays: list[float]) -> None:
+    def slow(conn: socket.socket, attempt: int) -> bool:
+        time.sleep(0.1)
+        return ok(conn, attempt)
+
+    with RawServer(slow) as base_url:
+        result, _ = get(mode, base_url, timeout=2.0)
+    assert type(result) is Invoice and delays == []
+
+
+def test_many_retries_never_exceed_the_backoff_cap(
+    mode: str, delays: list[float], figures: Any
+) -> None:
+    with RawServer(status(503)) as base_url:
+        result, _ = get(mode, base_url, max_retries=10)
+    figures.count("loopback faults", "503 with 10 retries", 11)
+    assert type(result) is InternalServerError
+    assert len(delays) == 10
+    assert_backoff(delays)
+    assert max(delays) <= MAX_RETRY_DELAY
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "expected"),
+    [
+        ("retry_after", "2", [2.0, 2.0]),
+        ("retry_after_ms", "1500", [1.5, 1.5]),
+        ("retry_after", str(int(MAX_RETRY_AFTER)), [MAX_RETRY_AFTER] * 2),
+        ("retry_after", str(int(MAX_RETRY_AFTER) + 1), []),
+        ("retry_after", "-1", "backoff"),
+        ("retry_after", "garbage", "backoff"),
+    ],
+)
+def test_429_burst_honours_retry_after_within_the_cap(
+    mode: str, delays: list[float], header: str, value: str, expected: Any, figures: Any
+) -> None:
+    with RawServer(status(429, **{header: value})) as base_url:
+        result, _ = get(mode, base_url)
+    figures.count("loopback faults", "429 with retry-after", 1 + len(delays))
+    assert type(result) is RateLimitError
+    if expected == "backoff":
+        assert_backoff(delays)
+        assert len(delays) == 2
+    else:
+        assert delays == expected
+    assert all(d <= MAX_RETRY_AFTER for d in delays)
+
+
+def test_real_sleeps_respect_the_bounds(mode: str, figures: Any) -> None:
+    """Without patching: two 503s then 200 takes the backoff time and no more."""
+    with RawServer(fail_first(2, status(503))) as base_url:
+        result, elapsed = get(mode, base_url)
+    figures.count("loopback faults", "503 then 200, real sleeps", 3)
+    assert type(result) is Invoice
+    low = (0.5 + 1.0) * (1 - RETRY_JITTER)
+    assert low - 0.05 <= elapsed <= 1.5 + 1.0
