@@ -660,3 +660,14 @@ def test_unreadable_spec_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFix
     bad.write_text("[1, 2]\n")
     assert spec_diff.main([str(bad), str(bad)]) == 1
     assert "not an OpenAPI document" in capsys.readouterr().err
+
+
+def test_enum_appearing_or_disappearing_is_a_type_change() -> None:
+    def lift(s: dict[str, Any]) -> None:
+        del schemas(s)["Invoice"]["properties"]["status"]["enum"]
+
+    change = only(changed(lift))
+    assert (change.rule, change.severity) == ("type-changed", BREAKING)
+    assert change.detail == 'no longer restricted to "open", "paid"'
+    back = only(diff_specs(changed_spec(lift), base_spec()))
+    assert back.detail == 'now restricted to "open", "paid"'

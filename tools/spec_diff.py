@@ -763,9 +763,17 @@ class Differ:
     ) -> None:
         o, n = _enum(old), _enum(new)
         if o is None or n is None:
-            if o is not None and n is None:
-                return  # the enum was lifted: any value of the type is accepted/sent now
-            if o is None and n is not None:
+            # An enum appearing or disappearing changes the generated Python type (an Enum
+            # class versus a plain str), whichever way it goes.
+            if o is not None:
+                self.add(
+                    "type-changed",
+                    where,
+                    f"no longer restricted to {_fmt_values(o)}",
+                    sides,
+                    used_by,
+                )
+            elif n is not None:
                 self.add(
                     "type-changed", where, f"now restricted to {_fmt_values(n)}", sides, used_by
                 )
