@@ -41,7 +41,7 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 && -n "$2" ]] || { echo "generate.sh: --spec needs a file path or URL" >&2; exit 2; }
       source="$2"; shift ;;
     --spec=*) source="${1#--spec=}"; [[ -n "$source" ]] || { echo "generate.sh: --spec needs a file path or URL" >&2; exit 2; } ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "generate.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
