@@ -453,6 +453,12 @@ def main(argv: list[str]) -> int:
         "  breaking spec changes). See docs/updating-the-spec.md.",
         file=sys.stderr,
     )
+    if tag is None:
+        print(
+            "  No release is tagged yet: if the snapshot predates a change that was never released,\n"
+            "  refresh it instead: .venv/bin/python tools/api_check.py --update-snapshot",
+            file=sys.stderr,
+        )
     return 1
 
 
