@@ -189,6 +189,29 @@ def test_operation_id_renamed_is_breaking() -> None:
     assert "'get-invoice' -> 'fetch-invoice'" in change.detail
 
 
+def test_operation_moved_keeps_its_operation_id_and_is_compared_in_place() -> None:
+    def mutate(s: dict[str, Any]) -> None:
+        item = s["paths"].pop(INVOICE_PATH)
+        item["get"]["parameters"][1]["required"] = True
+        s["paths"]["/v2/invoices/{invoiceId}"] = item
+
+    found = {c.rule: c for c in changed(mutate)}
+    assert set(found) == {"operation-moved", "parameter-made-required"}
+    assert found["operation-moved"].severity == NON_BREAKING
+    assert found["operation-moved"].detail == "moved from GET /invoices/{invoiceId}"
+    assert found["parameter-made-required"].location == "GET /v2/invoices/{invoiceId} (get-invoice)"
+
+
+def test_first_tag_changed_is_breaking() -> None:
+    old = base_spec()
+    get_op(old)["tags"] = ["Invoices API"]
+    new = copy.deepcopy(old)
+    get_op(new)["tags"] = ["Billing API", "Invoices API"]
+    change = only(diff_specs(old, new))
+    assert (change.rule, change.severity) == ("operation-tag-changed", BREAKING)
+    assert change.detail == "first tag 'Invoices API' -> 'Billing API'"
+
+
 # -- parameters -------------------------------------------------------------------------
 
 

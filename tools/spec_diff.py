@@ -70,6 +70,13 @@ RULES: dict[str, Rule] = {
     "operation-removed": Rule(
         BREAKING, "code calling the operation (its generated function) fails"
     ),
+    "operation-moved": Rule(
+        NON_BREAKING,
+        "same operationId, new method or path: the generated function keeps its name and calls the new URL",
+    ),
+    "operation-tag-changed": Rule(
+        BREAKING, "the generated function lives in a module named after the first tag, which moves"
+    ),
     "operation-id-changed": Rule(
         BREAKING, "the generated module and function are named after the operationId"
     ),
@@ -157,6 +164,8 @@ RULES: dict[str, Rule] = {
 TODO: dict[str, str] = {
     "operation-added": "expose the new operation in wrapper/mijnklantportaal/resources/ (see the runbook) or note that it is low-level only",
     "operation-removed": "remove or deprecate the wrapper method that calls it; a major release",
+    "operation-moved": "nothing, unless the wrapper builds that URL itself",
+    "operation-tag-changed": "update the wrapper's import of the generated module (api/<tag>/)",
     "operation-id-changed": "update wrapper imports of the renamed generated module/function",
     "parameter-": "update the wrapper method signature that passes the parameter",
     "request-body-": "update the wrapper method that sends the body",
@@ -431,6 +440,7 @@ class Operation:
     method: str
     path: str
     operation_id: str | None
+    tag: str | None  # the first tag: the generator puts the function in api/<tag>/
     parameters: dict[tuple[str, str], dict[str, Any]]
     request_body: dict[str, Any] | None
     responses: dict[str, dict[str, Any]]
@@ -462,10 +472,15 @@ def operations(document: Mapping[str, Any]) -> dict[tuple[str, str], Operation]:
                 resolved = deref(document, response)
                 responses[str(status)] = dict(resolved) if isinstance(resolved, Mapping) else {}
             op_id = op.get("operationId")
+            tags = op.get("tags")
+            first_tag = (
+                tags[0] if isinstance(tags, list) and tags and isinstance(tags[0], str) else None
+            )
             result[(method, str(path))] = Operation(
                 method=method,
                 path=str(path),
                 operation_id=op_id if isinstance(op_id, str) else None,
+                tag=first_tag,
                 parameters=params,
                 request_body=dict(body) if isinstance(body, Mapping) else None,
                 responses=responses,
@@ -557,15 +572,30 @@ class Differ:
 
     def compare_operations(self) -> None:
         old_ops, new_ops = operations(self.old), operations(self.new)
-        for key in sorted(new_ops.keys() - old_ops.keys()):
+        added = sorted(new_ops.keys() - old_ops.keys())
+        removed = sorted(old_ops.keys() - new_ops.keys())
+        # Same operationId under another method/path: the same generated function, moved.
+        by_id = {new_ops[k].operation_id: k for k in added if new_ops[k].operation_id}
+        for old_key in list(removed):
+            new_key = by_id.get(old_ops[old_key].operation_id)
+            if new_key is not None and new_key in added:
+                old_op, new_op = old_ops[old_key], new_ops[new_key]
+                detail = f"moved from {old_op.method.upper()} {old_op.path}"
+                self.add("operation-moved", new_op.label, detail)
+                self.compare_operation(old_op, new_op)
+                added.remove(new_key)
+                removed.remove(old_key)
+        for key in added:
             self.add("operation-added", new_ops[key].label, "operation added")
-        for key in sorted(old_ops.keys() - new_ops.keys()):
+        for key in removed:
             self.add("operation-removed", old_ops[key].label, "operation removed")
         for key in sorted(old_ops.keys() & new_ops.keys()):
             self.compare_operation(old_ops[key], new_ops[key])
 
     def compare_operation(self, old: Operation, new: Operation) -> None:
         where = new.label
+        if old.tag != new.tag:
+            self.add("operation-tag-changed", where, f"first tag {old.tag!r} -> {new.tag!r}")
         if old.operation_id != new.operation_id:
             self.add(
                 "operation-id-changed",
