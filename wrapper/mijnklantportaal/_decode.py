@@ -65,13 +65,21 @@ _decoder = json.JSONDecoder(
     parse_constant=_reject_constant,
     object_pairs_hook=_unique_keys,
 )
+# The same without the Python-level parse_int, which costs a call per JSON integer: used
+# when the body has no "-0" that could be the integer -0 (dates' "-04" are not). A false
+# alarm (e.g. "-0" inside a string) only means the exact decoder above is used.
+_fast_decoder = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_reject_constant, object_pairs_hook=_unique_keys
+)
+_MAYBE_MINUS_ZERO = re.compile(r"-0(?![0-9.eE])")
 
 
 def loads(content: bytes | str) -> Any:
     """Parse a JSON body; numbers with a fraction or exponent become exact ``Decimal``s."""
     try:
         text = content.decode("utf-8") if isinstance(content, bytes) else content
-        value, end = _decoder.raw_decode(text, _first_non_space(text))
+        decoder = _decoder if _MAYBE_MINUS_ZERO.search(text) else _fast_decoder
+        value, end = decoder.raw_decode(text, _first_non_space(text))
         if text[end:].strip():
             raise DecodeError(f"unexpected data after the JSON value at character {end}")
         return value
@@ -103,6 +111,10 @@ _MAX_EXPONENT = 10_000
 _MAX_INT_DIGITS = 4300
 
 
+# Whole amounts and VAT rates (21, 9, 0) repeat on every line: one shared immutable Decimal each.
+_SMALL_INT_DECIMALS = tuple(Decimal(n) for n in range(1000))
+
+
 def money(value: object) -> Decimal:
     """A JSON number or numeric string as the exact ``Decimal`` its digits spell."""
     if type(value) is Decimal:
@@ -114,7 +126,7 @@ def money(value: object) -> Decimal:
             )
         number = Decimal(value)
     elif type(value) is int:
-        return Decimal(value)
+        return _SMALL_INT_DECIMALS[value] if 0 <= value < 1000 else Decimal(value)
     else:
         raise DecodeError(f"expected a decimal number, got {_kind(value)}")
     if not number.is_finite():

@@ -120,15 +120,118 @@ def model(cls: type[M]) -> type[M]:
     )
     built._wire_fields = fields
     built._wire_keys = frozenset(key for _, key, _ in fields)
+    fast = _compile_from_dict(built)
+    if fast is not None:
+        built.from_dict = classmethod(fast)  # type: ignore[assignment,method-assign]
     return built
+
+
+class _Fallback(Exception):
+    """Raised inside a compiled ``from_dict`` to hand the body to the checked one."""
+
+
+def _compile_from_dict(cls: type[M]) -> Callable[..., Any] | None:
+    """A ``from_dict`` for ``cls`` with no per-field loop, dict or keyword call: ~2x faster.
+
+    It does exactly what ``Model.from_dict`` does on a body that fits; on anything else it
+    hands over to ``Model.from_dict``, which raises the ``DecodeError`` naming the field.
+    Instances are filled through the slots, as attrs' own ``__init__`` does, so it applies
+    only to plain fields (no validator, converter or ``__attrs_post_init__``). The compiled
+    builder (data -> instance) is also kept as ``cls._from_wire`` for ``list_of``.
+    """
+    fields = attrs.fields(cls)  # type: ignore[arg-type]
+    names = [field.name for field in fields]
+    if (
+        "extra" not in names
+        or hasattr(cls, "__attrs_post_init__")
+        or any(field.validator or field.converter for field in fields)
+        or any(_WIRE not in field.metadata for field in fields if field.name != "extra")
+    ):
+        return None
+    namespace: dict[str, Any] = {
+        "DecodeError": DecodeError,
+        "_Fallback": _Fallback,
+        "ExtraFields": ExtraFields,
+        "_EMPTY": _EMPTY,
+        "_new": object.__new__,
+        "_checked": Model.from_dict.__func__,  # type: ignore[attr-defined]
+        "_cls": cls,
+        "_keys": cls._wire_keys,
+        "_str": str,
+        "_bool": bool,
+        "_int": int,
+        "_Decimal": Decimal,
+        "_MAX_EXP": _decode._MAX_EXPONENT,
+    }
+    wire_fields = cls._wire_fields
+    lines = [
+        "def build(data):",
+        "    if type(data) is not dict:",
+        "        return _checked(_cls, data)",
+        "    get = data.get",
+        "    try:",
+    ]
+    for index, (_, key, decoder) in enumerate(wire_fields):
+        v = f"v{index}"
+        namespace[f"d{index}"] = decoder
+        lines.append(f"        {v} = get({key!r})")
+        # The common case of each decoder inline; anything else goes through the decoder.
+        if decoder is _decode.text:
+            lines.append(f"        if {v} is not None and type({v}) is not _str:")
+            lines.append("            raise _Fallback")
+        elif decoder is _decode.boolean:
+            lines.append(f"        if {v} is not None and type({v}) is not _bool:")
+            lines.append("            raise _Fallback")
+        elif decoder is _decode.integer:
+            lines.append(f"        if {v} is not None and type({v}) is not _int:")
+            lines.append(f"            {v} = d{index}({v})")
+        elif decoder is _decode.money:
+            lines.append(
+                f"        if {v} is not None and not (type({v}) is _Decimal and {v}.is_finite()"
+                f" and -_MAX_EXP <= {v}.adjusted() <= _MAX_EXP):"
+            )
+            lines.append(f"            {v} = d{index}({v})")
+        else:
+            lines.append(f"        if {v} is not None:")
+            lines.append(f"            {v} = d{index}({v})")
+    lines += [
+        "    except (DecodeError, _Fallback):",
+        "        return _checked(_cls, data)",
+        "    self = _new(_cls)",
+    ]
+    for index, (attribute, _, _) in enumerate(wire_fields):
+        namespace[f"s{index}"] = cls.__dict__[attribute].__set__
+        lines.append(f"    s{index}(self, v{index})")
+    namespace["s_extra"] = cls.__dict__["extra"].__set__
+    all_present = " and ".join(f"v{index} is not None" for index in range(len(wire_fields)))
+    lines += [
+        f"    if (len(data) == {len(wire_fields)} and {all_present}) or _keys.issuperset(data):",
+        "        s_extra(self, _EMPTY)",
+        "    else:",
+        "        s_extra(self, ExtraFields({k: v for k, v in data.items() if k not in _keys}))",
+        "    return self",
+        "",
+        "def from_dict(cls, data):",
+        "    if cls is not _cls:",
+        "        return _checked(cls, data)",
+        "    return build(data)",
+    ]
+    source = "\n".join(lines)
+    exec(compile(source, f"<compiled from_dict of {cls.__qualname__}>", "exec"), namespace)
+    cls._from_wire = staticmethod(namespace["build"])  # type: ignore[attr-defined]
+    fast: Callable[..., Any] = namespace["from_dict"]
+    fast.__doc__ = Model.from_dict.__doc__
+    fast.__qualname__ = f"{cls.__qualname__}.from_dict"
+    return fast
 
 
 def list_of(item: type[M]) -> Callable[[object], tuple[M, ...]]:
     def decode(value: object) -> tuple[M, ...]:
         if type(value) is not list:
             raise DecodeError(f"expected a list, got {_decode._kind(value)}")
+        from_dict = getattr(item, "_from_wire", item.from_dict)
         try:
-            return tuple([item.from_dict(element) for element in value])
+            return tuple([from_dict(element) for element in value])
         except DecodeError:
             for index, element in enumerate(value):  # find which element, only on failure
                 try:
