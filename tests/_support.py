@@ -42,7 +42,9 @@ class Recorder:
 def ok(body: bytes | dict[str, Any] = EXAMPLE_INVOICE_JSON, **headers: str) -> httpx.Response:
     content = json.dumps(body).encode() if isinstance(body, dict) else body
     extra = {name.replace("_", "-"): value for name, value in headers.items()}
-    return httpx.Response(200, content=content, headers={"content-type": "application/json", **extra})
+    return httpx.Response(
+        200, content=content, headers={"content-type": "application/json", **extra}
+    )
 
 
 def status(code: int, body: bytes | dict[str, Any] | None = None, **headers: str) -> httpx.Response:
