@@ -32,6 +32,7 @@ class Figures:
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.tests: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.notes: dict[str, Any] = {}
+        self.results: dict[str, str] = {}
 
     def count(self, category: str, what: str, n: int = 1) -> None:
         with self._lock:
@@ -46,6 +47,7 @@ class Figures:
             "counts": {c: dict(w) for c, w in sorted(self.counts.items())},
             "tests": {c: dict(o) for c, o in sorted(self.tests.items())},
             "notes": dict(sorted(self.notes.items())),
+            "results": dict(sorted(self.results.items())),
         }
 
 
@@ -57,17 +59,17 @@ def figures() -> Figures:
     return _FIGURES
 
 
-def _category(item: pytest.Item) -> str:
-    name = item.path.stem.removeprefix("test_")
-    return name
-
-
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "reliability" not in report.nodeid:
+    if "tests/reliability/" not in report.nodeid:
         return
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        outcome = report.outcome
+        if hasattr(report, "wasxfail"):
+            outcome = "xfailed" if report.skipped else "xpassed"
         stem = report.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-        _FIGURES.tests[stem.removeprefix("test_")][report.outcome] += 1
+        with _FIGURES._lock:
+            _FIGURES.tests[stem.removeprefix("test_")][outcome] += 1
+            _FIGURES.results[report.nodeid] = outcome
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

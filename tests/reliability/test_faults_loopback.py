@@ -56,6 +56,12 @@ def get(mode: str, base_url: str, **kwargs: Any) -> tuple[Any, float]:
     return result, time.monotonic() - started
 
 
+def record(figures: Any, case: str, requests: int, faulted: int) -> None:
+    figures.count("loopback faults", f"case: {case}")
+    figures.count("loopback faults", "HTTP requests", requests)
+    figures.count("loopback faults", "faults injected", faulted)
+
+
 def assert_backoff(delays: list[float]) -> None:
     """Each delay within the documented exponential backoff with jitter."""
     for n, delay in enumerate(delays):
@@ -135,7 +141,7 @@ def test_fault_is_retried_within_budget_then_typed(
     with server as base_url:
         result, elapsed = get(mode, base_url)
     kind = "transient" if recovers else "persistent"
-    figures.count("loopback faults", f"{fault} ({kind})", server.attempts)
+    record(figures, f"{fault} ({kind})", server.attempts, budget if recovers else server.attempts)
     if recovers:
         assert type(result) is Invoice and str(result.total_amount) == "15.67"
     else:
@@ -154,7 +160,7 @@ def test_connection_refused_is_retried_then_connection_error(
     mode: str, delays: list[float], figures: Any
 ) -> None:
     result, elapsed = get(mode, f"http://127.0.0.1:{closed_port()}/v1", max_retries=3)
-    figures.count("loopback faults", "connection refused", 4)
+    record(figures, "connection refused", 4, 4)
     assert type(result) is APIConnectionError and "after 4 tries" in str(result)
     assert len(delays) == 3
     assert_backoff(delays)
@@ -173,7 +179,7 @@ def test_slow_server_past_the_timeout(
 
     with RawServer(slow) as base_url:
         result, elapsed = get(mode, base_url, timeout=timeout, max_retries=max_retries)
-    figures.count("loopback faults", "slow server past the timeout", max_retries + 1)
+    record(figures, "slow server past the timeout", max_retries + 1, max_retries + 1)
     assert type(result) is APITimeoutError, f"{type(result).__name__}: {result}"
     assert len(delays) == max_retries
     # Each try waits no longer than the timeout (plus scheduling slack).
@@ -195,7 +201,7 @@ def test_many_retries_never_exceed_the_backoff_cap(
 ) -> None:
     with RawServer(status(503)) as base_url:
         result, _ = get(mode, base_url, max_retries=10)
-    figures.count("loopback faults", "503 with 10 retries", 11)
+    record(figures, "503 with 10 retries", 11, 11)
     assert type(result) is InternalServerError
     assert len(delays) == 10
     assert_backoff(delays)
@@ -218,7 +224,7 @@ def test_429_burst_honours_retry_after_within_the_cap(
 ) -> None:
     with RawServer(status(429, **{header: value})) as base_url:
         result, _ = get(mode, base_url)
-    figures.count("loopback faults", "429 with retry-after", 1 + len(delays))
+    record(figures, "429 with retry-after", 1 + len(delays), 1 + len(delays))
     assert type(result) is RateLimitError
     if expected == "backoff":
         assert_backoff(delays)
@@ -232,7 +238,7 @@ def test_real_sleeps_respect_the_bounds(mode: str, figures: Any) -> None:
     """Without patching: two 503s then 200 takes the backoff time and no more."""
     with RawServer(fail_first(2, status(503))) as base_url:
         result, elapsed = get(mode, base_url)
-    figures.count("loopback faults", "503 then 200, real sleeps", 3)
+    record(figures, "503 then 200, real sleeps", 3, 2)
     assert type(result) is Invoice
     low = (0.5 + 1.0) * (1 - RETRY_JITTER)
     assert low - 0.05 <= elapsed <= 1.5 + 1.0

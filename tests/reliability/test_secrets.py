@@ -74,7 +74,7 @@ def check_error(error: BaseException, figures: Any, with_locals: bool = True) ->
     while chain is not None:
         for frame in chain.stack:
             if "/tests/" not in frame.filename:
-                figures.count("secrets", "traceback frames with locals")
+                figures.count("secrets", "checked: traceback frames with locals")
                 assert_no_key(repr(frame.locals), f"the locals of {frame.name} ({frame.filename})")
         chain = chain.__cause__ or chain.__context__
     data = pickle.dumps(error)
@@ -136,7 +136,7 @@ def test_key_never_leaks_over_loopback(
                         return error
 
             result = asyncio.run(main())
-    figures.count("secrets", "scenarios")
+    figures.count("secrets", "loopback scenarios")
     if isinstance(result, BaseException):
         assert scenario != "ok"
         check_error(result, figures)
@@ -147,14 +147,14 @@ def test_key_never_leaks_over_loopback(
     assert logs.lines, "DEBUG logging captured nothing"
     for line in logs.lines:
         assert_no_key(line, "a log record")
-    figures.count("secrets", "log records checked", len(logs.lines))
+    figures.count("secrets", "checked: log records at DEBUG", len(logs.lines))
     seen = fake.requests
     assert seen and all(r.authenticated for r in seen)
     for recorded in seen:
         headers = {k: v for k, v in recorded.headers.items() if k != "authorization"}
         assert_no_key(repr((recorded.method, recorded.path, recorded.query, headers)), "a request")
         assert_no_key(recorded.body, "a request body")
-    figures.count("secrets", "requests checked", len(seen))
+    figures.count("secrets", "checked: requests the fake saw", len(seen))
 
 
 def test_key_never_leaks_from_connection_errors(
