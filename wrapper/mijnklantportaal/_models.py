@@ -136,8 +136,8 @@ def _compile_from_dict(cls: type[M]) -> Callable[..., Any] | None:
     It does exactly what ``Model.from_dict`` does on a body that fits; on anything else it
     hands over to ``Model.from_dict``, which raises the ``DecodeError`` naming the field.
     Instances are filled through the slots, as attrs' own ``__init__`` does, so it applies
-    only to plain fields (no validator, converter or ``__attrs_post_init__``). The compiled
-    builder (data -> instance) is also kept as ``cls._from_wire`` for ``list_of``.
+    only to plain fields (no validator, converter or ``__attrs_post_init__``). A list
+    builder with the same code inline is kept as ``cls._from_wire_list`` for ``list_of``.
     """
     fields = attrs.fields(cls)  # type: ignore[arg-type]
     names = [field.name for field in fields]
@@ -162,54 +162,71 @@ def _compile_from_dict(cls: type[M]) -> Callable[..., Any] | None:
         "_int": int,
         "_Decimal": Decimal,
         "_MAX_EXP": _decode._MAX_EXPONENT,
+        "_SMALL": _decode._SMALL_INT_DECIMALS,
+        "s_extra": cls.__dict__["extra"].__set__,
     }
     wire_fields = cls._wire_fields
-    lines = [
-        "def build(data):",
-        "    if type(data) is not dict:",
-        "        return _checked(_cls, data)",
-        "    get = data.get",
-        "    try:",
+    # One instance from the dict ``data`` into ``self``; raises on anything unusual.
+    body = [
+        "if type(data) is not dict:",
+        "    raise _Fallback",
+        "get = data.get",
     ]
-    for index, (_, key, decoder) in enumerate(wire_fields):
+    for index, (attribute, key, decoder) in enumerate(wire_fields):
         v = f"v{index}"
         namespace[f"d{index}"] = decoder
-        lines.append(f"        {v} = get({key!r})")
+        namespace[f"s{index}"] = cls.__dict__[attribute].__set__
+        body.append(f"{v} = get({key!r})")
         # The common case of each decoder inline; anything else goes through the decoder.
         if decoder is _decode.text:
-            lines.append(f"        if {v} is not None and type({v}) is not _str:")
-            lines.append("            raise _Fallback")
+            body += [f"if type({v}) is not _str and {v} is not None:", "    raise _Fallback"]
         elif decoder is _decode.boolean:
-            lines.append(f"        if {v} is not None and type({v}) is not _bool:")
-            lines.append("            raise _Fallback")
+            body += [f"if type({v}) is not _bool and {v} is not None:", "    raise _Fallback"]
         elif decoder is _decode.integer:
-            lines.append(f"        if {v} is not None and type({v}) is not _int:")
-            lines.append(f"            {v} = d{index}({v})")
+            body += [f"if type({v}) is not _int and {v} is not None:", f"    {v} = d{index}({v})"]
         elif decoder is _decode.money:
-            lines.append(
-                f"        if {v} is not None and not (type({v}) is _Decimal and {v}.is_finite()"
-                f" and -_MAX_EXP <= {v}.adjusted() <= _MAX_EXP):"
-            )
-            lines.append(f"            {v} = d{index}({v})")
+            body += [
+                f"if (type({v}) is _Decimal and {v}.is_finite()"
+                f" and -_MAX_EXP <= {v}.adjusted() <= _MAX_EXP) or {v} is None:",
+                "    pass",
+                f"elif type({v}) is _int and 0 <= {v} < {len(_decode._SMALL_INT_DECIMALS)}:",
+                f"    {v} = _SMALL[{v}]",
+                "else:",
+                f"    {v} = d{index}({v})",
+            ]
         else:
-            lines.append(f"        if {v} is not None:")
-            lines.append(f"            {v} = d{index}({v})")
-    lines += [
+            body += [f"if {v} is not None:", f"    {v} = d{index}({v})"]
+    body.append("self = _new(_cls)")
+    body += [f"s{index}(self, v{index})" for index in range(len(wire_fields))]
+    all_present = " and ".join(f"v{index} is not None" for index in range(len(wire_fields)))
+    body += [
+        f"if (len(data) == {len(wire_fields)} and {all_present}) or _keys.issuperset(data):",
+        "    s_extra(self, _EMPTY)",
+        "else:",
+        "    s_extra(self, ExtraFields({k: v for k, v in data.items() if k not in _keys}))",
+    ]
+
+    def indented(spaces: int) -> list[str]:
+        return [" " * spaces + line for line in body]
+
+    lines = [
+        "def build(data):",
+        "    try:",
+        *indented(8),
         "    except (DecodeError, _Fallback):",
         "        return _checked(_cls, data)",
-        "    self = _new(_cls)",
-    ]
-    for index, (attribute, _, _) in enumerate(wire_fields):
-        namespace[f"s{index}"] = cls.__dict__[attribute].__set__
-        lines.append(f"    s{index}(self, v{index})")
-    namespace["s_extra"] = cls.__dict__["extra"].__set__
-    all_present = " and ".join(f"v{index} is not None" for index in range(len(wire_fields)))
-    lines += [
-        f"    if (len(data) == {len(wire_fields)} and {all_present}) or _keys.issuperset(data):",
-        "        s_extra(self, _EMPTY)",
-        "    else:",
-        "        s_extra(self, ExtraFields({k: v for k, v in data.items() if k not in _keys}))",
         "    return self",
+        "",
+        "def build_list(values):",
+        "    out = []",
+        "    append = out.append",
+        "    try:",
+        "        for data in values:",
+        *indented(12),
+        "            append(self)",
+        "    except (DecodeError, _Fallback):",
+        "        return None",
+        "    return tuple(out)",
         "",
         "def from_dict(cls, data):",
         "    if cls is not _cls:",
@@ -218,7 +235,7 @@ def _compile_from_dict(cls: type[M]) -> Callable[..., Any] | None:
     ]
     source = "\n".join(lines)
     exec(compile(source, f"<compiled from_dict of {cls.__qualname__}>", "exec"), namespace)
-    cls._from_wire = staticmethod(namespace["build"])  # type: ignore[attr-defined]
+    cls._from_wire_list = staticmethod(namespace["build_list"])  # type: ignore[attr-defined]
     fast: Callable[..., Any] = namespace["from_dict"]
     fast.__doc__ = Model.from_dict.__doc__
     fast.__qualname__ = f"{cls.__qualname__}.from_dict"
@@ -229,16 +246,18 @@ def list_of(item: type[M]) -> Callable[[object], tuple[M, ...]]:
     def decode(value: object) -> tuple[M, ...]:
         if type(value) is not list:
             raise DecodeError(f"expected a list, got {_decode._kind(value)}")
-        from_dict = getattr(item, "_from_wire", item.from_dict)
-        try:
-            return tuple([from_dict(element) for element in value])
-        except DecodeError:
-            for index, element in enumerate(value):  # find which element, only on failure
-                try:
-                    item.from_dict(element)
-                except DecodeError as exc:
-                    raise exc.at(f"[{index}]") from None
-            raise
+        fast = getattr(item, "_from_wire_list", None)
+        if fast is not None:
+            decoded: tuple[M, ...] | None = fast(value)
+            if decoded is not None:
+                return decoded
+        items = []  # the checked way, element by element, naming the one that fails
+        for index, element in enumerate(value):
+            try:
+                items.append(item.from_dict(element))
+            except DecodeError as exc:
+                raise exc.at(f"[{index}]") from None
+        return tuple(items)
 
     return decode
 
