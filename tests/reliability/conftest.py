@@ -59,6 +59,14 @@ def figures() -> Figures:
     return _FIGURES
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Warnings are errors in this suite, whatever the command line says: a ResourceWarning
+    # (an unclosed socket or client) or an unraisable exception in a finalizer fails the test.
+    for item in items:
+        if "tests/reliability/" in item.nodeid:
+            item.add_marker(pytest.mark.filterwarnings("error"))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if "tests/reliability/" not in report.nodeid:
         return

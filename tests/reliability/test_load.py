@@ -34,7 +34,13 @@ from mijnklantportaal import (
 from mijnklantportaal.testing import FakeMijnKlantportaal, Fault
 from reliability_helpers import API_KEY
 
-pytestmark = [pytest.mark.load, pytest.mark.filterwarnings("error::ResourceWarning")]
+# load: the heavy part; slow as well, so CI's quick "oldest dependencies" pass skips it
+# (the main CI pass runs everything).
+pytestmark = [
+    pytest.mark.load,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("error::ResourceWarning"),
+]
 
 REQUESTS = int(os.environ.get("MKP_LOAD_REQUESTS", "10000"))
 INVOICES = 64
