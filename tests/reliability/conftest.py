@@ -78,6 +78,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         with _FIGURES._lock:
             _FIGURES.tests[stem.removeprefix("test_")][outcome] += 1
             _FIGURES.results[report.nodeid] = outcome
+            if hasattr(report, "wasxfail"):
+                _FIGURES.notes[f"xfail: {report.nodeid.split('[')[0]}"] = report.wasxfail
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -305,7 +305,7 @@ def smuggler(conn: socket.socket, attempt: int) -> bool:
     reason="httpcore keeps a keep-alive connection whose h11 buffer still holds bytes read "
     "past the response (h11's trailing_data), so an unsolicited second response arriving in "
     "the same read becomes the answer to the next request: a wrong result. Upstream "
-    "(httpcore), not reachable through public API from the wrapper; see RELIABILITY.md",
+    "(httpcore), not reachable through public API from the wrapper",
 )
 def test_unsolicited_bytes_never_answer_the_next_request(
     mode: str, delays: list[float], figures: Any
