@@ -66,7 +66,10 @@ class _ClientBase:
         )
 
     def __repr__(self) -> str:
-        config = self._transport.config
+        transport = getattr(self, "_transport", None)  # None while __init__ is still raising
+        if transport is None:
+            return f"<{type(self).__name__} (not configured)>"
+        config = transport.config
         return (
             f"{type(self).__name__}(base_url={config.base_url!r}, api_key='[redacted]', "
             f"max_retries={config.max_retries})"

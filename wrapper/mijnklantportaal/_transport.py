@@ -18,7 +18,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -403,6 +403,72 @@ def _describe_timeout(timeout: httpx.Timeout) -> str:
     return f"{timeout.read} s read, {timeout.connect} s connect"
 
 
+# httpx's read timeout bounds each read, so a server trickling a byte at a time could hold a
+# call forever. The client also bounds the whole body by the read timeout: these stream
+# wrappers raise httpx.ReadTimeout (retried, then APITimeoutError) once it has passed.
+
+
+def _body_deadline(timeout: httpx.Timeout) -> float | None:
+    return None if timeout.read is None else time.monotonic() + timeout.read
+
+
+def _too_slow(request: httpx.Request, timeout: httpx.Timeout) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(
+        f"the response body did not arrive within the {timeout.read} s read timeout",
+        request=request,
+    )
+
+
+class _DeadlineStream(httpx.SyncByteStream):
+    def __init__(
+        self,
+        stream: httpx.SyncByteStream,
+        deadline: float,
+        request: httpx.Request,
+        timeout: httpx.Timeout,
+    ):
+        self._stream, self._deadline, self._request, self._timeout = (
+            stream,
+            deadline,
+            request,
+            timeout,
+        )
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._stream:
+            if time.monotonic() > self._deadline:
+                raise _too_slow(self._request, self._timeout)
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+class _AsyncDeadlineStream(httpx.AsyncByteStream):
+    def __init__(
+        self,
+        stream: httpx.AsyncByteStream,
+        deadline: float,
+        request: httpx.Request,
+        timeout: httpx.Timeout,
+    ):
+        self._stream, self._deadline, self._request, self._timeout = (
+            stream,
+            deadline,
+            request,
+            timeout,
+        )
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            if time.monotonic() > self._deadline:
+                raise _too_slow(self._request, self._timeout)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
 class SyncTransport(_BaseTransport):
     """Sends with an ``httpx.Client``; shared by a client and its ``with_options`` copies."""
 
@@ -418,13 +484,25 @@ class SyncTransport(_BaseTransport):
     def _sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        timeout = self.config.timeout
+        response = self.http_client.send(request, stream=True)
+        try:
+            deadline = _body_deadline(timeout)
+            if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
+                response.stream = _DeadlineStream(response.stream, deadline, request, timeout)
+            response.read()
+        finally:
+            response.close()
+        return response
+
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         while True:
             request = self._build_request(self.http_client, spec)
             started = time.monotonic()
             try:
-                response = self.http_client.send(request)
+                response = self._send(request)
             except httpx.RequestError as exc:
                 outcome: RawResponse[T] | _Retry = self._handle_transport_error(
                     spec, request, exc, retries_taken
@@ -455,13 +533,25 @@ class AsyncTransport(_BaseTransport):
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        timeout = self.config.timeout
+        response = await self.http_client.send(request, stream=True)
+        try:
+            deadline = _body_deadline(timeout)
+            if deadline is not None and isinstance(response.stream, httpx.AsyncByteStream):
+                response.stream = _AsyncDeadlineStream(response.stream, deadline, request, timeout)
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         while True:
             request = self._build_request(self.http_client, spec)
             started = time.monotonic()
             try:
-                response = await self.http_client.send(request)
+                response = await self._send(request)
             except httpx.RequestError as exc:
                 outcome: RawResponse[T] | _Retry = self._handle_transport_error(
                     spec, request, exc, retries_taken
