@@ -205,28 +205,35 @@ def bench_sequential(info: dict[str, str], s: Settings) -> dict[str, Any]:
     generated = AuthenticatedClient(base_url=base_url, token=key)
     wrapper = MijnKlantportaal(api_key=key, base_url=base_url)
 
-    def run_raw() -> float:
-        get, loads = raw.get, json.loads
-        started = time.perf_counter()
-        for _ in range(n):
-            response = get(url)
-            response.raise_for_status()
-            loads(response.content, parse_float=Decimal)
-        return n / (time.perf_counter() - started)
+    cpu: dict[str, list[float]] = {"raw_httpx": [], "generated": [], "wrapper": []}
 
-    def run_generated() -> float:
-        sync_detailed = get_invoice.sync_detailed
-        started = time.perf_counter()
-        for _ in range(n):
-            sync_detailed(invoice_id, client=generated)
-        return n / (time.perf_counter() - started)
+    def timed(name: str, one: Callable[[], object]) -> Callable[[], float]:
+        """Requests/s of ``n`` calls; also records the client's CPU microseconds per
+        request (the server runs in another process), steadier than wall time when the
+        machine is shared."""
 
-    def run_wrapper() -> float:
-        get = wrapper.invoices.get
-        started = time.perf_counter()
-        for _ in range(n):
-            get(invoice_id)
-        return n / (time.perf_counter() - started)
+        def run() -> float:
+            cpu_started, started = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                one()
+            elapsed = time.perf_counter() - started
+            cpu[name].append((time.process_time() - cpu_started) / n * 1e6)
+            return n / elapsed
+
+        return run
+
+    def raw_get() -> object:
+        response = raw.get(url)
+        response.raise_for_status()
+        return json.loads(response.content, parse_float=Decimal)
+
+    contenders = {
+        "raw_httpx": timed("raw_httpx", raw_get),
+        "generated": timed(
+            "generated", lambda: get_invoice.sync_detailed(invoice_id, client=generated)
+        ),
+        "wrapper": timed("wrapper", lambda: wrapper.invoices.get(invoice_id)),
+    }
 
     # Same answer from all three before timing anything.
     expected = json.loads(raw.get(url).content, parse_float=Decimal)
@@ -234,18 +241,13 @@ def bench_sequential(info: dict[str, str], s: Settings) -> dict[str, Any]:
     assert get_invoice.sync_detailed(invoice_id, client=generated).status_code == 200
 
     try:
-        series = interleave(
-            {"raw_httpx": run_raw, "generated": run_generated, "wrapper": run_wrapper},
-            s.rounds,
-            s.warmup_rounds,
-            "req/s",
-            True,
-        )
+        series = interleave(contenders, s.rounds, s.warmup_rounds, "req/s", True)
     finally:
         raw.close()
         generated.get_httpx_client().close()
         wrapper.close()
-    return section(series, "raw_httpx", requests_per_round=n)
+    cpu_us = {name: statistics.median(v[s.warmup_rounds :]) for name, v in cpu.items()}
+    return section(series, "raw_httpx", requests_per_round=n, client_cpu_us_per_request=cpu_us)
 
 
 # -- 2. concurrent async GET ---------------------------------------------------------------
@@ -645,6 +647,17 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
                     f"{c['min']:,.{digits}f} .. {c['max']:,.{digits}f}",
                     f"{c['ratio']:.2f}x",
                     verdict(name, result) if contender == target_contender else "",
+                )
+            )
+        if name == "sequential_get":
+            cpu_us = result["client_cpu_us_per_request"]
+            rows.append(
+                (
+                    "   client CPU per request: wrapper / raw",
+                    f"{cpu_us['wrapper']:.0f} us",
+                    f"raw: {cpu_us['raw_httpx']:.0f} us",
+                    f"{cpu_us['wrapper'] / cpu_us['raw_httpx']:.2f}x",
+                    "",
                 )
             )
         if name == "memory_peak":
