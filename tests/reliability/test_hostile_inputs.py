@@ -558,3 +558,38 @@ def test_negative_zero_keeps_its_sign(mock_client: MakeClient, text: str, sign: 
     )
     assert result.total_amount.as_tuple() == Decimal(text.strip('"')).as_tuple()
     assert result.total_amount.as_tuple().sign == sign
+
+
+# -- server text in error messages ----------------------------------------------------------------
+
+HOSTILE_MESSAGES: list[tuple[str, bytes, list[tuple[bytes, bytes]]]] = [
+    ("unpaired surrogate", b'{"message":"bad \\ud800 id"}', []),
+    ("ANSI escape and newline", b'{"message":"x\\u001b[2J\\nINFO forged log line"}', []),
+    ("NUL and CR", b'{"message":"a\\u0000b\\rc"}', []),
+    ("bidi override", b'{"message":"abc\\u202edef"}', []),
+    ("a megabyte", b'{"message":"' + b"A" * 1_000_000 + b'"}', []),
+    ("request id with C1 control", b"{}", [(b"x-request-id", b"\x9b2Jabc")]),
+    ("request id of 100 kB", b"{}", [(b"x-request-id", b"r" * 100_000)]),
+    ("reason-less", b"{}", []),
+]
+
+
+@pytest.mark.parametrize("status", [404, 500])
+@pytest.mark.parametrize(
+    ("body", "headers"), [pytest.param(b, h, id=n) for n, b, h in HOSTILE_MESSAGES]
+)
+def test_server_text_in_errors_is_bounded_and_printable(
+    mock_client: MakeClient,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]],
+    figures: Any,
+) -> None:
+    client = mock_client(lambda r: httpx.Response(status, headers=headers, content=body))
+    error = outcome(lambda: client.invoices.get(INVOICE_ID))
+    figures.count("hostile input", "server text in error messages")
+    assert isinstance(error, APIStatusError)
+    for text in (str(error), error.message, error.request_id or ""):
+        text.encode("utf-8")  # printing or logging it never raises UnicodeEncodeError
+        assert text.isprintable(), repr(text[:200])  # no forged lines or terminal escapes
+        assert len(text) < 2_000

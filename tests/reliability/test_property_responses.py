@@ -15,7 +15,14 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mijnklantportaal import APIResponseValidationError, Invoice, MijnKlantportaal, _decode, _models
+from mijnklantportaal import (
+    APIResponseValidationError,
+    APIStatusError,
+    Invoice,
+    MijnKlantportaal,
+    _decode,
+    _models,
+)
 from reliability_helpers import API_KEY, INVOICE_ID, outcome
 from spec_strategies import (
     ANY_TIMESTAMP,
@@ -235,3 +242,22 @@ def test_arbitrary_text_never_escapes_as_a_raw_exception(body: str, figures: Any
     figures.count("property-based", "arbitrary text bodies")
     result = fetch(body.encode("utf-8", errors="surrogatepass"))
     assert type(result) in (Invoice, APIResponseValidationError)
+
+
+@EXAMPLES
+@given(
+    message=st.text(max_size=300),
+    status=st.sampled_from([400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 520]),
+)
+def test_any_api_message_makes_a_printable_error(message: str, status: int, figures: Any) -> None:
+    figures.count("property-based", "API error messages")
+    body = json.dumps({"message": message}).encode()
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    with MijnKlantportaal(
+        api_key=API_KEY, http_client=httpx.Client(transport=transport), max_retries=0
+    ) as client:
+        error = outcome(lambda: client.invoices.get(INVOICE_ID))
+    assert isinstance(error, APIStatusError) and error.status_code == status
+    text = str(error)
+    text.encode("utf-8")
+    assert text.isprintable() and len(text) < 7_000

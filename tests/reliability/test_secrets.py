@@ -215,12 +215,6 @@ def test_key_never_in_configuration_errors(figures: Any) -> None:
         check_error(caught.value, figures, with_locals=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_client.py (not this suite's to fix): repr() of a client whose __init__ raised "
-    "touches self._transport before it exists, so a traceback with locals (error trackers, "
-    "debuggers) fails with AttributeError instead of reporting the ConfigurationError",
-)
 def test_repr_of_a_half_built_client_never_raises() -> None:
     with pytest.raises(MijnKlantportaalError) as caught:
         MijnKlantportaal(api_key=API_KEY, timeout=-1)

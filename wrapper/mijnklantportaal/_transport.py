@@ -313,14 +313,19 @@ class _BaseTransport:
         body = _body_for_error(response)
         api_message = body.get("message") if isinstance(body, dict) else None
         message = (
-            api_message
+            _printable(api_message)
             if isinstance(api_message, str) and api_message.strip()
             else _fallback_message(status)
         )
         request_id = next(
-            (response.headers[h] for h in REQUEST_ID_HEADERS if h in response.headers), None
+            (
+                _printable(response.headers[h], 200)
+                for h in REQUEST_ID_HEADERS
+                if h in response.headers
+            ),
+            None,
         )
-        reason = response.reason_phrase or "Unknown status"
+        reason = _printable(response.reason_phrase, 100) or "Unknown status"
         detail = f"{spec.subject}: {message} (HTTP {status} {reason} from {spec.method} {response.request.url}"
         if request_id:
             detail += f", request id {request_id}"
@@ -364,6 +369,20 @@ class _BaseTransport:
                 "check base_url."
             )
         return "See the message and the API documentation."
+
+
+def _printable(text: str, limit: int = 500) -> str:
+    """Server-sent text made safe for a message: at most ``limit`` characters, with control,
+    format (bidi) and unpaired surrogate characters escaped, so logging or printing an error
+    can neither fail with UnicodeEncodeError nor forge log lines or terminal escapes."""
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
 
 
 def _fallback_message(status: int) -> str:
