@@ -63,6 +63,14 @@ BUGS: list[tuple[str, str, list[str]]] = [
         ["test_fault_is_retried_within_budget_then_typed"],
     ),
     (
+        "API error `message`, request-id header and reason phrase went verbatim into "
+        "`str(error)`: an unpaired surrogate made `print(error)`/UTF-8 logging raise "
+        "`UnicodeEncodeError`, newlines/ANSI/bidi characters forged log lines, a 1 MB message "
+        "made a 1 MB log line; now bounded and escaped (raw body kept in `error.body`)",
+        "e6c1215",
+        ["test_server_text_in_errors_is_bounded_and_printable", "printable_error"],
+    ),
+    (
         "A server trickling the body (each read quick) held one call far past `timeout=` "
         "(~2.4 s against 0.3 s); the body is now bounded by the read timeout",
         "670ca24",

@@ -6,7 +6,10 @@ budget, gives up with the right typed error, and never waits longer than its bou
 from __future__ import annotations
 
 import asyncio
+import collections
+import gc
 import gzip
+import os
 import re
 import socket
 import time
@@ -30,6 +33,7 @@ from mijnklantportaal._constants import (
     MAX_RETRY_DELAY,
     RETRY_JITTER,
 )
+from mijnklantportaal.testing import FakeMijnKlantportaal, Fault
 from reliability_helpers import API_KEY, INVOICE_ID
 
 
@@ -357,3 +361,46 @@ def test_unsolicited_bytes_never_answer_the_next_request(
     record(figures, "unsolicited second response", server.attempts, server.attempts)
     assert totals == ["15.67"] * 5
     assert server.attempts == 5
+
+
+def test_cancelled_async_calls_leave_the_pool_healthy(delays: list[float], figures: Any) -> None:
+    """Callers cancel (asyncio.wait_for) mid-request, mid-body, mid-retry: afterwards the
+    same client still answers correctly and closes without leaking anything."""
+    fake = FakeMijnKlantportaal(api_key=API_KEY, rate_limit=None)
+    invoice_id = fake.add_example_invoice()
+    fake.fail_every(2, Fault.latency(0.03))
+    fake.fail_every(5, Fault.status(503))
+    fake.fail_every(7, Fault.truncated())
+    fds = set(os.listdir("/proc/self/fd"))
+    outcomes: collections.Counter[str] = collections.Counter()
+
+    async def main(base_url: str) -> list[str]:
+        async with AsyncMijnKlantportaal(api_key=API_KEY, base_url=base_url) as client:
+
+            async def one(n: int) -> None:
+                try:
+                    await asyncio.wait_for(client.invoices.get(invoice_id), (n % 8) * 0.01)
+                    outcomes["completed"] += 1
+                except TimeoutError:
+                    outcomes["cancelled"] += 1
+                except MijnKlantportaalError as error:
+                    outcomes[type(error).__name__] += 1
+
+            for _ in range(4):
+                await asyncio.gather(*(one(n) for n in range(64)))
+            fake.clear_faults()
+            invoices = await asyncio.gather(*(client.invoices.get(invoice_id) for _ in range(64)))
+            return [str(invoice.total_amount) for invoice in invoices]
+
+    with fake.serve() as base_url:
+        totals = asyncio.run(main(base_url))
+    gc.collect()
+    seen = fake.requests
+    faulted = sum(1 for r in seen if r.fault is not None)
+    record(figures, "256 async calls cancelled at random points", len(seen), faulted)
+    assert totals == ["15.67"] * 64
+    assert outcomes["cancelled"] > 0 and sum(outcomes.values()) == 256
+    deadline = time.monotonic() + 5
+    while set(os.listdir("/proc/self/fd")) - fds and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(os.listdir("/proc/self/fd")) - fds == set()
