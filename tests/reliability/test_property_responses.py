@@ -261,3 +261,54 @@ def test_any_api_message_makes_a_printable_error(message: str, status: int, figu
     text = str(error)
     text.encode("utf-8")
     assert text.isprintable() and len(text) < 7_000
+
+
+_header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, blacklist_characters="\x7f"), max_size=40
+)
+
+
+@EXAMPLES
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "retry-after",
+                "retry-after-ms",
+                "x-ratelimit-reset",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-request-id",
+            ]
+        ),
+        st.one_of(
+            _header_text,
+            st.integers(-(10**20), 10**20).map(str),
+            st.floats(allow_nan=True).map(str),
+        ),
+        max_size=6,
+    ),
+    status=st.sampled_from([200, 429, 503]),
+)
+def test_any_rate_limit_headers_give_a_bounded_wait_or_a_typed_error(
+    headers: dict[str, str], status: int, figures: Any
+) -> None:
+    figures.count("property-based", "rate-limit and retry-after headers")
+    waits: list[float] = []
+    raw = [(k.encode(), v.strip().encode("latin-1")) for k, v in headers.items()]
+    body = b'{"id":"fac_abc12345def678"}' if status == 200 else b'{"message":"busy"}'
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(status, headers=raw, content=body)
+    )
+    with MijnKlantportaal(
+        api_key=API_KEY, http_client=httpx.Client(transport=transport), max_retries=1
+    ) as client:
+        client._transport._sleep = waits.append  # type: ignore[method-assign]
+        result = outcome(lambda: client.invoices.get(INVOICE_ID))
+        rate_limit = client.rate_limit
+    assert rate_limit is not None
+    if status == 200:
+        assert type(result) is Invoice and waits == []
+        return
+    assert isinstance(result, APIStatusError) and result.status_code == status
+    assert len(waits) <= 1 and all(0 <= w <= 60 for w in waits)
