@@ -113,9 +113,12 @@ class MijnKlantportaal(_ClientBase):
         owns = http_client is None
         if http_client is None:
             http_client = httpx.Client(
-                limits=DEFAULT_CONNECTION_LIMITS, timeout=config.timeout, follow_redirects=False
+                limits=DEFAULT_CONNECTION_LIMITS,
+                timeout=config.timeout,
+                headers=config.headers,
+                follow_redirects=False,
             )
-        self._setup(SyncTransport(config, http_client), owns)
+        self._setup(SyncTransport(config, http_client, headers_on_client=owns), owns)
 
     def _setup(self, transport: SyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
@@ -184,9 +187,12 @@ class AsyncMijnKlantportaal(_ClientBase):
         owns = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(
-                limits=DEFAULT_CONNECTION_LIMITS, timeout=config.timeout, follow_redirects=False
+                limits=DEFAULT_CONNECTION_LIMITS,
+                timeout=config.timeout,
+                headers=config.headers,
+                follow_redirects=False,
             )
-        self._setup(AsyncTransport(config, http_client), owns)
+        self._setup(AsyncTransport(config, http_client, headers_on_client=owns), owns)
 
     def _setup(self, transport: AsyncTransport, owns_http_client: bool) -> None:
         self._transport = transport

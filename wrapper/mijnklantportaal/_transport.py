@@ -11,7 +11,6 @@ The retry policy is in three small overridable methods, as in openai-python:
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import math
@@ -101,12 +100,21 @@ class RawResponse(Generic[T]):
 
 
 class _RateLimitState:
-    """Shared by a client and its ``with_options`` copies; one atomic attribute write per response."""
+    """Shared by a client and its ``with_options`` copies.
 
-    __slots__ = ("latest",)
+    Keeps the headers of the latest response (one atomic attribute write per response) and
+    parses them only when someone asks: most callers never look.
+    """
+
+    __slots__ = ("headers",)
 
     def __init__(self) -> None:
-        self.latest: RateLimit | None = None
+        self.headers: httpx.Headers | None = None
+
+    @property
+    def latest(self) -> RateLimit | None:
+        headers = self.headers
+        return None if headers is None else parse_rate_limit(headers)
 
 
 def _header_int(headers: httpx.Headers, name: str) -> int | None:
@@ -149,10 +157,17 @@ class _BaseTransport:
     """Everything about one attempt that does not depend on sync or async I/O."""
 
     def __init__(
-        self, config: ClientConfig, rate_limit_state: _RateLimitState | None = None
+        self,
+        config: ClientConfig,
+        rate_limit_state: _RateLimitState | None = None,
+        headers_on_client: bool = False,
     ) -> None:
         self.config = config
         self.rate_limit_state = rate_limit_state or _RateLimitState()
+        # When the client built the httpx.Client itself, the headers live there, set once:
+        # passing them per request makes httpx copy and re-normalise them every time.
+        self.headers_on_client = headers_on_client
+        self._request_headers = None if headers_on_client else config.headers
 
     # -- retry policy -------------------------------------------------------------------
 
@@ -208,7 +223,7 @@ class _BaseTransport:
             spec.method,
             self.config.base_url + spec.path,
             params=spec.params,
-            headers=self.config.headers,
+            headers=self._request_headers,
             timeout=self.config.timeout,
         )
 
@@ -221,7 +236,7 @@ class _BaseTransport:
         started: float,
     ) -> RawResponse[T] | _Retry:
         status = response.status_code
-        self.rate_limit_state.latest = parse_rate_limit(response.headers)
+        self.rate_limit_state.headers = response.headers
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "HTTP %s %s -> %d in %.1f ms (try %d)",
@@ -496,8 +511,9 @@ class SyncTransport(_BaseTransport):
         config: ClientConfig,
         http_client: httpx.Client,
         rate_limit_state: _RateLimitState | None = None,
+        headers_on_client: bool = False,
     ) -> None:
-        super().__init__(config, rate_limit_state)
+        super().__init__(config, rate_limit_state, headers_on_client)
         self.http_client = http_client
 
     def _sleep(self, seconds: float) -> None:
@@ -534,7 +550,9 @@ class SyncTransport(_BaseTransport):
             retries_taken += 1
 
     def with_config(self, config: ClientConfig) -> SyncTransport:
-        return SyncTransport(config, self.http_client, self.rate_limit_state)
+        return SyncTransport(
+            config, self.http_client, self.rate_limit_state, self.headers_on_client
+        )
 
 
 class AsyncTransport(_BaseTransport):
@@ -545,11 +563,14 @@ class AsyncTransport(_BaseTransport):
         config: ClientConfig,
         http_client: httpx.AsyncClient,
         rate_limit_state: _RateLimitState | None = None,
+        headers_on_client: bool = False,
     ) -> None:
-        super().__init__(config, rate_limit_state)
+        super().__init__(config, rate_limit_state, headers_on_client)
         self.http_client = http_client
 
     async def _sleep(self, seconds: float) -> None:
+        import asyncio  # here, not at the top: it costs ~10 ms of import time for sync users
+
         await asyncio.sleep(seconds)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
@@ -583,4 +604,6 @@ class AsyncTransport(_BaseTransport):
             retries_taken += 1
 
     def with_config(self, config: ClientConfig) -> AsyncTransport:
-        return AsyncTransport(config, self.http_client, self.rate_limit_state)
+        return AsyncTransport(
+            config, self.http_client, self.rate_limit_state, self.headers_on_client
+        )
