@@ -23,6 +23,7 @@ from mijnklantportaal import (
     AsyncMijnKlantportaal,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     InternalServerError,
@@ -606,3 +607,41 @@ def test_log_env_var_turns_on_logging_to_stderr_without_the_key(tmp_path: Any) -
         check=True,
     )
     assert quiet.stderr == ""
+
+
+def test_an_answer_for_another_invoice_is_refused(make_client: MakeClient) -> None:
+    client = make_client(Recorder(ok({"id": "fac_other1", "totalAmount": "99.99"})))
+    with pytest.raises(APIResponseValidationError) as caught:
+        get(client, "fac_asked1")
+    assert caught.value.field == "id"
+    assert "fac_other1" in str(caught.value) and "fac_asked1" in str(caught.value)
+    # an answer without an id is not second-guessed
+    assert get(make_client(Recorder(ok({"totalAmount": "1.00"}))), "fac_asked1").id is None
+
+
+def test_a_closed_client_raises_a_typed_error_and_sends_nothing(make_client: MakeClient) -> None:
+    recorder = Recorder(ok())
+    client = make_client(recorder)
+    http_client = client._transport.http_client
+    resolve(
+        http_client.aclose() if isinstance(http_client, httpx.AsyncClient) else http_client.close()
+    )
+    with pytest.raises(ClientClosedError, match="closed") as caught:
+        get(client)
+    assert isinstance(caught.value, RuntimeError) and isinstance(
+        caught.value, MijnKlantportaalError
+    )
+    assert recorder.requests == []
+
+
+def test_an_oversized_body_is_refused(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mijnklantportaal._transport as transport
+
+    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 1000)
+    big = httpx.Response(
+        200, stream=httpx.ByteStream(b'{"id": "fac_abc12345def678", "pad": "' + b"x" * 5000 + b'"}')
+    )
+    with pytest.raises(APIResponseValidationError, match="larger than"):
+        get(make_client(Recorder(big)))

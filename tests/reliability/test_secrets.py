@@ -265,11 +265,11 @@ def test_followed_redirect_to_another_host_drops_the_key(figures: Any) -> None:
     other = RawServer(_ok)
     with other as other_url:
         # 127.0.0.1 -> localhost: another host, not just another port.
-        target = other_url.replace("127.0.0.1", "localhost") + "/invoices/fac_abc123"
+        target = other_url.replace("127.0.0.1", "localhost") + "/invoices/fac_abc12345def678"
         with RawServer(_redirect_to(target)) as base_url:
             with httpx.Client(follow_redirects=True) as http:
                 client = MijnKlantportaal(api_key=API_KEY, base_url=base_url, http_client=http)
-                invoice = client.invoices.get("fac_abc123")
+                invoice = client.invoices.get("fac_abc12345def678")
     figures.count("secrets", "redirects")
     assert str(invoice.total_amount) == "15.67"
     assert other.attempts == 1

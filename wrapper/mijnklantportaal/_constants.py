@@ -26,6 +26,9 @@ MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})  # and every status >= 500
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
+# A response body larger than this is refused unread (a 5,000-line invoice is ~0.9 MB).
+MAX_RESPONSE_BYTES = 64 * 2**20
+
 # Longest resource id accepted before a request is sent; real ids are ~20 characters.
 MAX_ID_LENGTH = 128
 

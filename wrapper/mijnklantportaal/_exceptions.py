@@ -3,6 +3,7 @@
     MijnKlantportaalError
     ├── ConfigurationError (ValueError)     no API key, unsafe or malformed base URL, bad option
     ├── InvalidArgumentError (ValueError)   a bad argument, caught before anything is sent
+    ├── ClientClosedError (RuntimeError)    a call on a client that was already closed
     ├── APIConnectionError                  the request did not get a response
     │   └── APITimeoutError                 ... because a timeout expired
     ├── APIResponseValidationError          a 2xx response whose body does not fit the model
@@ -35,6 +36,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
@@ -79,6 +81,10 @@ class ConfigurationError(MijnKlantportaalError, ValueError):
 
 class InvalidArgumentError(MijnKlantportaalError, ValueError):
     """An argument is invalid; nothing was sent."""
+
+
+class ClientClosedError(MijnKlantportaalError, RuntimeError):
+    """The client was closed before this call; nothing was sent."""
 
 
 def redact_request(request: httpx.Request) -> httpx.Request:

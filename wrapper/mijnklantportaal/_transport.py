@@ -29,6 +29,7 @@ from mijnklantportaal._config import ClientConfig
 from mijnklantportaal._constants import (
     IDEMPOTENT_METHODS,
     INITIAL_RETRY_DELAY,
+    MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
     REQUEST_ID_HEADERS,
@@ -40,6 +41,7 @@ from mijnklantportaal._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     RateLimitError,
     status_error_class,
 )
@@ -59,10 +61,17 @@ class RequestSpec:
     subject: str
     """What the call is about, for messages: ``"invoice 'fac_abc'"``."""
     params: Mapping[str, Any] | None = None
+    expected_id: str | None = None
+    """For a fetch by id: the id the answer must carry. A different one (a proxy or cache
+    mixing up responses) is refused rather than handed to the caller as the wrong record."""
 
     @classmethod
-    def from_generated(cls, kwargs: Mapping[str, Any], *, subject: str) -> RequestSpec:
-        return cls(kwargs["method"].upper(), kwargs["url"], subject, kwargs.get("params"))
+    def from_generated(
+        cls, kwargs: Mapping[str, Any], *, subject: str, expected_id: str | None = None
+    ) -> RequestSpec:
+        return cls(
+            kwargs["method"].upper(), kwargs["url"], subject, kwargs.get("params"), expected_id
+        )
 
     @property
     def idempotent(self) -> bool:
@@ -310,7 +319,15 @@ class _BaseTransport:
         self, spec: RequestSpec, response: httpx.Response, parse: Callable[[Any], T]
     ) -> T:
         try:
-            return parse(_decode.loads(response.content))
+            parsed = parse(_decode.loads(response.content))
+            if spec.expected_id is not None:
+                answered = getattr(parsed, "id", None)
+                if answered is not None and answered != spec.expected_id:
+                    raise _decode.DecodeError(
+                        f"the API answered with {answered!r}, not the requested {spec.expected_id!r}",
+                        "id",
+                    )
+            return parsed
         except _decode.DecodeError as exc:
             raise APIResponseValidationError(
                 f"The API answered {response.status_code} to {spec.method} {response.request.url} "
@@ -438,69 +455,71 @@ def _describe_timeout(timeout: httpx.Timeout) -> str:
 
 
 # httpx's read timeout bounds each read, so a server trickling a byte at a time could hold a
-# call forever. The client also bounds the whole body by the read timeout: these stream
-# wrappers raise httpx.ReadTimeout (retried, then APITimeoutError) once it has passed.
+# call forever, and nothing bounds a body's size. The body is therefore read through a guard
+# that raises httpx.ReadTimeout (retried, then APITimeoutError) once the read timeout has
+# passed since the headers arrived, and _BodyTooLarge (APIResponseValidationError) past
+# MAX_RESPONSE_BYTES.
 
 
-def _body_deadline(timeout: httpx.Timeout) -> float | None:
-    return None if timeout.read is None else time.monotonic() + timeout.read
+class _BodyTooLarge(httpx.DecodingError):
+    pass
 
 
-def _too_slow(request: httpx.Request, timeout: httpx.Timeout) -> httpx.ReadTimeout:
-    return httpx.ReadTimeout(
-        f"the response body did not arrive within the {timeout.read} s read timeout",
-        request=request,
-    )
+class _BodyGuard:
+    __slots__ = ("_deadline", "_received", "_request", "_timeout")
+
+    def __init__(self, request: httpx.Request, timeout: httpx.Timeout) -> None:
+        self._request = request
+        self._timeout = timeout
+        self._deadline = None if timeout.read is None else time.monotonic() + timeout.read
+        self._received = 0
+
+    def check(self, chunk: bytes) -> bytes:
+        self._received += len(chunk)
+        if self._received > MAX_RESPONSE_BYTES:
+            raise _BodyTooLarge(
+                f"the response body is larger than {MAX_RESPONSE_BYTES // 2**20} MiB, "
+                "far beyond any answer of this API",
+                request=self._request,
+            )
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise httpx.ReadTimeout(
+                f"the response body did not arrive within the {self._timeout.read} s read timeout",
+                request=self._request,
+            )
+        return chunk
 
 
-class _DeadlineStream(httpx.SyncByteStream):
-    def __init__(
-        self,
-        stream: httpx.SyncByteStream,
-        deadline: float,
-        request: httpx.Request,
-        timeout: httpx.Timeout,
-    ):
-        self._stream, self._deadline, self._request, self._timeout = (
-            stream,
-            deadline,
-            request,
-            timeout,
-        )
+class _GuardedStream(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, guard: _BodyGuard) -> None:
+        self._stream = stream
+        self._guard = guard
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._stream:
-            if time.monotonic() > self._deadline:
-                raise _too_slow(self._request, self._timeout)
-            yield chunk
+            yield self._guard.check(chunk)
 
     def close(self) -> None:
         self._stream.close()
 
 
-class _AsyncDeadlineStream(httpx.AsyncByteStream):
-    def __init__(
-        self,
-        stream: httpx.AsyncByteStream,
-        deadline: float,
-        request: httpx.Request,
-        timeout: httpx.Timeout,
-    ):
-        self._stream, self._deadline, self._request, self._timeout = (
-            stream,
-            deadline,
-            request,
-            timeout,
-        )
+class _AsyncGuardedStream(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream, guard: _BodyGuard) -> None:
+        self._stream = stream
+        self._guard = guard
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._stream:
-            if time.monotonic() > self._deadline:
-                raise _too_slow(self._request, self._timeout)
-            yield chunk
+            yield self._guard.check(chunk)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
+
+
+_CLOSED = (
+    "This client has been closed (close() or the end of its with-block); "
+    "create a new client, or close it only when you are done with it."
+)
 
 
 class SyncTransport(_BaseTransport):
@@ -520,12 +539,14 @@ class SyncTransport(_BaseTransport):
         time.sleep(seconds)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
-        timeout = self.config.timeout
+        if self.http_client.is_closed:
+            raise ClientClosedError(_CLOSED)
         response = self.http_client.send(request, stream=True)
         try:
-            deadline = _body_deadline(timeout)
-            if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
-                response.stream = _DeadlineStream(response.stream, deadline, request, timeout)
+            if isinstance(response.stream, httpx.SyncByteStream):
+                response.stream = _GuardedStream(
+                    response.stream, _BodyGuard(request, self.config.timeout)
+                )
             response.read()
         finally:
             response.close()
@@ -574,12 +595,14 @@ class AsyncTransport(_BaseTransport):
         await asyncio.sleep(seconds)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        timeout = self.config.timeout
+        if self.http_client.is_closed:
+            raise ClientClosedError(_CLOSED)
         response = await self.http_client.send(request, stream=True)
         try:
-            deadline = _body_deadline(timeout)
-            if deadline is not None and isinstance(response.stream, httpx.AsyncByteStream):
-                response.stream = _AsyncDeadlineStream(response.stream, deadline, request, timeout)
+            if isinstance(response.stream, httpx.AsyncByteStream):
+                response.stream = _AsyncGuardedStream(
+                    response.stream, _BodyGuard(request, self.config.timeout)
+                )
             await response.aread()
         finally:
             await response.aclose()

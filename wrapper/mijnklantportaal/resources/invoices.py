@@ -18,7 +18,9 @@ __all__ = ["AsyncInvoices", "AsyncInvoicesWithRawResponse", "Invoices", "Invoice
 def _get_request(invoice_id: str) -> RequestSpec:
     check_id(invoice_id, prefix="fac_", argument="invoice_id", what="a MijnKlantportaal invoice")
     return RequestSpec.from_generated(
-        _get_invoice._get_kwargs(invoice_id=invoice_id), subject=f"invoice {invoice_id!r}"
+        _get_invoice._get_kwargs(invoice_id=invoice_id),
+        subject=f"invoice {invoice_id!r}",
+        expected_id=invoice_id,
     )
 
 
