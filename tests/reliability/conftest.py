@@ -8,18 +8,16 @@ are printed and, when ``MKP_RELIABILITY_FIGURES`` names a file, written there as
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
-from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
-from mijnklantportaal._transport import AsyncTransport, SyncTransport
-from reliability_helpers import API_KEY, resolve
+from reliability_helpers import API_KEY
 
 FIGURES_ENV = "MKP_RELIABILITY_FIGURES"
 
@@ -103,42 +101,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture
-def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries happen at once; each delay the client asked for is recorded (thread-safe append)."""
-    recorded: list[float] = []
-
-    async def async_sleep(self: AsyncTransport, seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(SyncTransport, "_sleep", lambda self, seconds: recorded.append(seconds))
-    monkeypatch.setattr(AsyncTransport, "_sleep", async_sleep)
-    return recorded
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def delays(sleeps: list[float]) -> list[float]:
+    """Retries happen at once; each delay the client asked for is recorded (tests/conftest.py)."""
+    return sleeps
 
 
 @pytest.fixture
-def mock_client(mode: str, delays: list[float]) -> Iterator[Callable[..., Any]]:
-    """mock_client(handler, **kwargs): a sync or async client over an httpx.MockTransport."""
-    made: list[Any] = []
-
-    def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> Any:
-        kwargs.setdefault("api_key", API_KEY)
-        transport = httpx.MockTransport(handler)
-        client: Any
-        if mode == "sync":
-            client = MijnKlantportaal(http_client=httpx.Client(transport=transport), **kwargs)
-        else:
-            client = AsyncMijnKlantportaal(
-                http_client=httpx.AsyncClient(transport=transport), **kwargs
-            )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        http = client._transport.http_client
-        resolve(http.aclose() if mode == "async" else http.close())
+def mock_client(make_client: Callable[..., Any]) -> Callable[..., Any]:
+    """mock_client(handler, **kwargs): tests/conftest.py's make_client with this suite's key."""
+    return functools.partial(make_client, api_key=API_KEY)
