@@ -94,8 +94,10 @@ def _entry(obj: Any) -> Entry:
 
 def _public_names(obj: Any) -> Iterator[tuple[str, Any]]:
     """Public members: griffe's rule for modules (`__all__`, else non-underscore names that
-    are not imports), the name rule (plus a few dunders) for classes."""
-    for name, member in obj.members.items():
+    are not imports), the name rule (plus a few dunders) for classes, inherited ones included."""
+    # A class's API includes what it inherits: moving a method into a base class is no change.
+    members = obj.all_members if obj.kind.value == "class" else obj.members
+    for name, member in members.items():
         if obj.kind.value == "module":
             if member.is_public:
                 yield name, member

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import attrs
 import httpx
@@ -37,6 +37,52 @@ NOT_GIVEN: Any = _NotGiven()
 class _ClientBase:
     _transport: SyncTransport | AsyncTransport
     _owns_http_client: bool
+    # Set by each concrete client: the httpx client class it sends with, and its transport.
+    _http_client_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+    _transport_class: ClassVar[type[SyncTransport] | type[AsyncTransport]]
+
+    def _setup(self, transport: Any, owns_http_client: bool) -> None:
+        raise NotImplementedError
+
+    def _configure(
+        self, http_client: httpx.Client | httpx.AsyncClient | None, **options: Any
+    ) -> None:
+        config = ClientConfig.resolve(**options)
+        pool_class = self._http_client_class
+        if http_client is not None and not isinstance(http_client, pool_class):
+            raise ConfigurationError(
+                f"http_client must be an httpx.{pool_class.__name__}, not "
+                f"{type(http_client).__name__} (MijnKlantportaal takes an httpx.Client, "
+                "AsyncMijnKlantportaal an httpx.AsyncClient)"
+            )
+        owns = http_client is None
+        if http_client is None:
+            http_client = pool_class(
+                limits=DEFAULT_CONNECTION_LIMITS,
+                timeout=config.timeout,
+                headers=config.headers,
+                follow_redirects=False,
+            )
+        self._setup(self._transport_class(config, http_client, headers_on_client=owns), owns)  # type: ignore[arg-type]
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN
+    ) -> Self:
+        """A client on the same connection pool with another timeout or retry budget.
+
+        The copy does not own the pool: closing it is a no-op; close the original.
+        """
+        config = self._transport.config
+        new_config = attrs.evolve(
+            config,
+            timeout=config.timeout if timeout is NOT_GIVEN else checked_timeout(timeout),
+            max_retries=config.max_retries
+            if max_retries is NOT_GIVEN
+            else checked_max_retries(max_retries),
+        )
+        copy = object.__new__(type(self))
+        copy._setup(self._transport.with_config(new_config), owns_http_client=False)
+        return copy
 
     @property
     def base_url(self) -> str:
@@ -54,16 +100,6 @@ class _ClientBase:
     def rate_limit(self) -> RateLimit | None:
         """``X-RateLimit-Limit`` / ``-Remaining`` of the latest response this client's pool saw."""
         return self._transport.rate_limit_state.latest
-
-    def _options(self, timeout: float | httpx.Timeout, max_retries: int) -> ClientConfig:
-        config = self._transport.config
-        return attrs.evolve(
-            config,
-            timeout=config.timeout if timeout is NOT_GIVEN else checked_timeout(timeout),
-            max_retries=config.max_retries
-            if max_retries is NOT_GIVEN
-            else checked_max_retries(max_retries),
-        )
 
     def __repr__(self) -> str:
         transport = getattr(self, "_transport", None)  # None while __init__ is still raising
@@ -85,6 +121,8 @@ class MijnKlantportaal(_ClientBase):
 
     invoices: Invoices
     _transport: SyncTransport
+    _http_client_class = httpx.Client
+    _transport_class = SyncTransport
 
     def __init__(
         self,
@@ -97,7 +135,8 @@ class MijnKlantportaal(_ClientBase):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        config = ClientConfig.resolve(
+        self._configure(
+            http_client,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -105,38 +144,11 @@ class MijnKlantportaal(_ClientBase):
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
         )
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise ConfigurationError(
-                f"http_client must be an httpx.Client, not {type(http_client).__name__} "
-                "(use AsyncMijnKlantportaal with an httpx.AsyncClient)"
-            )
-        owns = http_client is None
-        if http_client is None:
-            http_client = httpx.Client(
-                limits=DEFAULT_CONNECTION_LIMITS,
-                timeout=config.timeout,
-                headers=config.headers,
-                follow_redirects=False,
-            )
-        self._setup(SyncTransport(config, http_client, headers_on_client=owns), owns)
 
     def _setup(self, transport: SyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
         self._owns_http_client = owns_http_client
         self.invoices = Invoices(transport)
-
-    def with_options(
-        self, *, timeout: float | httpx.Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN
-    ) -> MijnKlantportaal:
-        """A client on the same connection pool with another timeout or retry budget.
-
-        The copy does not own the pool: closing it is a no-op; close the original.
-        """
-        copy = object.__new__(MijnKlantportaal)
-        copy._setup(
-            self._transport.with_config(self._options(timeout, max_retries)), owns_http_client=False
-        )
-        return copy
 
     def close(self) -> None:
         if self._owns_http_client:
@@ -159,6 +171,8 @@ class AsyncMijnKlantportaal(_ClientBase):
 
     invoices: AsyncInvoices
     _transport: AsyncTransport
+    _http_client_class = httpx.AsyncClient
+    _transport_class = AsyncTransport
 
     def __init__(
         self,
@@ -171,7 +185,8 @@ class AsyncMijnKlantportaal(_ClientBase):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        config = ClientConfig.resolve(
+        self._configure(
+            http_client,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -179,38 +194,11 @@ class AsyncMijnKlantportaal(_ClientBase):
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
         )
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError(
-                f"http_client must be an httpx.AsyncClient, not {type(http_client).__name__} "
-                "(use MijnKlantportaal with an httpx.Client)"
-            )
-        owns = http_client is None
-        if http_client is None:
-            http_client = httpx.AsyncClient(
-                limits=DEFAULT_CONNECTION_LIMITS,
-                timeout=config.timeout,
-                headers=config.headers,
-                follow_redirects=False,
-            )
-        self._setup(AsyncTransport(config, http_client, headers_on_client=owns), owns)
 
     def _setup(self, transport: AsyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
         self._owns_http_client = owns_http_client
         self.invoices = AsyncInvoices(transport)
-
-    def with_options(
-        self, *, timeout: float | httpx.Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN
-    ) -> AsyncMijnKlantportaal:
-        """A client on the same connection pool with another timeout or retry budget.
-
-        The copy does not own the pool: closing it is a no-op; close the original.
-        """
-        copy = object.__new__(AsyncMijnKlantportaal)
-        copy._setup(
-            self._transport.with_config(self._options(timeout, max_retries)), owns_http_client=False
-        )
-        return copy
 
     async def close(self) -> None:
         if self._owns_http_client:
