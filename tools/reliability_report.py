@@ -83,6 +83,25 @@ BUGS: list[tuple[str, str, list[str]]] = [
         "670ca24",
         ["test_repr_of_a_half_built_client_never_raises"],
     ),
+    (
+        "A 200 naming another invoice than the one asked for (a proxy or cache mixing "
+        "responses up) was returned as if it were the requested one; now refused "
+        "(`APIResponseValidationError`, field `id`)",
+        "d17f106",
+        ["test_answer_for_another_invoice_is_refused_not_returned"],
+    ),
+    (
+        "Nothing bounded a response body's size: an endless 200 grew memory until the read "
+        "timeout; bodies over 64 MiB are now refused as they stream in",
+        "d17f106",
+        ["test_endless_body_is_cut_at_the_size_cap"],
+    ),
+    (
+        "A call on a closed client raised httpx's bare `RuntimeError`; now "
+        "`ClientClosedError` (a `MijnKlantportaalError` and `RuntimeError`), nothing sent",
+        "d17f106",
+        ["test_call_on_a_closed_client_is_typed_and_sends_nothing"],
+    ),
 ]
 
 CATEGORIES = [

@@ -593,3 +593,56 @@ def test_server_text_in_errors_is_bounded_and_printable(
         text.encode("utf-8")  # printing or logging it never raises UnicodeEncodeError
         assert text.isprintable(), repr(text[:200])  # no forged lines or terminal escapes
         assert len(text) < 2_000
+
+
+# -- found after the first report (fixed in d17f106) ---------------------------------------------
+
+
+def test_answer_for_another_invoice_is_refused_not_returned(
+    mock_client: MakeClient, figures: Any
+) -> None:
+    figures.count("hostile input", "bodies, statuses and headers")
+    body = json.dumps({"id": "fac_someoneelse1", "totalAmount": "99.99"}).encode()
+    client = mock_client(lambda request: httpx.Response(200, content=body))
+    result = outcome(lambda: client.invoices.get(INVOICE_ID))
+    assert type(result) is APIResponseValidationError and result.field == "id"
+
+
+def test_call_on_a_closed_client_is_typed_and_sends_nothing(
+    mock_client: MakeClient, figures: Any
+) -> None:
+    from mijnklantportaal import ClientClosedError
+
+    figures.count("hostile input", "bodies, statuses and headers")
+    seen: list[httpx.Request] = []
+    client = mock_client(lambda request: seen.append(request) or httpx.Response(200, content=b"{}"))
+    http = client._transport.http_client
+    resolve(http.aclose() if isinstance(http, httpx.AsyncClient) else http.close())
+    result = outcome(lambda: client.invoices.get(INVOICE_ID))
+    assert type(result) is ClientClosedError and seen == []
+
+
+def test_endless_body_is_cut_at_the_size_cap(
+    mock_client: MakeClient, figures: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mijnklantportaal._transport as transport
+
+    figures.count("hostile input", "bodies, statuses and headers")
+    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 64 * 1024)
+
+    def endless() -> Any:
+        yield b'{"id": "' + INVOICE_ID.encode() + b'", "pad": "'
+        while True:
+            yield b"x" * 4096
+
+    class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
+        def __iter__(self) -> Any:
+            return endless()
+
+        async def __aiter__(self) -> Any:
+            for chunk in endless():
+                yield chunk
+
+    client = mock_client(lambda request: httpx.Response(200, stream=Endless()))
+    result = outcome(lambda: client.invoices.get(INVOICE_ID))
+    assert type(result) is APIResponseValidationError and "larger than" in str(result)
