@@ -590,14 +590,32 @@ class AsyncTransport(_BaseTransport):
         self.http_client = http_client
 
     async def _sleep(self, seconds: float) -> None:
-        import asyncio  # here, not at the top: it costs ~10 ms of import time for sync users
+        import anyio  # here, not at the top: sync users need not pay for its import
 
-        await asyncio.sleep(seconds)
+        await anyio.sleep(seconds)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         if self.http_client.is_closed:
             raise ClientClosedError(_CLOSED)
-        response = await self.http_client.send(request, stream=True)
+        timeout = self.config.timeout
+        if timeout.read is None:
+            response = await self.http_client.send(request, stream=True)
+        else:
+            # Each read has its own timeout, so a server trickling the status line and headers
+            # could hold the call forever; async code can also bound the whole wait for them
+            # (sync code cannot interrupt a blocking read). anyio, httpx's own dependency,
+            # works under asyncio and trio alike.
+            import anyio
+
+            limit = timeout.read + (timeout.connect or 0.0)
+            try:
+                with anyio.fail_after(limit):
+                    response = await self.http_client.send(request, stream=True)
+            except TimeoutError:
+                raise httpx.ReadTimeout(
+                    f"no response headers within {limit:g} s (the connect plus read timeout)",
+                    request=request,
+                ) from None
         try:
             if isinstance(response.stream, httpx.AsyncByteStream):
                 response.stream = _AsyncGuardedStream(
