@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -63,3 +65,18 @@ def resolve(value: Any) -> Any:
 
 async def _await(value: Any) -> Any:
     return await value
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def copy_repo(dest: Path, *names: str) -> Path:
+    """Copy the named top-level files and folders of this checkout to ``dest`` (no caches)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest

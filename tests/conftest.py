@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from _support import API_KEY, resolve
+from _support import API_KEY, REPO, resolve
 from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._transport import AsyncTransport, SyncTransport
 
@@ -54,3 +57,16 @@ def make_client(mode: str, sleeps: list[float]) -> Iterator[Callable[..., Any]]:
             if mode == "async"
             else client._transport.http_client.close()
         )
+
+
+@pytest.fixture(scope="session")
+def tools_venv() -> Path:
+    """The pinned generator tools (installed by the first ./generate.sh run), shared by copies."""
+    venv = Path(os.environ.get("MIJNKLANTPORTAAL_TOOLS_VENV", REPO / ".tools" / "venv"))
+    subprocess.run(
+        [str(REPO / "generate.sh"), "--check"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "MIJNKLANTPORTAAL_TOOLS_VENV": str(venv)},
+    )
+    return venv

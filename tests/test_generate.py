@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from _support import copy_repo
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO.parent / "shared" / "seeds" / "000_cdb56438ea15ce39.txt"
@@ -28,30 +28,9 @@ def _tree_digest(root: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def tools_venv() -> Path:
-    venv = Path(os.environ.get("MIJNKLANTPORTAAL_TOOLS_VENV", REPO / ".tools" / "venv"))
-    # The first run installs the pinned tools; later runs (and the copies) reuse them.
-    subprocess.run(
-        [str(REPO / "generate.sh"), "--check"],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "MIJNKLANTPORTAAL_TOOLS_VENV": str(venv)},
-    )
-    return venv
-
-
 @pytest.fixture
 def repo_copy(tmp_path: Path, tools_venv: Path) -> Path:
-    copy = tmp_path / "repo"
-    copy.mkdir()
-    for name in ("generate.sh", "openapi.yaml", "tools", "generated"):
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, copy / name)
-    return copy
+    return copy_repo(tmp_path / "repo", "generate.sh", "openapi.yaml", "tools", "generated")
 
 
 def run(repo: Path, *args: str, tools_venv: Path) -> subprocess.CompletedProcess[str]:

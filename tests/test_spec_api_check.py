@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import copy_repo
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
@@ -110,14 +110,7 @@ def test_snapshot_of_this_checkout_records_attribute_types() -> None:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     pytest.importorskip("griffe")
-    copy = tmp_path / "repo"
-    copy.mkdir()
-    for name in ("tools", "generated", "wrapper", "CHANGELOG.md"):
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, copy / name)
+    copy = copy_repo(tmp_path / "repo", "tools", "generated", "wrapper", "CHANGELOG.md")
     (copy / "tools" / "public-api.json").unlink(missing_ok=True)
     return copy
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _support import copy_repo
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "specs"
@@ -94,23 +95,10 @@ def _digest(*paths: Path) -> dict[str, str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def tools_venv() -> Path:
-    venv = Path(os.environ.get("MIJNKLANTPORTAAL_TOOLS_VENV", REPO / ".tools" / "venv"))
-    subprocess.run(
-        [str(REPO / "generate.sh"), "--check"],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "MIJNKLANTPORTAAL_TOOLS_VENV": str(venv)},
-    )
-    return venv
-
-
 @pytest.fixture
 def repo_copy(tmp_path: Path, tools_venv: Path) -> Path:
-    copy = tmp_path / "repo"
-    copy.mkdir()
-    names = [
+    copy = copy_repo(
+        tmp_path / "repo",
         "generate.sh",
         "openapi.yaml",
         "tools",
@@ -118,13 +106,7 @@ def repo_copy(tmp_path: Path, tools_venv: Path) -> Path:
         "wrapper",
         "CHANGELOG.md",
         "pyproject.toml",
-    ]
-    for name in names:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, copy / name)
+    )
     if (REPO / COVERAGE_TEST).exists():
         (copy / "tests").mkdir()
         shutil.copy2(REPO / COVERAGE_TEST, copy / COVERAGE_TEST)
