@@ -101,7 +101,8 @@ BUGS: list[tuple[str, str, list[str]]] = [
         "`ClientClosedError` (a `MijnKlantportaalError` and `RuntimeError`), nothing sent",
         "d17f106",
         ["test_call_on_a_closed_client_is_typed_and_sends_nothing"],
-    ),    (
+    ),
+    (
         "Async: a server trickling the status line and headers held a call far past "
         "`timeout=` (~3.4 s against 0.3 s); the wait for the headers is now bounded by the "
         "connect + read timeout (the sync half stays open, below)",
