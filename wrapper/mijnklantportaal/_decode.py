@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -188,15 +187,6 @@ def _parse_timestamp_fallback(value: str) -> datetime:
         raise DecodeError(f"{_show(value)} is not an ISO 8601 timestamp") from None
 
 
-def calendar_date(value: object) -> date:
-    if type(value) is not str:
-        raise DecodeError(f"expected an ISO 8601 date string, got {_kind(value)}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DecodeError(f"{_show(value)} is not an ISO 8601 date") from None
-
-
 def _kind(value: object) -> str:
     if value is None:
         return "null"
@@ -216,6 +206,3 @@ def _kind(value: object) -> str:
 def _show(value: object) -> str:
     shown = repr(value) if isinstance(value, str) else str(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-Decoder = Callable[[object], Any]
