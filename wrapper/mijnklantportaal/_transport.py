@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 import httpx
@@ -162,21 +162,33 @@ class _Retry:
         self.delay = delay
 
 
-class _BaseTransport:
-    """Everything about one attempt that does not depend on sync or async I/O."""
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
+
+
+class _BaseTransport(Generic[HttpClient]):
+    """Everything about one attempt that does not depend on sync or async I/O.
+
+    Shared by a client and its ``with_options`` copies (``with_config``): same pool, same
+    rate-limit state, another config.
+    """
 
     def __init__(
         self,
         config: ClientConfig,
+        http_client: HttpClient,
         rate_limit_state: _RateLimitState | None = None,
         headers_on_client: bool = False,
     ) -> None:
         self.config = config
+        self.http_client: HttpClient = http_client
         self.rate_limit_state = rate_limit_state or _RateLimitState()
         # When the client built the httpx.Client itself, the headers live there, set once:
         # passing them per request makes httpx copy and re-normalise them every time.
         self.headers_on_client = headers_on_client
         self._request_headers = None if headers_on_client else config.headers
+
+    def with_config(self, config: ClientConfig) -> Self:
+        return type(self)(config, self.http_client, self.rate_limit_state, self.headers_on_client)
 
     # -- retry policy -------------------------------------------------------------------
 
@@ -225,10 +237,8 @@ class _BaseTransport:
 
     # -- one attempt ------------------------------------------------------------------------
 
-    def _build_request(
-        self, client: httpx.Client | httpx.AsyncClient, spec: RequestSpec
-    ) -> httpx.Request:
-        return client.build_request(
+    def _build_request(self, spec: RequestSpec) -> httpx.Request:
+        return self.http_client.build_request(
             spec.method,
             self.config.base_url + spec.path,
             params=spec.params,
@@ -522,18 +532,8 @@ _CLOSED = (
 )
 
 
-class SyncTransport(_BaseTransport):
+class SyncTransport(_BaseTransport[httpx.Client]):
     """Sends with an ``httpx.Client``; shared by a client and its ``with_options`` copies."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        http_client: httpx.Client,
-        rate_limit_state: _RateLimitState | None = None,
-        headers_on_client: bool = False,
-    ) -> None:
-        super().__init__(config, rate_limit_state, headers_on_client)
-        self.http_client = http_client
 
     def _sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -555,7 +555,7 @@ class SyncTransport(_BaseTransport):
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         while True:
-            request = self._build_request(self.http_client, spec)
+            request = self._build_request(spec)
             started = time.monotonic()
             try:
                 response = self._send(request)
@@ -570,24 +570,9 @@ class SyncTransport(_BaseTransport):
             self._sleep(outcome.delay)
             retries_taken += 1
 
-    def with_config(self, config: ClientConfig) -> SyncTransport:
-        return SyncTransport(
-            config, self.http_client, self.rate_limit_state, self.headers_on_client
-        )
 
-
-class AsyncTransport(_BaseTransport):
+class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     """Sends with an ``httpx.AsyncClient``; shared by a client and its ``with_options`` copies."""
-
-    def __init__(
-        self,
-        config: ClientConfig,
-        http_client: httpx.AsyncClient,
-        rate_limit_state: _RateLimitState | None = None,
-        headers_on_client: bool = False,
-    ) -> None:
-        super().__init__(config, rate_limit_state, headers_on_client)
-        self.http_client = http_client
 
     async def _sleep(self, seconds: float) -> None:
         import anyio  # here, not at the top: sync users need not pay for its import
@@ -629,7 +614,7 @@ class AsyncTransport(_BaseTransport):
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         while True:
-            request = self._build_request(self.http_client, spec)
+            request = self._build_request(spec)
             started = time.monotonic()
             try:
                 response = await self._send(request)
@@ -643,8 +628,3 @@ class AsyncTransport(_BaseTransport):
                 return outcome
             await self._sleep(outcome.delay)
             retries_taken += 1
-
-    def with_config(self, config: ClientConfig) -> AsyncTransport:
-        return AsyncTransport(
-            config, self.http_client, self.rate_limit_state, self.headers_on_client
-        )
