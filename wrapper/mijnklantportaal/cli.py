@@ -21,7 +21,7 @@ Exit status, one per kind of failure (the same table is in ``--help`` and the RE
     7    network: no response (refused, DNS, TLS, timeout)
     8    server fault: 5xx, or an answer that does not fit the API
     9    the output could not be written (disk full, closed pipe)
-    130  interrupted (Ctrl+C, SIGTERM for the sandbox)
+    130  interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_NETWORK, "network: no response (refused, DNS, TLS, timeout)"),
     (EXIT_SERVER, "server fault: 5xx, or an answer that does not fit the API"),
     (EXIT_OUTPUT, "the output could not be written (disk full, closed pipe)"),
-    (EXIT_INTERRUPTED, "interrupted (Ctrl+C, SIGTERM for the sandbox)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)"),
 )
 
 # What the in-process sandbox's requests are addressed to (RFC 2606: never resolves).
