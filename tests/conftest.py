@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _no_missing_modules import pytest_runtest_makereport  # noqa: F401 (the hook)
 from _support import API_KEY, REPO, resolve
 from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._transport import AsyncTransport, SyncTransport

@@ -30,8 +30,10 @@ def run(*args: str, module: bool = False, **env: str) -> subprocess.CompletedPro
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode == 1, result
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], code: int, *needles: str
+) -> None:
+    assert result.returncode == code, result
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -69,15 +71,19 @@ def test_sandbox_invoice_as_json_with_money_as_strings(module: bool) -> None:
 
 def test_no_key_says_both_ways_forward() -> None:
     result = run("invoices", "get", EXAMPLE_INVOICE_ID)
-    assert_one_line_error(result, "MIJNKLANTPORTAAL_API_KEY", "--sandbox")
+    assert_one_line_error(result, 3, "MIJNKLANTPORTAAL_API_KEY", "--sandbox")
 
 
 @pytest.mark.parametrize(
-    ("invoice_id", "needle"),
-    [("inv_123", "customer invoice"), ("fac_nope", "404"), ("fac_../x", "characters")],
+    ("invoice_id", "code", "needle"),
+    [
+        ("inv_123", 2, "customer invoice"),
+        ("fac_nope", 4, "not in the sandbox"),
+        ("fac_../x", 2, "characters"),
+    ],
 )
-def test_errors_are_one_friendly_line(invoice_id: str, needle: str) -> None:
-    assert_one_line_error(run("invoices", "get", invoice_id, "--sandbox"), needle)
+def test_errors_are_one_friendly_line(invoice_id: str, code: int, needle: str) -> None:
+    assert_one_line_error(run("invoices", "get", invoice_id, "--sandbox"), code, needle)
 
 
 @pytest.mark.parametrize(
@@ -136,6 +142,7 @@ def test_real_key_against_a_server(served: tuple[FakeMijnKlantportaal, str]) -> 
             "--api-key",
             "mkp_wrong_0123456789",
         ),
+        5,
         "401",
     )
 
@@ -145,11 +152,11 @@ def test_server_faults_end_in_one_line(served: tuple[FakeMijnKlantportaal, str])
     fake, base_url = served
     env = {"MIJNKLANTPORTAAL_API_KEY": fake.api_key, "MIJNKLANTPORTAAL_BASE_URL": base_url}
     fake.fail_every(1, Fault.html(502))
-    assert_one_line_error(run("invoices", "get", EXAMPLE_INVOICE_ID, **env), "502")
+    assert_one_line_error(run("invoices", "get", EXAMPLE_INVOICE_ID, **env), 8, "502")
     fake.clear_faults()
     fake.fail_every(1, Fault.latency(5))
     assert_one_line_error(
-        run("invoices", "get", EXAMPLE_INVOICE_ID, "--timeout", "0.2", **env), "timed out"
+        run("invoices", "get", EXAMPLE_INVOICE_ID, "--timeout", "0.2", **env), 7, "timed out"
     )
 
 
@@ -189,4 +196,4 @@ def test_sandbox_server_until_interrupted() -> None:
 def test_sandbox_port_in_use_is_one_line(served: tuple[FakeMijnKlantportaal, str]) -> None:
     _, base_url = served
     port = base_url.rsplit(":", 1)[1].split("/")[0]
-    assert_one_line_error(run("sandbox", "--port", port), "cannot listen")
+    assert_one_line_error(run("sandbox", "--port", port), 3, "cannot listen")

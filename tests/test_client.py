@@ -120,7 +120,13 @@ def test_every_request_carries_auth_user_agent_timeout_and_default_headers(
     )
     assert request.headers["x-team"] == "billing"
     assert request.extensions["timeout"] == DEFAULT_TIMEOUT.as_dict()
-    assert DEFAULT_TIMEOUT.read is not None and DEFAULT_TIMEOUT.connect is not None
+    # the README's defaults: 30 s read/write/pool, 5 s connect
+    assert request.extensions["timeout"] == {
+        "connect": 5.0,
+        "read": 30.0,
+        "write": 30.0,
+        "pool": 30.0,
+    }
 
 
 def test_default_headers_cannot_override_authorization() -> None:

@@ -1,40 +1,117 @@
-"""The ``mijnklantportaal`` command line (also ``python -m mijnklantportaal``).
+r"""The ``mijnklantportaal`` command line (also ``python -m mijnklantportaal``).
 
     mijnklantportaal invoices get fac_abc12345def678 --sandbox    # no key needed
     mijnklantportaal invoices get fac_... [--json]                  # MIJNKLANTPORTAAL_API_KEY
     mijnklantportaal sandbox [--host 127.0.0.1] [--port N]          # the fake over HTTP
 
-Errors are one line on stderr and exit status 1; usage errors exit 2.
+Errors are one line on stderr. Everything the server sent is made safe for a terminal before
+it is printed: control, format (bidi) and unpaired surrogate characters appear as backslash
+escapes (``\x1b``, ``\u202e``, ``\ud800``) in the table and in error lines, and as JSON
+``\uXXXX`` escapes with ``--json``, which stays valid JSON.
+
+Exit status, one per kind of failure (the same table is in ``--help`` and the README):
+
+    0    success
+    1    the API refused the request (a 4xx not listed below, such as 400, 409 or 422)
+    2    usage: a bad command line or argument, including a malformed invoice id
+    3    configuration: no or unusable API key, bad or unsafe base URL, cannot listen
+    4    not found (404)
+    5    authentication or permission (401, 403)
+    6    rate limited (429, still after the retries)
+    7    network: no response (refused, DNS, TLS, timeout)
+    8    server fault: 5xx, or an answer that does not fit the API
+    9    the output could not be written (disk full, closed pipe)
+    130  interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from mijnklantportaal._constants import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_TIMEOUT
-from mijnklantportaal._exceptions import MijnKlantportaalError
+from mijnklantportaal._constants import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+from mijnklantportaal._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    AuthenticationError,
+    ConfigurationError,
+    InternalServerError,
+    InvalidArgumentError,
+    MijnKlantportaalError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
 from mijnklantportaal._version import __version__
 
 if TYPE_CHECKING:
     from mijnklantportaal import Invoice, MijnKlantportaal
+    from mijnklantportaal.testing import FakeMijnKlantportaal
 
 __all__ = ["main"]
 
 PROG = "mijnklantportaal"
 
+EXIT_OK = 0
+EXIT_API = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_NOT_FOUND = 4
+EXIT_AUTH = 5
+EXIT_RATE_LIMITED = 6
+EXIT_NETWORK = 7
+EXIT_SERVER = 8
+EXIT_OUTPUT = 9
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "success"),
+    (EXIT_API, "the API refused the request (a 4xx not listed below, such as 400, 409 or 422)"),
+    (EXIT_USAGE, "usage: a bad command line or argument, including a malformed invoice id"),
+    (EXIT_CONFIG, "configuration: no or unusable API key, bad or unsafe base URL, cannot listen"),
+    (EXIT_NOT_FOUND, "not found (404)"),
+    (EXIT_AUTH, "authentication or permission (401, 403)"),
+    (EXIT_RATE_LIMITED, "rate limited (429, still after the retries)"),
+    (EXIT_NETWORK, "network: no response (refused, DNS, TLS, timeout)"),
+    (EXIT_SERVER, "server fault: 5xx, or an answer that does not fit the API"),
+    (EXIT_OUTPUT, "the output could not be written (disk full, closed pipe)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)"),
+)
+
+# What the in-process sandbox's requests are addressed to (RFC 2606: never resolves).
+SANDBOX_BASE_URL = "https://sandbox.invalid/v1"
+
+# --timeout above this is a mistake on the command line (a value meant in milliseconds, say).
+MAX_TIMEOUT_SECONDS = 3600.0
+
 
 class _Failure(Exception):
-    """An error to report as one line on stderr, exit status 1."""
+    """An error to report as one line on stderr, with its exit status."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _OutputError(Exception):
+    """Writing to stdout failed: the disk is full, the pipe closed, or stdout is closed."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,29 +121,133 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except _Failure as error:
-        return _fail(str(error))
+        return _fail(str(error), error.exit_code)
     except MijnKlantportaalError as error:
-        return _fail(str(error))
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. piped into `head`
+        return _fail(str(error), exit_code_for(error))
+    except _OutputError as error:
         _silence_stdout()
-        return 1
+        return _fail(str(error), EXIT_OUTPUT)
+    except KeyboardInterrupt:
+        _print_error(f"{PROG}: interrupted")
+        return EXIT_INTERRUPTED
 
 
-def _fail(message: str) -> int:
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
-    return 1
+def exit_code_for(error: MijnKlantportaalError) -> int:
+    """The documented exit status for an error of the client (see the module docstring)."""
+    if isinstance(error, InvalidArgumentError):
+        return EXIT_USAGE
+    if isinstance(error, ConfigurationError):
+        return EXIT_CONFIG
+    if isinstance(error, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return EXIT_AUTH
+    if isinstance(error, RateLimitError):
+        return EXIT_RATE_LIMITED
+    if isinstance(error, APIConnectionError):
+        return EXIT_NETWORK
+    if isinstance(error, InternalServerError | APIResponseValidationError):
+        return EXIT_SERVER
+    return EXIT_API
+
+
+def _fail(message: str, exit_code: int) -> int:
+    _print_error(f"{PROG}: error: {terminal_safe(' '.join(message.split()))}")
+    return exit_code
+
+
+def _print_error(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass  # stderr is closed or full too: the exit status is all that is left
 
 
 def _silence_stdout() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    """Point fd 1 at /dev/null so that the interpreter's final flush of what is still
+    buffered cannot fail (and print a traceback) after the one-line error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+# -- making server text safe to print ----------------------------------------------------
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character that is not printable (C0 and C1 controls, ESC, DEL,
+    bidi overrides and isolates and other format characters, line and paragraph separators,
+    unpaired surrogates) replaced by its backslash escape, e.g. ``\\x1b`` or ``\\u202e``, so
+    that it can neither drive the terminal nor fail to encode."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def json_safe(data: Any) -> str:
+    """``data`` as indented JSON, valid and safe for a terminal: what ``json.dumps`` leaves
+    raw but is not printable (DEL, C1 controls, bidi and other format characters, unpaired
+    surrogates) is written as a JSON ``\\uXXXX`` escape."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if text.replace("\n", "").isprintable():  # json.dumps escapes newlines inside strings
+        return text
+    return "".join(
+        char if char.isprintable() or char == "\n" else _json_escape(char) for char in text
+    )
+
+
+def _json_escape(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:  # a surrogate pair, as JSON spells characters outside the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def _write(text: str, *, is_json: bool = False) -> None:
+    """Write ``text`` and a newline to stdout and flush, raising ``_OutputError`` when it
+    cannot be written. Characters the output encoding lacks are escaped, never an error."""
+    stream = sys.stdout
+    if stream is None:
+        raise _OutputError("cannot write the output: stdout is closed")
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        data = (text + "\n").encode(encoding)
+    except UnicodeEncodeError:
+        if is_json:  # \\xNN is not JSON: fall back to ASCII with \\uXXXX escapes
+            data = _ascii_json(text).encode("ascii") + b"\n"
+        else:
+            data = (text + "\n").encode(encoding, "backslashreplace")
+    try:
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:
+            stream.write(data.decode(encoding))
+            stream.flush()
+        else:
+            stream.flush()
+            buffer.write(data)
+            buffer.flush()
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise _OutputError(f"cannot write the output: {reason}") from None
+
+
+def _ascii_json(text: str) -> str:
+    return "".join(char if ord(char) < 0x7F else _json_escape(char) for char in text)
 
 
 # -- arguments ------------------------------------------------------------------------------
+
+
+def _exit_status_epilog() -> str:
+    rows = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES)
+    return f"exit status:\n{rows}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +255,9 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Command line for the MijnKlantportaal API.",
         epilog=f"The API key comes from ${API_KEY_ENV} (or --api-key). "
-        "Try it without one: mijnklantportaal invoices get fac_abc12345def678 --sandbox",
+        "Try it without one: mijnklantportaal invoices get fac_abc12345def678 --sandbox\n\n"
+        + _exit_status_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(run=lambda _args: _usage(parser))
@@ -87,6 +270,8 @@ def _parser() -> argparse.ArgumentParser:
         "get",
         help="show one invoice",
         description="Fetch one invoice by its fac_ id and print it as a table (or --json).",
+        epilog=_exit_status_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     get.add_argument("invoice_id", metavar="ID", help="the invoice id, e.g. fac_abc12345def678")
     get.add_argument("--json", action="store_true", help="print JSON (money as strings)")
@@ -96,7 +281,9 @@ def _parser() -> argparse.ArgumentParser:
         help="ask an in-process fake API holding the spec's example invoice (no key needed)",
     )
     get.add_argument(
-        "--api-key", metavar="KEY", help=f"API key (default: ${API_KEY_ENV}; prefer the variable)"
+        "--api-key",
+        metavar="KEY",
+        help=f"API key (default: ${API_KEY_ENV}; prefer the variable)",
     )
     get.add_argument(
         "--base-url",
@@ -104,7 +291,27 @@ def _parser() -> argparse.ArgumentParser:
         help=f"API base URL (default: ${BASE_URL_ENV} or {DEFAULT_BASE_URL})",
     )
     get.add_argument(
-        "--timeout", metavar="SECONDS", type=_positive_float, help="per-request timeout"
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL to a host that is not this machine "
+        "(the key then travels in clear text)",
+    )
+    get.add_argument(
+        "--timeout", metavar="SECONDS", type=_timeout, help="per-request timeout in seconds"
+    )
+    progress = get.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="say on stderr when waiting to retry (default: only when stderr is a terminal)",
+    )
+    progress.add_argument(
+        "--quiet",
+        dest="progress",
+        action="store_false",
+        help="never say when waiting to retry",
     )
     get.set_defaults(run=_invoices_get)
 
@@ -113,17 +320,21 @@ def _parser() -> argparse.ArgumentParser:
         help="serve the fake API over HTTP",
         description="Serve the fake MijnKlantportaal API (seeded with the spec's example invoice) "
         "over HTTP until interrupted; prints the base URL and a key that works.",
+        epilog=_exit_status_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sandbox.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     sandbox.add_argument("--port", type=_port, default=0, help="port (default: 0, a free one)")
     sandbox.add_argument(
-        "--api-key", metavar="KEY", help="the key to accept (default: a generated one)"
+        "--api-key",
+        metavar="KEY",
+        help="the key to accept (default: a generated one)",
     )
     sandbox.add_argument(
         "--rate-limit",
-        type=int,
+        type=_rate_limit,
         default=60,
         metavar="N",
         help="requests per minute; 0 turns it off (default: 60)",
@@ -140,16 +351,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def _usage(parser: argparse.ArgumentParser) -> NoReturn:
     parser.print_usage(sys.stderr)
-    parser.exit(2, f"{parser.prog}: error: a command is required (see --help)\n")
+    parser.exit(EXIT_USAGE, f"{parser.prog}: error: a command is required (see --help)\n")
 
 
-def _positive_float(text: str) -> float:
+def _timeout(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    if not 0 < value <= MAX_TIMEOUT_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS:g}: {text!r}"
+        )
     return value
 
 
@@ -163,36 +376,159 @@ def _port(text: str) -> int:
     return value
 
 
+def _rate_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 (off) or a positive number of requests per minute: {text!r}"
+        )
+    return value
+
+
+def _checked_api_key(key: str | None) -> str | None:
+    """``--api-key`` as given, or a one-line usage error. The value is never echoed: it is
+    meant to be a secret, even a malformed one."""
+    if key is None:
+        return None
+    if not key.strip():
+        raise _Failure(f"--api-key is empty; leave it out to use ${API_KEY_ENV}", EXIT_USAGE)
+    if not key.isprintable() or key != key.strip():
+        raise _Failure(
+            "--api-key holds whitespace or control characters; check how it was pasted",
+            EXIT_USAGE,
+        )
+    return key
+
+
 # -- invoices get ---------------------------------------------------------------------------
 
 
 def _invoices_get(args: argparse.Namespace) -> int:
-    with _client(args) as client:
-        invoice = client.invoices.get(args.invoice_id)
+    progress = (
+        sys.stderr is not None and sys.stderr.isatty() if args.progress is None else args.progress
+    )
+    fake = _sandbox_fake() if args.sandbox else None
+    with _client(args, fake) as client, _retry_progress(progress):
+        try:
+            invoice = client.invoices.get(args.invoice_id)
+        except NotFoundError as error:
+            if fake is None:
+                raise
+            raise _Failure(
+                _sandbox_not_found(args.invoice_id, fake.invoice_ids), EXIT_NOT_FOUND
+            ) from error
     if args.json:
-        print(json.dumps(invoice.to_dict(), indent=2, ensure_ascii=False))
+        _write(json_safe(invoice.to_dict()), is_json=True)
     else:
-        print(render_invoice(invoice))
-    return 0
+        _write(render_invoice(invoice))
+    return EXIT_OK
 
 
-def _client(args: argparse.Namespace) -> MijnKlantportaal:
+def _sandbox_fake() -> FakeMijnKlantportaal:
+    from mijnklantportaal.testing import FakeMijnKlantportaal
+
+    fake = FakeMijnKlantportaal()
+    fake.add_example_invoice()
+    return fake
+
+
+def _sandbox_not_found(invoice_id: str, ids: list[str]) -> str:
+    held = ", ".join(ids) if ids else "no invoices"
+    return (
+        f"invoice {invoice_id!r} is not in the sandbox (--sandbox, the bundled fake API); "
+        f"it holds only {held}. Drop --sandbox to ask the real API with your key."
+    )
+
+
+def _client(args: argparse.Namespace, fake: FakeMijnKlantportaal | None) -> MijnKlantportaal:
     from mijnklantportaal import MijnKlantportaal
 
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    if args.sandbox:
-        from mijnklantportaal.testing import FakeMijnKlantportaal
-
-        fake = FakeMijnKlantportaal()
-        fake.add_example_invoice()
-        return fake.client(base_url=DEFAULT_BASE_URL, timeout=timeout)
-    api_key = args.api_key or os.environ.get(API_KEY_ENV)
+    if fake is not None:
+        # A host that cannot exist, so no message names the real API's URL.
+        return fake.client(base_url=SANDBOX_BASE_URL, timeout=timeout)
+    api_key = _checked_api_key(args.api_key) or os.environ.get(API_KEY_ENV)
     if not api_key or not api_key.strip():
         raise _Failure(
             f"no API key: set {API_KEY_ENV} (or pass --api-key KEY) to use the API, "
-            "or add --sandbox to try the bundled sandbox without a key"
+            "or add --sandbox to try the bundled sandbox without a key",
+            EXIT_CONFIG,
         )
-    return MijnKlantportaal(api_key=api_key, base_url=args.base_url, timeout=timeout)
+    try:
+        return MijnKlantportaal(
+            api_key=api_key,
+            base_url=args.base_url,
+            timeout=timeout,
+            allow_insecure_http=args.allow_insecure_http,
+        )
+    except ConfigurationError as error:
+        base_url = args.base_url if args.base_url is not None else os.environ.get(BASE_URL_ENV)
+        if not args.allow_insecure_http and _is_plain_http(base_url) and "http://" in str(error):
+            raise _Failure(
+                f"the base URL {base_url!r} uses plain http:// to a host that is not this "
+                "machine, which would send the API key in clear text. Use https://, or add "
+                "--allow-insecure-http if you really mean it.",
+                EXIT_CONFIG,
+            ) from None
+        raise
+
+
+def _is_plain_http(url: str | None) -> bool:
+    return url is not None and url.strip().lower().startswith("http://")
+
+
+class _RetryProgress(logging.Handler):
+    """Says on stderr when the client waits before a retry: the client logs each one on the
+    ``mijnklantportaal`` logger with ``mijnklantportaal_retry_delay`` (seconds) and
+    ``mijnklantportaal_retry_status`` (the HTTP status, ``None`` when no response came)."""
+
+    def __init__(self, max_retries: int) -> None:
+        super().__init__(logging.INFO)
+        self.max_retries = max_retries
+        self.retries = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        delay = getattr(record, "mijnklantportaal_retry_delay", None)
+        if not isinstance(delay, int | float):
+            return
+        self.retries += 1
+        status = getattr(record, "mijnklantportaal_retry_status", None)
+        _print_error(
+            f"{PROG}: waiting {round(delay, 1):g} s ({_retry_reason(status)}), "
+            f"retry {self.retries} of {self.max_retries}"
+        )
+
+
+def _retry_reason(status: object) -> str:
+    if not isinstance(status, int):
+        return "no response"
+    if status == 429:
+        return "HTTP 429 rate limited"
+    if status >= 500:
+        return f"HTTP {status} server error"
+    return f"HTTP {status}"
+
+
+@contextlib.contextmanager
+def _retry_progress(enabled: bool) -> Iterator[None]:
+    """While active (and ``enabled``), the client's retry waits are reported on stderr."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("mijnklantportaal")
+    handler = _RetryProgress(DEFAULT_MAX_RETRIES)
+    level = logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.INFO):
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _money(value: Decimal | None) -> str:
@@ -209,11 +545,13 @@ def _when(value: datetime | None) -> str:
 
 
 def render_invoice(invoice: Invoice) -> str:
-    """The invoice as a plain-text table: header, lines with VAT, totals, paid state."""
-    currency = invoice.currency or ""
+    """The invoice as a plain-text table: header, lines with VAT, totals, paid state. Text
+    the server sent (ids, number, descriptions, currency) is passed through ``terminal_safe``."""
+    currency = terminal_safe(invoice.currency or "")
     paid = {True: "paid", False: "not paid", None: "unknown"}[invoice.is_paid]
     out = [
-        f"Invoice  {invoice.invoice_number or '-'}  ({invoice.id or '-'})",
+        f"Invoice  {terminal_safe(invoice.invoice_number or '-')}  "
+        f"({terminal_safe(invoice.id or '-')})",
         f"Issued   {_when(invoice.issued_at)}",
         f"Status   {paid}",
         "",
@@ -222,7 +560,7 @@ def render_invoice(invoice: Invoice) -> str:
     rows = [
         (
             str(n),
-            line.description or "-",
+            terminal_safe(line.description or "-"),
             "-" if line.quantity is None else str(line.quantity),
             _money(line.amount_excl_vat),
             "-" if line.vat_rate is None else f"{_money(line.vat_rate)}%",
@@ -264,11 +602,14 @@ def render_invoice(invoice: Invoice) -> str:
 def _sandbox(args: argparse.Namespace) -> int:
     from mijnklantportaal.testing import EXAMPLE_INVOICE_ID, FakeMijnKlantportaal
 
-    if args.rate_limit < 0:
-        raise _Failure("--rate-limit must be 0 (off) or a positive number of requests per minute")
-    fake = FakeMijnKlantportaal(
-        api_key=args.api_key, rate_limit=args.rate_limit or None, money_as=args.money_as
-    )
+    try:
+        fake = FakeMijnKlantportaal(
+            api_key=_checked_api_key(args.api_key),
+            rate_limit=args.rate_limit or None,
+            money_as=args.money_as,
+        )
+    except ValueError as error:
+        raise _Failure(str(error), EXIT_USAGE) from None
     fake.add_example_invoice()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -277,13 +618,16 @@ def _sandbox(args: argparse.Namespace) -> int:
             base_url = server.__enter__()
         except OSError as error:
             raise _Failure(
-                f"cannot listen on {args.host}:{args.port}: {error.strerror or error}"
+                f"cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+                EXIT_CONFIG,
             ) from None
         try:
-            print(f"MijnKlantportaal sandbox at {base_url} (invoice {EXAMPLE_INVOICE_ID})")
-            print(f"export {BASE_URL_ENV}={base_url}")
-            print(f"export {API_KEY_ENV}={fake.api_key}")
-            print("Press Ctrl+C to stop.", flush=True)
+            _write(
+                f"MijnKlantportaal sandbox at {base_url} (invoice {EXAMPLE_INVOICE_ID})\n"
+                f"export {BASE_URL_ENV}={base_url}\n"
+                f"export {API_KEY_ENV}={fake.api_key}\n"
+                "Press Ctrl+C to stop."
+            )
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
@@ -291,8 +635,8 @@ def _sandbox(args: argparse.Namespace) -> int:
             server.__exit__(None, None, None)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print("sandbox stopped", file=sys.stderr)
-    return 0
+    _print_error("sandbox stopped")
+    return EXIT_OK
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import re
 import selectors
 import socket
 import threading
@@ -28,6 +29,10 @@ __all__ = ["FakeServer", "serve"]
 
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
+# ASCII digits only: str.isdigit() also accepts "\xb2" (superscript two) and other scripts'
+# digits, on which int() then fails or which no HTTP peer means.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")
+_METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @contextlib.contextmanager
@@ -123,6 +128,9 @@ class FakeServer:
             self._serve(conn)
         except OSError:
             pass  # the client went away, or stop() shut the socket
+        except Exception as error:  # a bug in the fake: answer, and let the thread end cleanly
+            with contextlib.suppress(OSError):
+                conn.sendall(self._simple(500, f"fake crashed: {error!r}", close=True))
         finally:
             with self._lock:
                 self._connections.pop(conn, None)
@@ -196,14 +204,22 @@ class FakeServer:
 def _parse_head(head: bytes) -> tuple[str, str, str, list[tuple[str, str]], int]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+    if (
+        len(parts) != 3
+        or parts[2] not in ("HTTP/1.0", "HTTP/1.1")
+        or not _METHOD.fullmatch(parts[0])
+        or not parts[1]
+    ):
         raise _BadRequest(400, "Malformed request line.")
     method, target, version = parts
     if not target.startswith("/"):
-        split = urlsplit(target)  # absolute-form, as sent to a proxy
+        try:
+            split = urlsplit(target)  # absolute-form, as sent to a proxy
+        except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 literal)
+            raise _BadRequest(400, "Malformed request target.") from None
         target = (split.path or "/") + (f"?{split.query}" if split.query else "")
     headers: list[tuple[str, str]] = []
-    length = 0
+    length: int | None = None
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
@@ -211,13 +227,15 @@ def _parse_head(head: bytes) -> tuple[str, str, str, list[tuple[str, str]], int]
         value = value.strip()
         lowered = name.lower()
         if lowered == "content-length":
-            if not value.isdigit() or int(value) > _MAX_BODY:
+            if not _CONTENT_LENGTH.fullmatch(value) or int(value) > _MAX_BODY:
                 raise _BadRequest(400, "Bad Content-Length.")
+            if length is not None and int(value) != length:
+                raise _BadRequest(400, "Conflicting Content-Length headers.")
             length = int(value)
         elif lowered == "transfer-encoding":
             raise _BadRequest(501, "Transfer-Encoding is not supported by the fake.")
         headers.append((name, value))
-    return method, target, version, headers, length
+    return method, target, version, headers, length or 0
 
 
 def _keep_alive(version: str, headers: list[tuple[str, str]]) -> bool:
