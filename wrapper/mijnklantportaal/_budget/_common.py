@@ -118,7 +118,7 @@ def earliest_start(starts: Sequence[float], t0: float, cap: int, span: float) ->
                 break
             first_time = starts[j] if j < k else t
             last_time = starts[last] if last >= k else t
-            if last_time - first_time < span:
+            if last_time < first_time + span:  # so that t = first + span passes exactly
                 blocker = j
                 break
         if blocker is None:

@@ -206,7 +206,7 @@ class LocalRateBudget:
             at = earliest_start(
                 state.starts, max(now, state.blocked_until), cap, self._settings.span
             )
-            if at > deadline:
+            if at > max(deadline, now):  # no wait at all is always within max_wait
                 self._forget_if_idle(key_id, state, now)
                 raise BudgetExhausted(retry_after=at - now)
             insort(state.starts, at)
