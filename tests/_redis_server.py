@@ -8,6 +8,7 @@ same port. No fake: the tests talk RESP to the real server.
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import subprocess
 import time
@@ -80,6 +81,15 @@ class RedisServer:
             self._process.kill()
             self._process.wait(timeout=10)
             self._process = None
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections open, but nothing answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     @property
     def running(self) -> bool:

@@ -129,10 +129,10 @@ return 1
 PENALIZE = (
     _PRELUDE
     + """
-local until = now + tonumber(ARGV[1])
+local till = now + tonumber(ARGV[1])
 local blocked = redis.call('HGET', KEYS[2], 'blocked')
-if not blocked or tonumber(blocked) < until then
-  redis.call('HSET', KEYS[2], 'blocked', int(until))
+if not blocked or tonumber(blocked) < till then
+  redis.call('HSET', KEYS[2], 'blocked', int(till))
 end
 keep_for(KEYS[2], math.floor(tonumber(ARGV[1]) / 1000) + 1000)
 return 1
