@@ -24,17 +24,23 @@ The contract the transport relies on (both budgets implement ``RateBudget``):
 ``observe(key_id, *, limit, remaining, reset_at)``
     After each response, with ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
     ``x-ratelimit-reset`` (UNIX seconds or an aware datetime; any may be None). Where the
-    server is stricter, it wins: a lower limit is adopted, starts the server counted but
-    the budget did not (other processes on the key) are booked as taken, and
-    ``remaining == 0`` with a reset time blocks the key until then.
+    server is stricter, it wins: a lower limit is adopted; starts the server counted but
+    the budget did not (other processes on the key) are booked as taken, leaving the window
+    at the reset time if one was given, else one window from now (when they really started
+    is unknown, and later is the safe guess); ``remaining == 0`` with a reset time blocks
+    the key until then. A laxer report changes nothing.
 
 ``penalize(key_id, retry_after)``
     After a 429 anyway: no start on the key for ``retry_after`` seconds.
 
-A reservation is booked before its sleep, and waiters that were already asleep when
-``observe`` or ``penalize`` made a key stricter plan again when they wake (still within
-their ``max_wait``). The async twins ``observe_async`` and ``penalize_async`` exist for the
-Redis budget, whose sync variants would block an event loop.
+``observe_async`` and ``penalize_async`` are the async twins (the Redis budget's sync ones
+would block an event loop). Nonsense values (negative, NaN, a naive datetime) are ignored.
+
+Starts are spaced ``window + safety_margin`` apart (``RATE_SAFETY_MARGIN``, 50 ms): a
+request reaches the server after a network delay that varies, and one sent exactly a
+window after another could land inside it. In LocalRateBudget, waiters that were asleep
+when ``observe`` or ``penalize`` made their key stricter plan again when they wake (still
+within their ``max_wait``); in RedisRateBudget the new rule applies to the next bookings.
 """
 
 from __future__ import annotations

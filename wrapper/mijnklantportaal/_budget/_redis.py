@@ -116,7 +116,9 @@ class RedisRateBudget:
 
     ``url_or_client`` is a ``redis://``/``rediss://``/``unix://`` URL (the budget makes its
     own sync and async clients, lazily, with ``socket_timeout`` bounds and no retries), or a
-    ``redis.Redis`` or ``redis.asyncio.Redis`` client, used as given (its own timeouts apply).
+    ``redis.Redis`` or ``redis.asyncio.Redis`` client, used as given: its own timeouts and
+    retries apply, so give it short ones (a client that retries for seconds holds each call
+    that long before the fallback takes over).
     A sync client also serves ``acquire_async`` (in a worker thread); an async client serves
     only the async calls. Keys are ``prefix`` + a hash of the key id, so neither an API key
     nor a key id is ever stored in Redis. See ``mijnklantportaal._budget`` for the contract.
@@ -318,7 +320,8 @@ class RedisRateBudget:
                 self._health.succeeded()
                 member = self._granted(reply)
                 try:
-                    time.sleep(max(0.0, arrived + int(reply[1]) / 1e6 - time.monotonic()))
+                    # Counted from the reply, which came after Redis's "now": late, never early.
+                    time.sleep(int(reply[1]) / 1e6)
                 except BaseException:
                     self._release_sync(client, key_id, member)
                     raise
@@ -357,7 +360,7 @@ class RedisRateBudget:
                 self._health.succeeded()
                 member = self._granted(reply)
                 try:
-                    await anyio.sleep(max(0.0, arrived + int(reply[1]) / 1e6 - time.monotonic()))
+                    await anyio.sleep(int(reply[1]) / 1e6)  # from the reply: late, never early
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await self._release_async(client, key_id, member)
