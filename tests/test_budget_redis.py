@@ -429,6 +429,9 @@ def test_a_frozen_server_never_holds_a_call_past_max_wait(
 def test_bad_arguments_are_configuration_errors_and_repr_hides_the_url() -> None:
     with pytest.raises(ConfigurationError, match="redis://"):
         RedisRateBudget("http://127.0.0.1:6379")
+    with pytest.raises(ConfigurationError, match="could not parse") as caught:
+        RedisRateBudget("redis://:s3cret@127.0.0.1:99999999/0")
+    assert "s3cret" not in str(caught.value)
     with pytest.raises(ConfigurationError, match="takes a Redis URL"):
         RedisRateBudget(object())
     with pytest.raises(ConfigurationError, match="limit"):

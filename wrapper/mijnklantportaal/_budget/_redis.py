@@ -157,6 +157,13 @@ class RedisRateBudget:
                     "RedisRateBudget needs a redis://, rediss:// or unix:// URL, or a redis "
                     "client; got a string that is none of these."
                 )
+            try:
+                redis_module.connection.parse_url(url_or_client)
+            except ValueError as exc:
+                # Not the URL itself in the message: it may hold a password.
+                raise ConfigurationError(
+                    f"RedisRateBudget could not parse its Redis URL: {exc}"
+                ) from None
             self._url = url_or_client
         elif isinstance(url_or_client, redis_module.asyncio.Redis):
             self._async_client = url_or_client
