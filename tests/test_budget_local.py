@@ -249,6 +249,16 @@ def test_keys_have_separate_budgets() -> None:
         rate.acquire("a" * 64, max_wait=1)
 
 
+def test_keys_with_nothing_left_in_any_window_are_forgotten() -> None:
+    rate = LocalRateBudget(5, 0.2, safety_margin=0.0)
+    for i in range(50):
+        rate.acquire(f"{i:064x}")
+    assert len(rate._keys) == 50
+    time.sleep(0.25)
+    rate.acquire("f" * 64)  # the next booking sweeps out the 50 idle keys
+    assert list(rate._keys) == ["f" * 64]
+
+
 # -- learning from the server ---------------------------------------------------------------
 
 

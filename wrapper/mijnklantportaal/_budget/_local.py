@@ -66,6 +66,7 @@ class LocalRateBudget:
         self._settings = Settings(limit, window, bulk_reserve, safety_margin)
         self._lock = threading.Lock()
         self._keys: dict[str, _KeyState] = {}
+        self._next_sweep = 0.0
 
     @property
     def limit(self) -> int:
@@ -186,12 +187,28 @@ class LocalRateBudget:
     # -- bookkeeping, all under the lock --------------------------------------------------
 
     def _state(self, key_id: str, now: float) -> _KeyState:
+        if now >= self._next_sweep:
+            self._sweep(now)
         state = self._keys.get(key_id)
         if state is None:
             state = self._keys[key_id] = _KeyState()
         # Starts more than a span ago share no window with any start from now on.
         del state.starts[: bisect_right(state.starts, now - self._settings.span)]
         return state
+
+    def _sweep(self, now: float) -> None:
+        """Forget keys with nothing left in any window (a service may see many tokens)."""
+        horizon = now - self._settings.span
+        idle = [
+            key_id
+            for key_id, state in self._keys.items()
+            if (not state.starts or state.starts[-1] <= horizon)
+            and state.blocked_until <= now
+            and state.server_limit is None
+        ]
+        for key_id in idle:
+            del self._keys[key_id]
+        self._next_sweep = now + self._settings.span
 
     def _limit_of(self, state: _KeyState) -> int:
         if state.server_limit is None:
