@@ -34,3 +34,23 @@ MAX_ID_LENGTH = 128
 
 # Headers that may carry a request id, first match wins.
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-correlation-id", "cf-ray")
+
+# The rate budget (``_budget``): at most this many requests start in any rolling window,
+# as the API counts them (60 per minute per key).
+DEFAULT_RATE_LIMIT = 60
+DEFAULT_RATE_WINDOW = 60.0
+# The longest a call waits for the budget before it raises RateLimitError, nothing sent.
+DEFAULT_MAX_RATE_WAIT = 60.0
+# Bulk work (get_many, export, priority="bulk") leaves this share of each window free for
+# interactive calls: bulk may start floor(limit * (1 - BULK_RESERVE)) per window.
+BULK_RESERVE = 0.2
+# RedisRateBudget: keys live under this prefix, then a hash of the key id.
+REDIS_RATE_PREFIX = "mijnklantportaal:rate:"
+# A Redis call (connect or reply) that takes longer than this counts as Redis being down.
+REDIS_SOCKET_TIMEOUT = 0.5
+# While Redis is down, calls use the in-process budget and try Redis again this often.
+REDIS_RETRY_INTERVAL = 2.0
+# The budget spaces starts a little more than the window apart: requests reach the server
+# after a varying network delay, and a start exactly one window after another may arrive
+# just inside it.
+RATE_SAFETY_MARGIN = 0.05

@@ -1,0 +1,126 @@
+"""What both budgets share: the error, the argument checks and the scheduling rule."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from mijnklantportaal._constants import BULK_RESERVE
+from mijnklantportaal._exceptions import ConfigurationError, MijnKlantportaalError
+
+Priority = Literal["interactive", "bulk"]
+PRIORITIES: tuple[Priority, ...] = ("interactive", "bulk")
+
+
+class BudgetExhausted(MijnKlantportaalError):
+    """The budget has no start for this call within ``max_wait``; nothing was reserved.
+
+    ``retry_after`` is how long until a start would be free if nobody else asked first.
+    The transport raises ``RateLimitError`` with it instead; nothing is sent.
+    """
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(
+            f"The rate budget has no free start for {retry_after:.2f} s, longer than this call "
+            "may wait (max_rate_wait); nothing was sent. Retry later, or raise max_rate_wait."
+        )
+        self.retry_after = retry_after
+
+
+class Settings:
+    """The checked numbers of one budget."""
+
+    __slots__ = ("bulk_reserve", "limit", "safety_margin", "window")
+
+    def __init__(
+        self, limit: object, window: object, bulk_reserve: object, safety_margin: object
+    ) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigurationError(
+                f"rate budget limit must be an int >= 1 (requests per window), got {limit!r}."
+            )
+        self.limit: int = limit
+        self.window: float = finite("window", window, positive=True)
+        reserve = finite("bulk_reserve", bulk_reserve, positive=False)
+        if not 0 <= reserve < 1:
+            raise ConfigurationError(
+                f"rate budget bulk_reserve must be >= 0 and < 1 (share of each window kept for "
+                f"interactive calls, default {BULK_RESERVE}), got {bulk_reserve!r}."
+            )
+        self.bulk_reserve: float = reserve
+        self.safety_margin: float = finite("safety_margin", safety_margin, positive=False)
+
+    @property
+    def span(self) -> float:
+        """The spacing the budget keeps: the window, plus a margin for network jitter."""
+        return self.window + self.safety_margin
+
+    def cap(self, priority: Priority, limit: int) -> int:
+        """Starts ``priority`` may fill in any window, counting every start on the key."""
+        if priority == "interactive":
+            return limit
+        # At least one, or a budget of limit=1 would never let bulk work start at all.
+        return max(1, math.floor(limit * (1 - self.bulk_reserve) + 1e-9))
+
+
+def finite(name: str, value: object, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigurationError(f"rate budget {name} must be a finite number, got {value!r}.")
+    if value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ConfigurationError(f"rate budget {name} must be {bound} seconds, got {value!r}.")
+    return float(value)
+
+
+def check_call(priority: object, max_wait: object) -> float:
+    if priority not in PRIORITIES:
+        raise ConfigurationError(
+            f"rate budget priority must be 'interactive' or 'bulk', got {priority!r}."
+        )
+    return finite("max_wait (max_rate_wait)", max_wait, positive=False)
+
+
+def epoch_seconds(reset_at: float | datetime | None) -> float | None:
+    """``x-ratelimit-reset`` as UNIX seconds, or None when absent or unusable."""
+    if reset_at is None:
+        return None
+    if isinstance(reset_at, datetime):
+        if reset_at.tzinfo is None:
+            return None  # a naive time has no known zone: ignore rather than guess
+        return reset_at.timestamp()
+    if isinstance(reset_at, bool) or not math.isfinite(reset_at):
+        return None
+    return float(reset_at)
+
+
+def earliest_start(starts: Sequence[float], t0: float, cap: int, span: float) -> float:
+    """The earliest t >= t0 at which one more start keeps every window within ``cap``.
+
+    ``starts`` is sorted: past starts and future reservations. Two starts share a rolling
+    window when they are less than ``span`` apart (the server forgets a start ``window``
+    seconds later), so the rule is: every ``cap + 1`` consecutive starts, t among them,
+    span at least ``span``. A group that breaks it can only be left behind by moving t to
+    its first other start plus ``span``; each move passes that start, so the loop ends
+    after at most ``len(starts)`` moves of ``O(cap)`` checks.
+    """
+    t = t0
+    n = len(starts)
+    while True:
+        k = bisect_right(starts, t)  # t would go at index k
+        blocker: int | None = None
+        for j in range(max(0, k - cap), k + 1):
+            # The group is starts[j:k], t, starts[k:j + cap]: cap starts besides t.
+            last = j + cap - 1
+            if last >= n:
+                break
+            first_time = starts[j] if j < k else t
+            last_time = starts[last] if last >= k else t
+            if last_time < first_time + span:  # so that t = first + span passes exactly
+                blocker = j
+                break
+        if blocker is None:
+            return t
+        t = starts[blocker] + span

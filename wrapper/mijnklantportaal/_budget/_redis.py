@@ -1,0 +1,489 @@
+"""The fleet budget: the same rule as LocalRateBudget, kept in Redis for every process.
+
+Each acquire is one Lua script (``_lua.ACQUIRE``, EVALSHA with an EVAL fallback) that reads
+Redis's clock, books the earliest allowed start in a sorted set and returns how long to
+wait; the caller then sleeps locally. While Redis cannot be reached, calls go on under an
+in-process ``LocalRateBudget`` (one warning per outage) and Redis is tried again every
+``retry_interval`` seconds, by one caller at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import time
+import weakref
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mijnklantportaal._budget import _lua
+from mijnklantportaal._budget._common import (
+    BudgetExhausted,
+    Priority,
+    Settings,
+    check_call,
+    epoch_seconds,
+    finite,
+)
+from mijnklantportaal._budget._local import LocalRateBudget
+from mijnklantportaal._constants import (
+    BULK_RESERVE,
+    DEFAULT_MAX_RATE_WAIT,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_WINDOW,
+    RATE_SAFETY_MARGIN,
+    REDIS_RATE_PREFIX,
+    REDIS_RETRY_INTERVAL,
+    REDIS_SOCKET_TIMEOUT,
+)
+from mijnklantportaal._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+logger = logging.getLogger("mijnklantportaal")
+
+_INSTALL_HINT = "RedisRateBudget needs the redis package: pip install 'mijnklantportaal[redis]'"
+
+
+def _import_redis() -> Any:
+    try:
+        import redis
+        import redis.asyncio
+    except ImportError as exc:
+        raise ConfigurationError(_INSTALL_HINT) from exc
+    return redis
+
+
+class _Script:
+    __slots__ = ("sha", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+
+_ACQUIRE = _Script(_lua.ACQUIRE)
+_OBSERVE = _Script(_lua.OBSERVE)
+_PENALIZE = _Script(_lua.PENALIZE)
+_RELEASE = _Script(_lua.RELEASE)
+
+
+class _Health:
+    """Whether Redis is in use, and when to try it again after it failed."""
+
+    def __init__(self, retry_interval: float) -> None:
+        self._lock = threading.Lock()
+        self._retry_interval = retry_interval
+        self._down = False
+        self._next_try = 0.0
+
+    def may_try(self) -> bool:
+        """True if this caller should use Redis: it is up, or it is this caller's turn to probe."""
+        with self._lock:
+            if not self._down:
+                return True
+            now = time.monotonic()
+            if now < self._next_try:
+                return False
+            self._next_try = now + self._retry_interval  # one prober per interval
+            return True
+
+    def failed(self, error: BaseException) -> None:
+        with self._lock:
+            self._next_try = time.monotonic() + self._retry_interval
+            if self._down:
+                return
+            self._down = True
+        logger.warning(
+            "Rate budget: Redis is unreachable (%s); using the in-process budget until it is back.",
+            type(error).__name__,
+        )
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if not self._down:
+                return
+            self._down = False
+        logger.info("Rate budget: Redis is back; the fleet budget is in use again.")
+
+
+class RedisRateBudget:
+    """At most ``limit`` starts per rolling ``window`` per key, across every process on one Redis.
+
+    ``url_or_client`` is a ``redis://``/``rediss://``/``unix://`` URL (the budget makes its
+    own sync and async clients, lazily, with ``socket_timeout`` bounds and no retries), or a
+    ``redis.Redis`` or ``redis.asyncio.Redis`` client, used as given: its own timeouts and
+    retries apply, so give it short ones (a client that retries for seconds holds each call
+    that long before the fallback takes over).
+    A sync client also serves ``acquire_async`` (in a worker thread); an async client serves
+    only the async calls. Keys are ``prefix`` + a hash of the key id, so neither an API key
+    nor a key id is ever stored in Redis. See ``mijnklantportaal._budget`` for the contract.
+    """
+
+    def __init__(
+        self,
+        url_or_client: Any,
+        *,
+        limit: int = DEFAULT_RATE_LIMIT,
+        window: float = DEFAULT_RATE_WINDOW,
+        bulk_reserve: float = BULK_RESERVE,
+        prefix: str = REDIS_RATE_PREFIX,
+        safety_margin: float = RATE_SAFETY_MARGIN,
+        socket_timeout: float = REDIS_SOCKET_TIMEOUT,
+        retry_interval: float = REDIS_RETRY_INTERVAL,
+    ) -> None:
+        redis_module = _import_redis()
+        self._settings = Settings(limit, window, bulk_reserve, safety_margin)
+        self._socket_timeout = finite("socket_timeout", socket_timeout, positive=True)
+        interval = finite("retry_interval", retry_interval, positive=True)
+        if not isinstance(prefix, str):
+            raise ConfigurationError(f"RedisRateBudget prefix must be a str, got {prefix!r}.")
+        self._prefix = prefix
+        self._redis = redis_module
+        self._url: str | None = None
+        self._sync_client: redis.Redis | None = None
+        self._async_client: redis.asyncio.Redis | None = None
+        self._async_by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis
+        ] = weakref.WeakKeyDictionary()
+        self._clients_lock = threading.Lock()
+        if isinstance(url_or_client, str):
+            if not url_or_client.startswith(("redis://", "rediss://", "unix://")):
+                raise ConfigurationError(
+                    "RedisRateBudget needs a redis://, rediss:// or unix:// URL, or a redis "
+                    "client; got a string that is none of these."
+                )
+            try:
+                redis_module.connection.parse_url(url_or_client)
+            except ValueError as exc:
+                # Not the URL itself in the message: it may hold a password.
+                raise ConfigurationError(
+                    f"RedisRateBudget could not parse its Redis URL: {exc}"
+                ) from None
+            self._url = url_or_client
+        elif isinstance(url_or_client, redis_module.asyncio.Redis):
+            self._async_client = url_or_client
+        elif isinstance(url_or_client, redis_module.Redis):
+            self._sync_client = url_or_client
+        else:
+            raise ConfigurationError(
+                "RedisRateBudget takes a Redis URL, a redis.Redis or a redis.asyncio.Redis; "
+                f"got {type(url_or_client).__name__}."
+            )
+        self._health = _Health(interval)
+        self._fallback = LocalRateBudget(
+            limit, window, bulk_reserve=bulk_reserve, safety_margin=safety_margin
+        )
+        self._errors: tuple[type[BaseException], ...] = (
+            redis_module.RedisError,
+            OSError,
+            asyncio.TimeoutError,
+        )
+
+    @property
+    def limit(self) -> int:
+        return self._settings.limit
+
+    @property
+    def window(self) -> float:
+        return self._settings.window
+
+    @property
+    def bulk_reserve(self) -> float:
+        return self._settings.bulk_reserve
+
+    def __repr__(self) -> str:
+        # Not the URL: it may hold a Redis password.
+        s = self._settings
+        return f"RedisRateBudget(limit={s.limit}, window={s.window}, bulk_reserve={s.bulk_reserve})"
+
+    def redis_keys(self, key_id: str) -> tuple[str, str]:
+        """The two Redis keys that hold ``key_id``'s budget (for operators and tests)."""
+        digest = hashlib.sha256(key_id.encode("utf-8", "replace")).hexdigest()[:32]
+        base = f"{self._prefix}{{{digest}}}"  # a hash tag: both keys on one cluster slot
+        return base, base + ":meta"
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "socket_timeout": self._socket_timeout,
+            "socket_connect_timeout": self._socket_timeout,
+            "health_check_interval": 0,
+        }
+
+    def _sync(self) -> redis.Redis | None:
+        if self._sync_client is None and self._url is not None:
+            with self._clients_lock:
+                if self._sync_client is None:
+                    from redis.backoff import NoBackoff
+                    from redis.retry import Retry
+
+                    self._sync_client = self._redis.Redis.from_url(
+                        self._url, retry=Retry(NoBackoff(), 0), **self._client_options()
+                    )
+        return self._sync_client
+
+    def _async(self) -> redis.asyncio.Redis | None:
+        """The async client for the running asyncio loop, or None (then: sync in a thread)."""
+        if self._async_client is not None:
+            return self._async_client
+        if self._url is None:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio): the sync client, in a worker thread
+            return None
+        client = self._async_by_loop.get(loop)
+        if client is None:
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
+            client = self._redis.asyncio.Redis.from_url(
+                self._url, retry=Retry(NoBackoff(), 0), **self._client_options()
+            )
+            self._async_by_loop[loop] = client
+        return client
+
+    def _sync_or_raise(self) -> redis.Redis:
+        client = self._sync()
+        if client is None:
+            raise ConfigurationError(
+                "This RedisRateBudget was given a redis.asyncio client, which only async code "
+                "can use; give it a URL or a redis.Redis client to use it from sync code."
+            )
+        return client
+
+    def close(self) -> None:
+        """Close the clients this budget made from a URL (not ones it was given)."""
+        if self._url is not None and self._sync_client is not None:
+            self._sync_client.close()
+            self._sync_client = None
+
+    async def aclose(self) -> None:
+        """Close the clients this budget made from a URL, the current loop's async one too."""
+        self.close()
+        if self._url is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        client = self._async_by_loop.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    def _run_sync(self, client: redis.Redis, script: _Script, key_id: str, *args: Any) -> Any:
+        keys = self.redis_keys(key_id)
+        try:
+            return client.evalsha(script.sha, 2, *keys, *args)
+        except self._redis.exceptions.NoScriptError:
+            return client.eval(script.text, 2, *keys, *args)
+
+    async def _run_async(
+        self, client: redis.asyncio.Redis, script: _Script, key_id: str, *args: Any
+    ) -> Any:
+        keys = self.redis_keys(key_id)
+        try:
+            return await client.evalsha(script.sha, 2, *keys, *args)
+        except self._redis.exceptions.NoScriptError:
+            return await client.eval(script.text, 2, *keys, *args)
+
+    # -- waiting ----------------------------------------------------------------------------
+
+    def _acquire_args(self, priority: Priority, max_wait: float) -> tuple[Any, ...]:
+        s = self._settings
+        return (
+            s.limit,
+            repr(s.bulk_reserve),
+            round(s.span * 1e6),
+            round(max_wait * 1e6),
+            priority,
+        )
+
+    def acquire(
+        self,
+        key_id: str,
+        *,
+        priority: Priority = "interactive",
+        max_wait: float = DEFAULT_MAX_RATE_WAIT,
+    ) -> float:
+        """Wait for a start in the fleet; return the seconds waited (see the module contract)."""
+        max_wait = check_call(priority, max_wait)
+        arrived = time.monotonic()
+        client = self._sync_or_raise()
+        if self._health.may_try():
+            try:
+                reply = self._run_sync(
+                    client, _ACQUIRE, key_id, *self._acquire_args(priority, max_wait)
+                )
+            except self._errors as error:
+                self._health.failed(error)
+            else:
+                self._health.succeeded()
+                member = self._granted(reply)
+                try:
+                    # Counted from the reply, which came after Redis's "now": late, never early.
+                    time.sleep(int(reply[1]) / 1e6)
+                except BaseException:
+                    self._release_sync(client, key_id, member)
+                    raise
+                return time.monotonic() - arrived
+        left = max(0.0, max_wait - (time.monotonic() - arrived))
+        self._fallback.acquire(key_id, priority=priority, max_wait=left)
+        return time.monotonic() - arrived
+
+    async def acquire_async(
+        self,
+        key_id: str,
+        *,
+        priority: Priority = "interactive",
+        max_wait: float = DEFAULT_MAX_RATE_WAIT,
+    ) -> float:
+        """``acquire`` for async code; a cancelled task frees its reservation."""
+        import anyio
+
+        max_wait = check_call(priority, max_wait)
+        arrived = time.monotonic()
+        client = self._async()
+        if client is None:
+            sync_client = self._sync_or_raise()
+        if self._health.may_try():
+            try:
+                args = self._acquire_args(priority, max_wait)
+                if client is not None:
+                    reply = await self._run_async(client, _ACQUIRE, key_id, *args)
+                else:
+                    reply = await anyio.to_thread.run_sync(
+                        lambda: self._run_sync(sync_client, _ACQUIRE, key_id, *args)
+                    )
+            except self._errors as error:
+                self._health.failed(error)
+            else:
+                self._health.succeeded()
+                member = self._granted(reply)
+                try:
+                    await anyio.sleep(int(reply[1]) / 1e6)  # from the reply: late, never early
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self._release_async(client, key_id, member)
+                    raise
+                return time.monotonic() - arrived
+        left = max(0.0, max_wait - (time.monotonic() - arrived))
+        await self._fallback.acquire_async(key_id, priority=priority, max_wait=left)
+        return time.monotonic() - arrived
+
+    @staticmethod
+    def _granted(reply: Any) -> bytes:
+        if int(reply[0]) != 1:
+            raise BudgetExhausted(retry_after=int(reply[1]) / 1e6)
+        member: bytes = reply[2]
+        return member
+
+    def _release_sync(self, client: redis.Redis, key_id: str, member: bytes) -> None:
+        try:
+            self._run_sync(client, _RELEASE, key_id, member)
+        except self._errors:
+            pass  # the reservation expires with the key; it only costs one slot a window
+
+    async def _release_async(
+        self, client: redis.asyncio.Redis | None, key_id: str, member: bytes
+    ) -> None:
+        try:
+            if client is not None:
+                await self._run_async(client, _RELEASE, key_id, member)
+            else:
+                self._release_sync(self._sync_or_raise(), key_id, member)
+        except self._errors:
+            pass
+
+    # -- learning from the server -----------------------------------------------------------
+
+    def _observe_args(
+        self, limit: int | None, remaining: int | None, reset_at: float | datetime | None
+    ) -> tuple[Any, ...]:
+        reset = epoch_seconds(reset_at)
+        s = self._settings
+        return (
+            "" if limit is None else int(limit),
+            "" if remaining is None else int(remaining),
+            "" if reset is None else round(reset * 1e6),
+            s.limit,
+            round(s.span * 1e6),
+            round(s.window * 1e6),
+        )
+
+    def observe(
+        self,
+        key_id: str,
+        *,
+        limit: int | None = None,
+        remaining: int | None = None,
+        reset_at: float | datetime | None = None,
+    ) -> None:
+        """Book what the API's rate headers say, where stricter, for the whole fleet."""
+        self._fallback.observe(key_id, limit=limit, remaining=remaining, reset_at=reset_at)
+        client = self._sync()
+        if client is not None and self._health.may_try():
+            try:
+                self._run_sync(
+                    client, _OBSERVE, key_id, *self._observe_args(limit, remaining, reset_at)
+                )
+            except self._errors as error:
+                self._health.failed(error)
+            else:
+                self._health.succeeded()
+
+    async def observe_async(
+        self,
+        key_id: str,
+        *,
+        limit: int | None = None,
+        remaining: int | None = None,
+        reset_at: float | datetime | None = None,
+    ) -> None:
+        self._fallback.observe(key_id, limit=limit, remaining=remaining, reset_at=reset_at)
+        await self._call_async(_OBSERVE, key_id, *self._observe_args(limit, remaining, reset_at))
+
+    def penalize(self, key_id: str, retry_after: float) -> None:
+        """A 429 came anyway: no process starts on this key for ``retry_after`` seconds."""
+        self._fallback.penalize(key_id, retry_after)
+        if not isinstance(retry_after, int | float) or not 0 < retry_after < float("inf"):
+            return
+        client = self._sync()
+        if client is not None and self._health.may_try():
+            try:
+                self._run_sync(client, _PENALIZE, key_id, round(retry_after * 1e6))
+            except self._errors as error:
+                self._health.failed(error)
+            else:
+                self._health.succeeded()
+
+    async def penalize_async(self, key_id: str, retry_after: float) -> None:
+        self._fallback.penalize(key_id, retry_after)
+        if not isinstance(retry_after, int | float) or not 0 < retry_after < float("inf"):
+            return
+        await self._call_async(_PENALIZE, key_id, round(retry_after * 1e6))
+
+    async def _call_async(self, script: _Script, key_id: str, *args: Any) -> None:
+        import anyio
+
+        client = self._async()
+        sync_client = self._sync() if client is None else None
+        if (client is None and sync_client is None) or not self._health.may_try():
+            return
+        try:
+            if client is not None:
+                await self._run_async(client, script, key_id, *args)
+            elif sync_client is not None:
+                await anyio.to_thread.run_sync(
+                    lambda: self._run_sync(sync_client, script, key_id, *args)
+                )
+        except self._errors as error:
+            self._health.failed(error)
+        else:
+            self._health.succeeded()
