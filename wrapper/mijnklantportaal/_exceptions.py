@@ -97,18 +97,31 @@ def redact_request(request: httpx.Request) -> httpx.Request:
 
 
 def redact_response(response: httpx.Response) -> httpx.Response:
-    """A copy of a read ``response`` whose request carries no credentials."""
-    copy = httpx.Response(
+    """A copy of a read ``response`` whose request carries no credentials.
+
+    ``response.content`` is already decoded, so the copy drops the headers that describe
+    the wire form (``Content-Encoding``, ``Content-Length``, ``Transfer-Encoding``): kept,
+    they would make httpx decode the body a second time (and fail on a gzip error body).
+    """
+    headers = [
+        (name, value)
+        for name, value in response.headers.raw
+        if name.lower() not in _WIRE_FORM_HEADERS
+    ]
+    return httpx.Response(
         response.status_code,
-        headers=response.headers,
+        headers=headers,
         content=response.content,
         request=redact_request(response.request),
-        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+        extensions={
+            name: response.extensions[name]
+            for name in ("http_version", "reason_phrase")
+            if name in response.extensions
+        },
     )
-    # The raw content was already decoded once; keep it decoded, not re-decompressed.
-    if "content-encoding" in copy.headers:
-        del copy.headers["content-encoding"]
-    return copy
+
+
+_WIRE_FORM_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 class APIConnectionError(MijnKlantportaalError):
