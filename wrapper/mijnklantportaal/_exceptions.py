@@ -87,12 +87,20 @@ class ClientClosedError(MijnKlantportaalError, RuntimeError):
     """The client was closed before this call; nothing was sent."""
 
 
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+def redact_headers(headers: httpx.Headers) -> None:
+    """Replace, in place, every header value that carries a credential."""
+    for name in _CREDENTIAL_HEADERS:
+        if name in headers:
+            headers[name] = REDACTED
+
+
 def redact_request(request: httpx.Request) -> httpx.Request:
     """A copy of ``request`` without credentials, safe to keep, log or pickle."""
     headers = httpx.Headers(request.headers)
-    for name in ("authorization", "proxy-authorization", "cookie"):
-        if name in headers:
-            headers[name] = REDACTED
+    redact_headers(headers)
     return httpx.Request(request.method, request.url, headers=headers, extensions={})
 
 

@@ -666,7 +666,9 @@ def _kept_response(response: httpx.Response, body: bytes) -> httpx.Response:
     """The response as the client keeps it: decoded body, and a request without the key.
 
     It is what ``RawResponse.http_response`` and the errors hold, so it must neither show
-    the key nor claim a Content-Encoding its body no longer has.
+    the key nor claim a Content-Encoding its body no longer has. The request is a redacted
+    copy (~15 us), not redacted in place: the caller's transport or event hooks may hold
+    the one that was sent.
     """
     return httpx.Response(
         response.status_code,
