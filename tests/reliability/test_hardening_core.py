@@ -132,7 +132,7 @@ def test_a_gzip_bomb_is_refused_by_its_decoded_size(
     assert len(wire) < small_cap // 20
     with RawServer(answer(wire, status, [("Content-Encoding", "gzip")])) as base_url:
         result, _ = call(mode, base_url, max_retries=0)
-    figures.count("hostile input", "gzip bombs")
+    figures.count("hardening", "gzip bombs")
     assert type(result) is APIResponseValidationError, repr(result)
     assert "larger than" in str(result) and "gzip-decoded" in str(result)
 
@@ -144,7 +144,7 @@ def test_a_nested_gzip_bomb_is_refused(mode: str, small_cap: int, figures: Any) 
     headers = [("Content-Encoding", "gzip, gzip")]
     with RawServer(answer(wire, 200, headers)) as base_url:
         result, _ = call(mode, base_url, max_retries=0)
-    figures.count("hostile input", "gzip bombs")
+    figures.count("hardening", "gzip bombs")
     assert type(result) is APIResponseValidationError, repr(result)
     assert "larger than" in str(result)
 
@@ -239,7 +239,7 @@ def test_a_huge_exponent_is_a_typed_error(
     mock_client: Callable[..., Any], body: bytes, figures: Any
 ) -> None:
     result = mock_get(mock_client, body)
-    figures.count("hostile input", "huge exponents")
+    figures.count("hardening", "huge exponents")
     assert type(result) is APIResponseValidationError, repr(result)
     assert "range" in str(result)
 
@@ -295,7 +295,7 @@ def test_trickled_chunk_framing_is_bounded_by_the_timeout(
     timeout = 0.5
     with RawServer(trickled(tail, then)) as base_url:
         result, elapsed = call(mode, base_url, timeout=timeout, max_retries=0)
-    figures.count("loopback faults", "trickled chunk framing")
+    figures.count("hardening", "trickled chunk framing")
     assert type(result) is APITimeoutError, f"{type(result).__name__} after {elapsed:.1f} s"
     assert elapsed < 3.0
 
@@ -378,7 +378,7 @@ def test_deep_nesting_in_an_unknown_field_is_refused(
 ) -> None:
     body = INVOICE_BODY[:-1] + f',"{UNKNOWN}":'.encode() + nested_text(depth) + b"}"
     result = mock_get(mock_client, body)
-    figures.count("hostile input", "deeply nested bodies")
+    figures.count("hardening", "deeply nested bodies")
     assert type(result) is APIResponseValidationError, repr(result)
     assert result.field == UNKNOWN
     assert "levels" in str(result)
@@ -443,7 +443,7 @@ def test_protocol_error_text_is_bounded(mode: str, data: bytes, figures: Any) ->
 
     with RawServer(script) as base_url:
         result, _ = call(mode, base_url, max_retries=0)
-    figures.count("loopback faults", "malformed HTTP")
+    figures.count("hardening", "malformed HTTP")
     assert isinstance(result, APIConnectionError), repr(result)
     assert len(str(result)) < 1500, len(str(result))
     assert str(result).isprintable()
