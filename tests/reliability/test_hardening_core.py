@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import gc
 import gzip
 import json
@@ -17,6 +18,7 @@ import logging
 import pickle
 import socket
 import time
+import tracemalloc
 import zlib
 from collections.abc import Callable
 from decimal import Decimal
@@ -37,7 +39,7 @@ from mijnklantportaal import (
     MijnKlantportaalError,
     NotFoundError,
 )
-from mijnklantportaal._constants import MAX_JSON_DEPTH, MAX_TIMEOUT
+from mijnklantportaal._constants import MAX_JSON_DEPTH, MAX_RESPONSE_BYTES, MAX_TIMEOUT
 from reliability_helpers import API_KEY, INVOICE_ID, resolve
 
 SECRET_PARTS = (API_KEY, API_KEY[4:], "SECRET_canary")
@@ -135,6 +137,35 @@ def test_a_gzip_bomb_is_refused_by_its_decoded_size(
     figures.count("hardening", "gzip bombs")
     assert type(result) is APIResponseValidationError, repr(result)
     assert "larger than" in str(result) and "gzip-decoded" in str(result)
+
+
+@functools.cache
+def real_bomb() -> bytes:
+    """An invoice whose unknown field inflates it past the real 64 MiB cap: ~70 KB of gzip."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts = [packer.compress(INVOICE_BODY[:-1] + f',"{UNKNOWN}":"'.encode())]
+    block = b"a" * 2**20
+    parts += [packer.compress(block) for _ in range(MAX_RESPONSE_BYTES // len(block) + 8)]
+    parts += [packer.compress(b'"}'), packer.flush()]
+    return b"".join(parts)
+
+
+def test_a_gzip_bomb_at_the_real_cap_is_refused_in_bounded_memory(mode: str) -> None:
+    """The issue's case at the shipped cap: refused, peaking near the cap, not 10x it."""
+    wire = real_bomb()
+    assert len(wire) < 2**20
+    tracemalloc.start()
+    try:
+        with RawServer(answer(wire, 200, [("Content-Encoding", "gzip")])) as base_url:
+            result, _ = call(mode, base_url, max_retries=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert type(result) is APIResponseValidationError, repr(result)
+    assert "larger than 64 MiB once gzip-decoded" in str(result)
+    # the decoded bytes held up to the cap, plus one inflate step and some slack (the issue
+    # saw 657 MiB for a 200 MB body)
+    assert peak < MAX_RESPONSE_BYTES + 16 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
 
 def test_a_nested_gzip_bomb_is_refused(mode: str, small_cap: int, figures: Any) -> None:

@@ -33,6 +33,8 @@ MAX_RESPONSE_BYTES = 64 * 2**20
 # The only Content-Encodings asked for (and decoded, bounded, by the transport): brotli and
 # zstd are never requested, so a body in them is refused rather than decoded unbounded.
 ACCEPT_ENCODING = "gzip, deflate"
+# Most bytes one zlib call may inflate: memory then peaks at the cap plus this.
+INFLATE_STEP_BYTES = 2**20
 
 # Deepest nesting accepted where the API's shape does not fix the depth (unknown fields,
 # error bodies). Real bodies are 3 levels deep; beyond a few hundred levels to_dict(),

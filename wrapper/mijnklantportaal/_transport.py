@@ -33,6 +33,7 @@ from mijnklantportaal._config import ClientConfig
 from mijnklantportaal._constants import (
     ACCEPT_ENCODING,
     IDEMPOTENT_METHODS,
+    INFLATE_STEP_BYTES,
     INITIAL_RETRY_DELAY,
     MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
@@ -495,8 +496,8 @@ def _describe_timeout(timeout: httpx.Timeout) -> str:
 # APITimeoutError) once the read timeout has passed since the headers arrived, and
 # _BodyTooLarge (APIResponseValidationError) past MAX_RESPONSE_BYTES. Its Content-Encoding
 # is decoded here, not by httpx: httpx inflates each chunk in one unbounded zlib call (200 KB
-# of gzip can become 200 MB at once), while _ContentDecoder inflates at most
-# MAX_RESPONSE_BYTES + 1 bytes per layer and refuses more. The deadline check runs when a
+# of gzip can become 200 MB at once), while _ContentDecoder inflates in bounded steps and
+# refuses a layer once it has produced more than MAX_RESPONSE_BYTES. The deadline check runs when a
 # chunk arrives; a server trickling chunk framing (extensions, trailers) sends none, so the
 # sync read is also given a watchdog that shuts the socket at the deadline, and the async
 # read a cancel scope.
@@ -563,18 +564,23 @@ class _Inflater:
         self._produced = 0
 
     def decode(self, data: bytes) -> bytes:
-        # At most one byte past the cap: anything longer stays in unconsumed_tail, unread.
-        bound = MAX_RESPONSE_BYTES - self._produced + 1
-        try:
-            out = self._inflate.decompress(data, bound)
-        except zlib.error as exc:
-            if not self._first:
-                raise self._broken(exc) from None
+        # INFLATE_STEP_BYTES at a time (zlib keeps the rest of the input in unconsumed_tail),
+        # so memory peaks near the cap, not at twice it while zlib's buffer is copied out.
+        parts = []
+        while True:
+            try:
+                out = self._inflate.decompress(data, INFLATE_STEP_BYTES)
+            except zlib.error as exc:
+                if not self._first:
+                    raise self._broken(exc) from None
+                self._first = False
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
             self._first = False
-            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-            return self.decode(data)
-        self._first = False
-        return self._count(out)
+            parts.append(self._count(out))
+            data = self._inflate.unconsumed_tail
+            if not data:
+                return b"".join(parts) if len(parts) > 1 else parts[0]
 
     def flush(self) -> bytes:
         try:
