@@ -562,12 +562,13 @@ def env_proxy(monkeypatch: pytest.MonkeyPatch) -> Any:
         yield proxy
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_env_proxies_are_not_used_for_a_plain_http_loopback_url(
-    mode: str, env_proxy: RawServer
+    mode: str, env_proxy: RawServer, host: str
 ) -> None:
     server = RawServer(answer(INVOICE_BODY))
     with server as base_url:
-        result, _ = call(mode, base_url)
+        result, _ = call(mode, base_url.replace("127.0.0.1", host))
     assert isinstance(result, Invoice), repr(result)
     assert env_proxy.attempts == 0, env_proxy.requests
     assert server.attempts == 1

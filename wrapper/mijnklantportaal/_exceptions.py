@@ -6,7 +6,8 @@
     ├── ClientClosedError (RuntimeError)    a call on a client that was already closed
     ├── APIConnectionError                  the request did not get a response
     │   └── APITimeoutError                 ... because a timeout expired
-    ├── APIResponseValidationError          a 2xx response whose body does not fit the model
+    ├── APIResponseValidationError          a 2xx body that does not fit the model, or any
+    │                                       body that cannot be read (too large, bad encoding)
     └── APIStatusError                      any non-2xx response
         ├── BadRequestError                 400
         ├── AuthenticationError             401
@@ -154,7 +155,9 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(MijnKlantportaalError):
-    """A successful response whose body is not what the API promises.
+    """A successful response whose body is not what the API promises, or a response whose
+    body could not be read at all (larger than the cap once decoded, an encoding this
+    client does not decode, corrupt compression); then ``response`` is None.
 
     ``field`` names where in the body the problem is (``lines[2].vatRate``) when known.
     """
