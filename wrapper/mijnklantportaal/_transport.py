@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
 
@@ -605,7 +605,11 @@ class _ContentDecoder:
 
     __slots__ = ("_layers",)
 
-    def __init__(self, content_encoding: str, request: httpx.Request) -> None:
+    def __init__(self, layers: tuple[_Inflater, ...] = ()) -> None:
+        self._layers = layers
+
+    @classmethod
+    def for_encoding(cls, content_encoding: str, request: httpx.Request) -> _ContentDecoder:
         layers = []
         for coding in reversed(content_encoding.lower().split(",")):
             coding = coding.strip()
@@ -619,7 +623,7 @@ class _ContentDecoder:
                 f"not ask for (Accept-Encoding: {ACCEPT_ENCODING}) and does not decode",
                 request=request,
             )
-        self._layers = tuple(layers)
+        return cls(tuple(layers))
 
     def decode(self, data: bytes) -> bytes:
         for layer in self._layers:
@@ -631,6 +635,9 @@ class _ContentDecoder:
         for layer in self._layers:
             data = layer.decode(data) + layer.flush() if data else layer.flush()
         return data
+
+
+_IDENTITY = _ContentDecoder()  # no layers, no state: shared
 
 
 class _Watchdog:
@@ -668,46 +675,67 @@ def _watchdog(response: httpx.Response, guard: _BodyGuard) -> _Watchdog | None:
     return _Watchdog(sock, remaining) if isinstance(sock, socket.socket) else None
 
 
-def _kept_response(response: httpx.Response, body: bytes) -> httpx.Response:
-    """The response as the client keeps it: decoded body, and a request without the key.
+class _DecodedStream(httpx.SyncByteStream):
+    """The raw body through the guard and the decoder: what ``response.read()`` collects."""
 
-    It is what ``RawResponse.http_response`` and the errors hold, so it must neither show
-    the key nor claim a Content-Encoding its body no longer has. The request is a redacted
-    copy (~15 us), not redacted in place: the caller's transport or event hooks may hold
-    the one that was sent.
-    """
-    return httpx.Response(
-        response.status_code,
-        headers=[
-            (name, value)
-            for name, value in response.headers.raw
-            if name.lower() not in _WIRE_FORM_HEADERS
-        ],
-        content=body,
-        request=redact_request(response.request),
-        extensions={
-            name: response.extensions[name]
-            for name in ("http_version", "reason_phrase")
-            if name in response.extensions
-        },
-    )
+    def __init__(
+        self, stream: httpx.SyncByteStream, guard: _BodyGuard, decoder: _ContentDecoder
+    ) -> None:
+        self._stream = stream
+        self._guard = guard
+        self._decoder = decoder
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._stream:
+            yield self._decoder.decode(self._guard.check(chunk))
+        yield self._decoder.flush()
+
+    def close(self) -> None:
+        self._stream.close()
 
 
-_WIRE_FORM_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
+class _AsyncDecodedStream(httpx.AsyncByteStream):
+    def __init__(
+        self, stream: httpx.AsyncByteStream, guard: _BodyGuard, decoder: _ContentDecoder
+    ) -> None:
+        self._stream = stream
+        self._guard = guard
+        self._decoder = decoder
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield self._decoder.decode(self._guard.check(chunk))
+        yield self._decoder.flush()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
-# The body as it crossed the wire: the stream itself, not iter_raw(), which refuses a
-# response already read in memory (as an httpx.MockTransport hands back).
-def _raw(stream: httpx.SyncByteStream | httpx.AsyncByteStream) -> httpx.SyncByteStream:
-    if not isinstance(stream, httpx.SyncByteStream):
-        raise TypeError("an httpx.Client answered with an async stream")
-    return stream
+def _decode_here(response: httpx.Response) -> _ContentDecoder:
+    """Take the body's decoding over from httpx: the decoder for its Content-Encoding, and
+    that header (with the Content-Length of the encoded form) removed, so that httpx reads
+    the body as it is and the kept response claims no encoding its body no longer has."""
+    encoding = response.headers.get("content-encoding")
+    if encoding is None:
+        return _IDENTITY
+    decoder = _ContentDecoder.for_encoding(encoding, response.request)
+    del response.headers["content-encoding"]
+    if "content-length" in response.headers:
+        del response.headers["content-length"]
+    return decoder
 
 
-def _araw(stream: httpx.SyncByteStream | httpx.AsyncByteStream) -> httpx.AsyncByteStream:
-    if not isinstance(stream, httpx.AsyncByteStream):
-        raise TypeError("an httpx.AsyncClient answered with a sync stream")
-    return stream
+def _keep(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """The read response as the client keeps it (``RawResponse.http_response``, errors):
+    its request a redacted copy (the caller's transport or event hooks may hold the one
+    that was sent), and no connection objects among its extensions."""
+    response.request = redact_request(request)
+    response.extensions = {
+        name: response.extensions[name]
+        for name in ("http_version", "reason_phrase")
+        if name in response.extensions
+    }
+    return response
 
 
 _CLOSED = (
@@ -728,13 +756,12 @@ class SyncTransport(_BaseTransport[httpx.Client]):
         response = self.http_client.send(request, stream=True)
         try:
             guard = _BodyGuard(request, self.config.timeout)
-            decoder = _ContentDecoder(response.headers.get("content-encoding", ""), request)
-            watchdog = _watchdog(response, guard)
-            parts = []
+            watchdog = _watchdog(response, guard)  # before _decode_here drops Content-Length
             try:
-                for chunk in _raw(response.stream):
-                    parts.append(decoder.decode(guard.check(chunk)))
-                parts.append(decoder.flush())
+                decoder = _decode_here(response)
+                if isinstance(response.stream, httpx.SyncByteStream):
+                    response.stream = _DecodedStream(response.stream, guard, decoder)
+                response.read()
             except httpx.TransportError:
                 if watchdog is not None and watchdog.fired:
                     raise guard.expired() from None
@@ -744,7 +771,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
                     watchdog.cancel()
         finally:
             response.close()
-        return _kept_response(response, b"".join(parts))
+        return _keep(response, request)
 
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
@@ -797,31 +824,24 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
                 ) from None
         try:
             guard = _BodyGuard(request, timeout)
-            decoder = _ContentDecoder(response.headers.get("content-encoding", ""), request)
+            decoder = _decode_here(response)
+            if isinstance(response.stream, httpx.AsyncByteStream):
+                response.stream = _AsyncDecodedStream(response.stream, guard, decoder)
             remaining = guard.remaining()
             if remaining is None:
-                body = await self._read(response, guard, decoder)
+                await response.aread()
             else:
                 # Cancelled at the deadline even while no chunk arrives (trickled framing).
                 import anyio
 
                 try:
                     with anyio.fail_after(remaining):
-                        body = await self._read(response, guard, decoder)
+                        await response.aread()
                 except TimeoutError:
                     raise guard.expired() from None
         finally:
             await response.aclose()
-        return _kept_response(response, body)
-
-    async def _read(
-        self, response: httpx.Response, guard: _BodyGuard, decoder: _ContentDecoder
-    ) -> bytes:
-        parts = []
-        async for chunk in _araw(response.stream):
-            parts.append(decoder.decode(guard.check(chunk)))
-        parts.append(decoder.flush())
-        return b"".join(parts)
+        return _keep(response, request)
 
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
