@@ -621,8 +621,13 @@ def test_an_answer_for_another_invoice_is_refused(make_client: MakeClient) -> No
         get(client, "fac_asked1")
     assert caught.value.field == "id"
     assert "fac_other1" in str(caught.value) and "fac_asked1" in str(caught.value)
-    # an answer without an id is not second-guessed
-    assert get(make_client(Recorder(ok({"totalAmount": "1.00"}))), "fac_asked1").id is None
+    # an answer without an id is not that invoice either (issue 11, item 4)...
+    with pytest.raises(APIResponseValidationError) as caught:
+        get(make_client(Recorder(ok({"totalAmount": "1.00"}))), "fac_asked1")
+    assert caught.value.field == "id"
+    # ...unless the check is turned off, as for a static mock (issue 11, item 15)
+    unchecked = make_client(Recorder(ok({"totalAmount": "1.00"})), check_response_id=False)
+    assert get(unchecked, "fac_asked1").id is None
 
 
 def test_a_closed_client_raises_a_typed_error_and_sends_nothing(make_client: MakeClient) -> None:

@@ -27,6 +27,10 @@ class ExtraFields(dict[str, Any]):
 
     __slots__ = ()
 
+    def __init__(self, fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__(fields or {})
+        _decode.check_depth(self)  # arbitrary JSON: bound its depth (DecodeError names the key)
+
     def _read_only(self, *args: object, **kwargs: object) -> Any:
         raise TypeError("extra fields are read-only; build a new model instead")
 
