@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from _support import copy_repo
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "specs"
 COVERAGE_TEST = Path("tests") / "test_field_coverage.py"
 

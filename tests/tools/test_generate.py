@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _support import copy_repo
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEED = REPO.parent / "shared" / "seeds" / "000_cdb56438ea15ce39.txt"
 
 pytestmark = pytest.mark.slow
