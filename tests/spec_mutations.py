@@ -208,6 +208,19 @@ def retype_field(spec: Spec) -> None:
     quantity["example"] = "1"
 
 
+def add_required_parameter(spec: Spec) -> None:
+    op = _operation(spec, "get-invoice")
+    op.setdefault("parameters", []).append(
+        {
+            "name": "drillAdministration",
+            "in": "query",
+            "description": "ID of the administration the invoice belongs to",
+            "required": True,
+            "schema": {"type": "string", "example": "adm_abc12345678"},
+        }
+    )
+
+
 def add_enum_field(spec: Spec) -> None:
     _insert_before(
         _properties(spec, "Invoice"),
@@ -278,6 +291,16 @@ MUTATIONS: dict[str, Mutation] = {
             report="schema InvoiceLine.quantity: type integer -> string",
             adds=None,
             apply=retype_field,
+        ),
+        Mutation(
+            "required-parameter-added",
+            breaking=True,
+            report=(
+                "GET /invoices/{invoiceId} (get-invoice): "
+                "required query parameter `drillAdministration` added (string)"
+            ),
+            adds="invoices.get(drill_administration=)",
+            apply=add_required_parameter,
         ),
         Mutation(
             "enum-field-added",
