@@ -3,8 +3,8 @@
 For every mutation in ``DRILL`` (tests/spec_mutations.py), in a temp git copy of the repo:
 apply it to openapi.yaml, run ``./generate.sh``, and then, without editing a single line:
 
-- non-breaking: the fast suite, ``mypy --strict`` and ruff are green; the new field or
-  operation is typed on the sync and async clients (a probe file checked by mypy, with
+- non-breaking: the fast suite, schemathesis on the fake (every operation of the new spec),
+  ``mypy --strict`` and ruff are green; the new field or operation is typed on the sync and async clients (a probe file checked by mypy, with
   ``reveal_type``), served by the fake, exact over loopback (a script against
   ``fake.serve()``), and the change report names it (parameters and response type included);
 - breaking: the change report marks it breaking, and ``mypy --strict`` fails on code written
@@ -51,6 +51,8 @@ FAST_SUITE = (
     "tests/test_field_coverage.py",
     "tests/test_loopback.py",
 )
+
+SCHEMATHESIS = "tests/test_schemathesis.py"
 
 # What ./generate.sh writes. Anything else changing would be a hand edit it asks for.
 GENERATED = ("openapi.yaml", "CHANGELOG.md", "generated/", "wrapper/mijnklantportaal/_generated/")
@@ -391,6 +393,13 @@ def test_spec_drill(name: str, repo: Copy) -> None:
         *FAST_SUITE,
     )
     assert suite.returncode == 0, _step_output(suite)
+
+    # The fake answers every operation of the new spec, and schemathesis checks each one
+    # (money fields read from the spec: a new one must go out as a JSON number).
+    checked = repo.python(
+        "schemathesis", "-m", "pytest", "-q", "-p", "no:cacheprovider", SCHEMATHESIS
+    )
+    assert checked.returncode == 0, _step_output(checked)
 
     linted = repo.python("ruff", "-m", "ruff", "check", "wrapper", "tests", "tools")
     assert linted.returncode == 0, _step_output(linted)
