@@ -128,7 +128,10 @@ def add_money_field(spec: Spec) -> None:
 
 
 def add_list_operation(spec: Spec) -> None:
-    """GET /invoices (list-invoices): a page of invoices, ``limit`` per page."""
+    """GET /invoices (list-invoices): a page of invoices, ``limit`` (1 to 100) per page.
+
+    The page object is the vendor's (Laravel-style) one: on an empty or last page, ``from``,
+    ``to``, ``next_page_url`` and ``prev_page_url`` are null, so the spec says so."""
     page = {
         "type": "object",
         "description": "A page of invoices",
@@ -139,7 +142,7 @@ def add_list_operation(spec: Spec) -> None:
                 "type": "string",
                 "example": "https://api.mijnklantportaal.nl/v1/invoices?page=1",
             },
-            "from": {"type": "integer", "example": 1},
+            "from": {"type": ["integer", "null"], "example": 1},
             "next_page_url": {
                 "type": ["string", "null"],
                 "example": "https://api.mijnklantportaal.nl/v1/invoices?page=2",
@@ -147,7 +150,7 @@ def add_list_operation(spec: Spec) -> None:
             "path": {"type": "string", "example": "https://api.mijnklantportaal.nl/v1/invoices"},
             "per_page": {"type": "integer", "example": 15},
             "prev_page_url": {"type": ["string", "null"], "example": None},
-            "to": {"type": "integer", "example": 1},
+            "to": {"type": ["integer", "null"], "example": 1},
         },
     }
     assert tuple(page["properties"]) == PAGE_FIELDS  # type: ignore[arg-type]
@@ -166,7 +169,7 @@ def add_list_operation(spec: Spec) -> None:
                     "in": "query",
                     "description": "Number of invoices per page",
                     "required": False,
-                    "schema": {"type": "integer", "example": 15},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "example": 15},
                 }
             ],
             "responses": {
