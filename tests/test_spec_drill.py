@@ -318,7 +318,8 @@ def needs_dev_tools() -> None:
 def _report_section(report: str, line: str) -> str:
     """The heading (BREAKING, POTENTIALLY BREAKING, NON-BREAKING) a report line sits under."""
     before = report[: report.index(line)]
-    return re.findall(r"^([A-Z -]+) \(\d+\)$", before, re.M)[-1]
+    headings: list[str] = re.findall(r"^([A-Z -]+) \(\d+\)$", before, re.M)
+    return headings[-1]
 
 
 def _step_output(result: subprocess.CompletedProcess[str]) -> str:
@@ -355,13 +356,13 @@ def test_spec_drill(name: str, repo: Copy) -> None:
 
     repo.git("add", "-A")
     numstat = repo.git("diff", "--cached", "--numstat")
-    lines = sum(
+    generated_lines = sum(
         int(a) + int(d)
         for a, d, _ in (row.split("\t", 2) for row in numstat.splitlines())
         if a != "-"
     )
     print(
-        f"\n{name}: 0 hand-edited lines; ./generate.sh changed {len(changed)} files, {lines} lines"
+        f"\n{name}: 0 hand-edited lines; ./generate.sh changed {len(changed)} files, {generated_lines} lines"
     )
 
     # The change report names the change, under the right heading.
