@@ -626,8 +626,9 @@ class Differ:
             self.compare_operation(old_ops[key], new_ops[key])
 
     def describe_operation(self, op: Operation) -> str:
-        """ "operation added; parameters: `limit` (query, integer, optional); returns
-        InvoicePage (200)": what a caller passes and gets back, from the new spec."""
+        """What a caller passes and gets back, from the new spec: "operation added;
+        parameters: `limit` (query, integer, optional); returns InvoicePage (200);
+        wrapper: client.invoices.list"."""
         params = []
         for (name, where), param in op.parameters.items():
             required = bool(param.get("required")) or where == "path"
@@ -635,8 +636,8 @@ class Differ:
             params.append(f"`{name}` ({where}, {typ}, {'required' if required else 'optional'})")
         parts = ["operation added", f"parameters: {', '.join(params) if params else 'none'}"]
         if op.request_body is not None:
-            required = "required" if op.request_body.get("required") else "optional"
-            parts.append(f"{required} body {_content_types(self.new, op.request_body)}")
+            body = "required" if op.request_body.get("required") else "optional"
+            parts.append(f"{body} body {_content_types(self.new, op.request_body)}")
         for success in (True, False):
             found = [
                 f"{_content_types(self.new, response)} ({status})"
