@@ -448,6 +448,15 @@ def test_every_mutation_has_a_probe() -> None:
         else:
             compile(loopback_script(probe), f"{name}-loopback", "exec")
             assert probe.loopback and probe.typed.count("reveal_type") == len(probe.reveals), name
+            # The probe uses what the mutation says the naming rules add.
+            adds = MUTATIONS[name].adds
+            assert adds is not None, name
+            member = adds.split(".")[-1].split("(")[0].rstrip("=")
+            used = member if "(" not in adds else adds.split("(")[1].rstrip("=)")
+            assert re.search(rf"\.{member}\b", probe.typed), (name, member)
+            assert re.search(rf"\b{used}\b", probe.typed) and re.search(
+                rf"\b{used}\b", probe.loopback
+            )
 
 
 def test_probes_of_breaking_mutations_type_check_today(tmp_path: Path) -> None:
