@@ -152,6 +152,14 @@ PROBES: dict[str, Probe] = {
                 limit=5, timeout=5.0, extra_headers={{"X-Drill": "yes"}}
             )
             assert raw.status_code == 200 and fake.requests[-1].headers.get("x-drill") == "yes"
+            sent = len(fake.requests)
+            try:
+                {aw}client.invoices.list(limit="5")
+            except MijnKlantportaalError as exc:  # checked before sending, named
+                assert "limit" in str(exc), exc
+            else:
+                raise AssertionError("limit='5' was accepted")
+            assert len(fake.requests) == sent, "a bad argument reached the server"
         """,
     ),
     "query-parameter-added": Probe(
@@ -162,6 +170,14 @@ PROBES: dict[str, Probe] = {
             invoice = {aw}client.invoices.get(EXAMPLE_ID, drill_locale="nl")
             assert invoice.id == EXAMPLE_ID and str(invoice.total_amount) == "15.67", invoice
             assert fake.requests[-1].query == "drillLocale=nl", fake.requests[-1]
+            sent = len(fake.requests)
+            try:
+                {aw}client.invoices.get(EXAMPLE_ID, drill_locale=5)
+            except MijnKlantportaalError as exc:  # checked before sending, named
+                assert "drill_locale" in str(exc), exc
+            else:
+                raise AssertionError("drill_locale=5 was accepted")
+            assert len(fake.requests) == sent, "a bad argument reached the server"
         """,
     ),
     "field-removed": Probe(
@@ -218,7 +234,7 @@ def loopback_script(probe: Probe) -> str:
     return (
         "import asyncio, datetime, decimal, re\n\n"
         "import httpx\n"
-        "from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal\n"
+        "from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal, MijnKlantportaalError\n"
         "from mijnklantportaal.testing import EXAMPLE_INVOICE, FakeMijnKlantportaal\n\n"
         f"EXAMPLE_ID, DRILL_ID = {EXAMPLE_ID!r}, {DRILL_ID!r}\n"
         "fake = FakeMijnKlantportaal(rate_limit=None)\n"
