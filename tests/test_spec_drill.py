@@ -312,7 +312,6 @@ def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path, tools_venv: Path, mypy_cache: Path) -> Iterator[Copy]:
-    needs_dev_tools()
     root = copy_repo(tmp_path / "repo", *[n for n in COPIED if (REPO / n).exists()])
     copy = Copy(root, tools_venv, mypy_cache)
     copy.git("init", "-q")
@@ -322,13 +321,6 @@ def repo(tmp_path: Path, tools_venv: Path, mypy_cache: Path) -> Iterator[Copy]:
     total = sum(copy.timings.values())
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in copy.timings.items())
     print(f"\n{root.name}: {total:.1f}s ({steps})")
-
-
-def needs_dev_tools() -> None:
-    """mypy and ruff come with the dev extras (CI installs them); with only the test extras
-    the drill cannot judge a copy, and says so."""
-    pytest.importorskip("mypy", reason="the spec drill needs mypy: pip install -e '.[dev]'")
-    pytest.importorskip("ruff", reason="the spec drill needs ruff: pip install -e '.[dev]'")
 
 
 def _report_section(report: str, line: str) -> str:
@@ -478,7 +470,6 @@ def test_every_mutation_has_a_probe() -> None:
 def test_probes_of_breaking_mutations_type_check_today(tmp_path: Path) -> None:
     """The code the breaking mutations must break is valid against today's package, so the
     drill's mypy failure can only come from the spec change."""
-    needs_dev_tools()
     for name in DRILL:
         if MUTATIONS[name].breaking:
             (tmp_path / f"probe_{name.replace('-', '_')}.py").write_text(typed_probe(PROBES[name]))

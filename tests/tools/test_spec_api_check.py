@@ -96,7 +96,6 @@ def test_parameter_types_may_widen_and_returns_may_narrow() -> None:
 
 
 def test_snapshot_of_this_checkout_records_attribute_types() -> None:
-    pytest.importorskip("griffe")
     current = api_check.load_current(REPO)
     generated = current["mijnklantportaal_api"]
     assert generated["mijnklantportaal_api.models.Invoice.is_paid"] == attr("bool | Unset")
@@ -109,7 +108,6 @@ def test_snapshot_of_this_checkout_records_attribute_types() -> None:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
-    pytest.importorskip("griffe")
     copy = copy_repo(tmp_path / "repo", "tools", "generated", "wrapper", "CHANGELOG.md")
     (copy / "tools" / "public-api.json").unlink(missing_ok=True)
     return copy
