@@ -130,6 +130,8 @@ def in_copy(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PYTHONPATH": f"{repo / 'wrapper'}{os.pathsep}{repo / 'generated'}",
+        # mypy reads the copy's packages too, whatever the caller's environment says.
+        "MYPYPATH": f"{repo / 'wrapper'}{os.pathsep}{repo / 'generated'}",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     return subprocess.run(
