@@ -631,7 +631,7 @@ def test_endless_body_is_cut_at_the_size_cap(
     monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 64 * 1024)
 
     def endless() -> Any:
-        yield b'{"id": "' + INVOICE_ID.encode() + b'", "pad": "'
+        yield b'{"id": "' + INVOICE_ID.encode() + b'", "zzTestOnlyPad": "'
         while True:
             yield b"x" * 4096
 
