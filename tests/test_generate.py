@@ -30,7 +30,15 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path, tools_venv: Path) -> Path:
-    return copy_repo(tmp_path / "repo", "generate.sh", "openapi.yaml", "tools", "generated")
+    return copy_repo(
+        tmp_path / "repo",
+        "generate.sh",
+        "openapi.yaml",
+        "spec-map.toml",
+        "tools",
+        "generated",
+        "wrapper",
+    )
 
 
 def run(repo: Path, *args: str, tools_venv: Path) -> subprocess.CompletedProcess[str]:
