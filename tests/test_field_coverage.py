@@ -19,15 +19,16 @@ import typing
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import mijnklantportaal
 import pytest
 import yaml
-from _support import REPO
 from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._models import Model
 
+REPO = Path(__file__).resolve().parents[1]  # standalone: the spec drill copies this file alone
 SPEC: dict[str, Any] = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
 MAP: dict[str, Any] = tomllib.loads((REPO / "spec-map.toml").read_text(encoding="utf-8"))
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]

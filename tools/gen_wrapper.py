@@ -23,6 +23,7 @@ decoded JSON (``Any``). Output is byte-for-byte reproducible: sorted or spec ord
 from __future__ import annotations
 
 import argparse
+import builtins
 import fnmatch
 import keyword
 import re
@@ -51,7 +52,8 @@ PAGE_FIELDS = (
 # -- names: the same rules as openapi-python-client, so module and argument names match ----
 
 _DELIMITERS = r"\. _-"
-_RESERVED = {"self", "true", "false", "datetime"} | set(dir(__builtins__)) - {"id"}
+# Names openapi-python-client suffixes with "_" in the low-level package's arguments.
+_RESERVED = ({"self", "true", "false", "datetime"} | set(dir(builtins))) - {"id"}
 
 
 def _sanitize(value: str) -> str:
@@ -68,10 +70,12 @@ def snake(value: str) -> str:
     return "_".join(_split_words(_sanitize(value))).lower()
 
 
-def identifier(value: str) -> str:
-    """A snake_case Python name, as openapi-python-client spells arguments and modules."""
+def identifier(value: str, *, low_level: bool = False) -> str:
+    """A snake_case Python name. ``low_level``: as openapi-python-client spells an argument
+    or module (builtins get a ``_`` too); else only keywords do (``from`` -> ``from_``), as a
+    method or attribute may well be called ``list`` or ``type``."""
     name = snake(value)
-    if name in _RESERVED or keyword.iskeyword(name):
+    if keyword.iskeyword(name) or (low_level and name in _RESERVED):
         name += "_"
     return name if name.isidentifier() else f"field_{name}"
 
@@ -416,7 +420,7 @@ def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[
             id_prefix = rules.prefix_of(schema_name) or id_prefix
     return Param(
         name=name,
-        argument=identifier(name),
+        argument=identifier(name, low_level=True),
         location=location,
         type=ptype,
         required=bool(param.get("required")) or location == "path",
@@ -729,7 +733,9 @@ def emit_resources(api: Api) -> str:
     for op in ops:
         by_tag.setdefault(op.tag, []).append(op)
     tags = sorted(by_tag, key=resource_attribute)
-    modules = sorted({(identifier(op.tag), identifier(op.op_id)) for op in ops})
+    modules = sorted(
+        {(identifier(op.tag, low_level=True), identifier(op.op_id, low_level=True)) for op in ops}
+    )
     models = sorted({op.response.model for op in ops if op.response.model})
     uses_unset = any(not p.required for op in ops for p in op.params)
     out = [
@@ -784,7 +790,7 @@ def _returns(op: Operation) -> tuple[str, str]:
     if response.kind == "model":
         return str(response.model), f"{response.model}.from_dict"
     if response.kind == "models":
-        return f"tuple[{response.model}, ...]", f"_parse_{identifier(op.op_id)}"
+        return f"tuple[{response.model}, ...]", f"_parse_{identifier(op.op_id, low_level=True)}"
     return "Any", "_json"
 
 
@@ -827,7 +833,7 @@ def _check_line(p: Param) -> str | None:
 
 
 def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
-    func = identifier(op.op_id)
+    func = identifier(op.op_id, low_level=True)
     params, _ = _signature(op)
     lines = ["", f"def _{func}_request({', '.join(params)}) -> RequestSpec:"]
     for p in op.params:
@@ -918,7 +924,7 @@ def _emit_resource(tag: str, ops: list[Operation]) -> list[str]:
                 annotation, parse = _returns(op)
                 params, passed = _signature(op)
                 returned = f"RawResponse[{annotation}]" if raw else annotation
-                func = identifier(op.op_id)
+                func = identifier(op.op_id, low_level=True)
                 call = f"self._transport.request(_{func}_request({', '.join(passed)}), {parse})"
                 if is_async:
                     call = f"(await {call})" if not raw else f"await {call}"
