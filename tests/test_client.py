@@ -760,3 +760,38 @@ def test_per_call_timeout_and_headers_over_loopback_async() -> None:
     with fake.serve() as base_url:
         asyncio.run(scenario(base_url))
     _check_loopback_calls(fake)
+
+
+# -- the argument checks the generated methods call for query parameters ---------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "good", "bad"),
+    [
+        ("check_int", 5, [True, "5", 5.0, None]),
+        ("check_bool", False, [0, "true", None]),
+        ("check_text", "x", [b"x", 1, None]),
+    ],
+)
+def test_query_argument_checks_name_the_argument(check: str, good: Any, bad: list[Any]) -> None:
+    from mijnklantportaal import _ids
+
+    function = getattr(_ids, check)
+    assert function(good, "zz_arg") == good
+    for value in bad:
+        with pytest.raises(InvalidArgumentError, match=r"zz_arg .*nothing was sent"):
+            function(value, "zz_arg")
+
+
+def test_choice_and_instance_checks() -> None:
+    from mijnklantportaal import _ids
+
+    assert _ids.check_choice("paid", "state", ("open", "paid")) == "paid"
+    with pytest.raises(InvalidArgumentError, match="'open', 'paid', not 'PAID'"):
+        _ids.check_choice("PAID", "state", ("open", "paid"))
+    with pytest.raises(InvalidArgumentError):
+        _ids.check_choice(1, "limit", (True, False))  # 1 == True, but not a bool
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    assert _ids.check_instance(moment, "since", datetime) is moment
+    with pytest.raises(InvalidArgumentError, match=r"since must be a datetime\.datetime"):
+        _ids.check_instance("2025-01-01", "since", datetime)

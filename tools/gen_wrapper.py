@@ -162,6 +162,8 @@ class FieldType:
             "model": str(self.model),
             "models": f"tuple[{self.model}, ...]",
             "json": "Any",
+            "datetime": "datetime",
+            "date": "date",
         }[self.kind]
 
 
@@ -232,6 +234,8 @@ class Param:
     required: bool
     description: str
     id_prefix: tuple[str, str] | None = None
+    low_level_enum: str | None = None
+    """The low-level package's enum class the value is passed on as."""
 
 
 @dataclass
@@ -409,9 +413,24 @@ def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[
             f"operation under [low_level.{op_id!r}] in spec-map.toml"
         )
     schema = param.get("schema", {})
+    ref = _ref_name(schema)
+    if ref is not None:
+        schema = schemas.get(ref, {})
     ptype = field_type(name, schema, rules)
-    if ptype.kind == "money" or ptype.kind == "timestamp":
-        ptype = FieldType("text")
+    if schema.get("format") in ("date-time", "date") and _schema_type(schema) == "string":
+        # The low-level package takes (and formats) a datetime or date for these.
+        ptype = FieldType("datetime" if schema["format"] == "date-time" else "date")
+    elif ptype.kind in ("money", "timestamp") or (ptype.kind == "json" and not ref):
+        ptype = FieldType("text") if _schema_type(schema) == "string" else ptype
+    if ptype.kind not in ("text", "integer", "boolean", "datetime", "date"):
+        raise SpecError(
+            f"operation {op_id}: parameter {name!r} has a type the wrapper cannot check yet "
+            f"({schema.get('type')!r}); list the operation under [low_level.{op_id!r}] in "
+            "spec-map.toml, or teach tools/gen_wrapper.py the type"
+        )
+    low_level_enum = None
+    if ptype.enum and _schema_type(schema) == "string":
+        low_level_enum = pascal(ref) if ref else pascal(f"{op_id}_{name}")
     id_prefix = None
     if location == "path" and ptype.kind == "text":
         id_prefix = ("", _article(_words(name.removesuffix("Id").removesuffix("_id"))))
@@ -426,6 +445,7 @@ def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[
         required=bool(param.get("required")) or location == "path",
         description=param.get("description", ""),
         id_prefix=id_prefix,
+        low_level_enum=low_level_enum,
     )
 
 
@@ -755,12 +775,18 @@ def emit_resources(api: Api) -> str:
     ]
     for tag_module, op_module in modules:
         out.append(f"from mijnklantportaal_api.api.{tag_module} import {op_module} as _{op_module}")
+    enums = sorted({p.low_level_enum for op in ops for p in op.params if p.low_level_enum})
+    if enums:
+        out.append(f"from mijnklantportaal_api.models import {', '.join(enums)}")
     if uses_unset:
         out.append("from mijnklantportaal_api.types import UNSET")
+    kinds = {p.type.kind for op in ops for p in op.params}
+    if kinds & {"datetime", "date"}:
+        out.append("from datetime import date, datetime")
     out += [
         "",
         "from mijnklantportaal._generated.models import " + ", ".join(models) if models else "",
-        "from mijnklantportaal._ids import check_bool, check_choice, check_id, check_int, check_text",
+        "from mijnklantportaal._ids import CHECKS",
         "from mijnklantportaal._models import decode_list",
         "from mijnklantportaal._response import RawResponse",
         "from mijnklantportaal._transport import AsyncTransport, RequestSpec, SyncTransport",
@@ -781,7 +807,10 @@ def emit_resources(api: Api) -> str:
     for tag in tags:
         out += _emit_resource(tag, by_tag[tag])
     out += _emit_mixins(tags)
-    return "\n".join(line for line in out) + "\n"
+    source = "\n".join(out) + "\n"
+    # Import only the argument checks used (ruff would keep a multi-line import exploded).
+    checks = sorted(set(re.findall(r"\b(check_[a-z]+)\(", source)))
+    return source.replace("import CHECKS", f"import {', '.join(checks) or 'check_id'}", 1)
 
 
 def _returns(op: Operation) -> tuple[str, str]:
@@ -829,6 +858,8 @@ def _check_line(p: Param) -> str | None:
         return f"check_bool({arg}, {arg!r})"
     if kind == "text":
         return f"check_text({arg}, {arg!r})"
+    if kind in ("datetime", "date"):
+        return f"check_instance({arg}, {arg!r}, {kind})"
     return None
 
 
@@ -846,10 +877,11 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
             lines += [f"    if {p.argument} is not None:", f"        {check}"]
     kwargs = []
     for p in op.params:
+        value = f"{p.low_level_enum}({p.argument})" if p.low_level_enum else p.argument
         if p.required:
-            kwargs.append(f"{p.argument}={p.argument}")
+            kwargs.append(f"{p.argument}={value}")
         else:
-            kwargs.append(f"{p.argument}=UNSET if {p.argument} is None else {p.argument}")
+            kwargs.append(f"{p.argument}=UNSET if {p.argument} is None else {value}")
     id_param = next((p for p in op.params if p.location == "path" and p.id_prefix), None)
     if op.kind == "get" and id_param is not None:
         subject = f'f"{_words(str(op.schema))} {{{id_param.argument}!r}}"'

@@ -50,6 +50,16 @@ def mutated() -> dict[str, Any]:
             "parameters": [
                 {"name": "limit", "in": "query", "schema": {"type": "integer"}},
                 {"name": "isPaid", "in": "query", "schema": {"type": "boolean"}},
+                {
+                    "name": "zzState",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["open", "paid"]},
+                },
+                {
+                    "name": "zzSince",
+                    "in": "query",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
             ],
             "responses": {
                 "200": {
@@ -148,6 +158,13 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
     assert "is_paid: bool | None = None" in resources
     assert "check_int(limit, 'limit')" in resources
     assert "check_bool(is_paid, 'is_paid')" in resources
+    # An enum is checked against the spec's values, then passed as the low-level enum class.
+    assert "check_choice(zz_state, 'zz_state', ('open', 'paid'))" in resources
+    assert "zz_state=UNSET if zz_state is None else ListInvoicesZzState(zz_state)" in resources
+    assert "from mijnklantportaal_api.models import ListInvoicesZzState" in resources
+    # A date-time parameter takes a datetime, which the low-level package formats.
+    assert "zz_since: datetime | None = None" in resources
+    assert "check_instance(zz_since, 'zz_since', datetime)" in resources
     assert "-> InvoicePage" in resources and "-> RawResponse[InvoicePage]" in resources
     models = load_models(files, tmp_path)
     page = models.InvoicePage.from_dict(
@@ -155,7 +172,7 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
     )
     assert page.current_page == 2 and page.data[0].total_amount == Decimal("1.00")
     assert page.extra == {"zzTestOnly": 1}
-    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid'))"
+    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'))"
     assert route in files["examples.py"]
 
 

@@ -79,6 +79,14 @@ def check_choice(value: object, argument: str, choices: Sequence[object]) -> obj
     )
 
 
+def check_instance(value: object, argument: str, kind: type) -> object:
+    if isinstance(value, kind):
+        return value
+    raise InvalidArgumentError(
+        f"{argument} must be a {kind.__module__}.{kind.__qualname__}, not {_shown(value)}; nothing was sent"
+    )
+
+
 def _shown(value: object) -> str:
     shown = repr(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."
