@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import mijnklantportaal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,8 +22,8 @@ from mijnklantportaal import (
     Invoice,
     MijnKlantportaal,
     _decode,
-    _models,
 )
+from mijnklantportaal._models import Model
 from reliability_helpers import API_KEY, INVOICE_ID, outcome
 from spec_strategies import (
     ANY_TIMESTAMP,
@@ -70,9 +71,9 @@ def _close_client() -> Any:
 # -- the oracle -------------------------------------------------------------------------------------
 
 
-def model_class(schema_name: str) -> type[_models.Model]:
-    cls = getattr(_models, schema_name)
-    assert issubclass(cls, _models.Model), f"spec schema {schema_name} has no model"
+def model_class(schema_name: str) -> type[Model]:
+    cls = getattr(mijnklantportaal, schema_name)
+    assert issubclass(cls, Model), f"spec schema {schema_name} has no model"
     return cls
 
 

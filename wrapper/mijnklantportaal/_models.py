@@ -119,14 +119,3 @@ def jsonable(value: object) -> Any:
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
     return value
-
-
-def __getattr__(name: str) -> Any:
-    # ``mijnklantportaal._models.Invoice`` and friends still resolve (tests and tools look
-    # models up here by schema name); loaded lazily, as the generated module imports this one.
-    from mijnklantportaal._generated import models
-
-    try:
-        return getattr(models, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
