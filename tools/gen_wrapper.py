@@ -30,8 +30,9 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -350,10 +351,23 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> Api:
             f"spec-map.toml names operations the spec no longer has: {', '.join(stale)}"
         )
     for name, schema in wanted:
+        if not name.isidentifier() or keyword.iskeyword(name) or name in _TAKEN:
+            raise SpecError(
+                f"schema {name!r} cannot be a Python class name in the wrapper (it is not an "
+                "identifier, or clashes with a name the generated modules use); rename it"
+            )
         api.models[name] = _model(name, schema, rules, schemas)
     for op in api.operations:
         op.example = _example_of(op.response, api.models)
     return api
+
+
+# Names the generated modules import or define besides the models.
+_TAKEN = frozenset(
+    {"Any", "ClassVar", "Decimal", "DecodeError", "ExtraFields", "Mapping", "Model", "Self"}
+    | {"RawResponse", "RequestSpec", "SyncTransport", "AsyncTransport", "UNSET", "Route"}
+    | {"SyncResources", "AsyncResources", "attrs", "datetime", "date", "final", "httpx"}
+)
 
 
 def _response_type(
@@ -396,8 +410,10 @@ def resource_attribute(tag: str) -> str:
     return identifier(" ".join(w for w in _split_words(_sanitize(tag)) if w.lower() != "api"))
 
 
-def resource_class(tag: str) -> str:
-    return pascal(resource_attribute(tag))
+def resource_class(tag: str, models: Collection[str] = ()) -> str:
+    """``Invoices API`` -> ``Invoices``; ``...Resource`` where a model has that name."""
+    name = pascal(resource_attribute(tag))
+    return f"{name}Resource" if name in models else name
 
 
 def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[str, Any]) -> Param:
@@ -497,6 +513,8 @@ def _example_value(prop: Prop, models: Mapping[str, ModelSpec]) -> Any:
         return None
     if kind == "money":
         return _money_text(value)
+    if isinstance(value, datetime | date):  # YAML reads an unquoted timestamp as one
+        return value.isoformat()
     if kind == "timestamp" or kind == "text":
         return str(value)
     return value
@@ -794,7 +812,7 @@ def emit_resources(api: Api) -> str:
     ]
     names = ["AsyncResources", "SyncResources"]
     for tag in tags:
-        cls = resource_class(tag)
+        cls = resource_class(tag, api.models)
         names += [cls, f"{cls}WithRawResponse", f"Async{cls}", f"Async{cls}WithRawResponse"]
     out += [f"__all__ = {sorted(names)!r}", ""]
     if any(op.response.kind == "json" for op in ops):
@@ -805,8 +823,8 @@ def emit_resources(api: Api) -> str:
     for op in ops:
         out += _emit_request(op, op.response.model in with_id)
     for tag in tags:
-        out += _emit_resource(tag, by_tag[tag])
-    out += _emit_mixins(tags)
+        out += _emit_resource(tag, by_tag[tag], api.models)
+    out += _emit_mixins(tags, api.models)
     source = "\n".join(out) + "\n"
     # Import only the argument checks used (ruff would keep a multi-line import exploded).
     checks = sorted(set(re.findall(r"\b(check_[a-z]+)\(", source)))
@@ -925,8 +943,8 @@ def _method_doc(op: Operation, raw: bool) -> list[str]:
     return lines
 
 
-def _emit_resource(tag: str, ops: list[Operation]) -> list[str]:
-    cls = resource_class(tag)
+def _emit_resource(tag: str, ops: list[Operation], models: Collection[str]) -> list[str]:
+    cls = resource_class(tag, models)
     attribute = resource_attribute(tag)
     out: list[str] = []
     for is_async in (False, True):
@@ -969,7 +987,7 @@ def _emit_resource(tag: str, ops: list[Operation]) -> list[str]:
     return out
 
 
-def _emit_mixins(tags: list[str]) -> list[str]:
+def _emit_mixins(tags: list[str], models: Collection[str]) -> list[str]:
     out: list[str] = []
     for is_async in (False, True):
         prefix = "Async" if is_async else ""
@@ -982,11 +1000,11 @@ def _emit_mixins(tags: list[str]) -> list[str]:
             "",
         ]
         for tag in tags:
-            out.append(f"    {resource_attribute(tag)}: {prefix}{resource_class(tag)}")
+            out.append(f"    {resource_attribute(tag)}: {prefix}{resource_class(tag, models)}")
         out += ["", f"    def _setup_resources(self, transport: {transport}) -> None:"]
         for tag in tags:
             out.append(
-                f"        self.{resource_attribute(tag)} = {prefix}{resource_class(tag)}(transport)"
+                f"        self.{resource_attribute(tag)} = {prefix}{resource_class(tag, models)}(transport)"
             )
         if not tags:
             out.append("        pass")

@@ -207,3 +207,29 @@ def test_an_unknown_enum_value_is_kept_not_refused(tmp_path: Path) -> None:
     assert models.Invoice.from_dict({"zzTestState": "zz_new_state"}).zz_test_state == (
         "zz_new_state"
     )
+
+
+def test_a_resource_named_like_a_model_gets_a_suffix() -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/invoices/{invoiceId}"]["get"]["tags"] = ["Invoice API"]
+    resources = gen_wrapper.generate(spec, MAP)["resources.py"]
+    assert "class InvoiceResource:" in resources and "class Invoice:" not in resources
+    assert "    invoice: InvoiceResource" in resources
+
+
+def test_schema_names_that_cannot_be_classes_are_refused() -> None:
+    for bad in ("Model", "Invoice-Line"):
+        spec = copy.deepcopy(SPEC)
+        spec["components"]["schemas"][bad] = {"type": "object", "properties": {}}
+        prop = {"$ref": f"#/components/schemas/{bad}"}
+        spec["components"]["schemas"]["Invoice"]["properties"]["zzTestNested"] = prop
+        with pytest.raises(gen_wrapper.SpecError, match=f"schema '{bad}'"):
+            gen_wrapper.generate(spec, MAP)
+
+
+def test_an_unquoted_yaml_timestamp_example_stays_iso_8601() -> None:
+    spec = copy.deepcopy(SPEC)
+    issued = spec["components"]["schemas"]["Invoice"]["properties"]["issuedAt"]
+    issued["example"] = yaml.safe_load("2025-04-12T00:00:00Z")  # a datetime, as YAML reads it
+    examples = gen_wrapper.generate(spec, MAP)["examples.py"]
+    assert "'issuedAt': '2025-04-12T00:00:00+00:00'" in examples
