@@ -193,6 +193,7 @@ def test_per_call_extra_headers_are_sent_and_override(make_client: MakeClient) -
         {"X-Zz": "a\r\nX-Injected: 1"},
         {"X Zz": "a"},
         {"X-Zz": 1},
+        {"X-Zz": "caf\u00e9"},
         ["X-Zz", "a"],
     ],
 )

@@ -57,7 +57,6 @@ from mijnklantportaal._response import (
 
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
 
-
 T = TypeVar("T")
 logger = logging.getLogger("mijnklantportaal")
 
@@ -137,9 +136,10 @@ def _checked_extra_headers(headers: Mapping[str, str] | None) -> dict[str, str] 
                 "extra_headers must not set Authorization; the client sends its api_key "
                 "(use a client with another api_key= instead); nothing was sent"
             )
-        if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
             raise InvalidArgumentError(
-                f"extra_headers[{name!r}] must be a str without line breaks or NUL; nothing was sent"
+                f"extra_headers[{name!r}] must be an ASCII str without line breaks or NUL; "
+                "nothing was sent"
             )
         checked[name] = value
     return checked
