@@ -27,8 +27,9 @@ from mijnklantportaal._constants import (
     DEFAULT_TIMEOUT,
 )
 from mijnklantportaal._exceptions import ConfigurationError
-from mijnklantportaal._transport import AsyncTransport, RateLimit, SyncTransport
-from mijnklantportaal.resources.invoices import AsyncInvoices, Invoices
+from mijnklantportaal._generated.resources import AsyncResources, SyncResources
+from mijnklantportaal._response import RateLimit
+from mijnklantportaal._transport import AsyncTransport, SyncTransport
 
 __all__ = ["AsyncMijnKlantportaal", "MijnKlantportaal"]
 
@@ -140,7 +141,7 @@ class _ClientBase:
         )
 
 
-class MijnKlantportaal(_ClientBase):
+class MijnKlantportaal(_ClientBase, SyncResources):
     """Synchronous client. ``MijnKlantportaal()`` reads the key from ``MIJNKLANTPORTAAL_API_KEY``.
 
     ``http_client`` is a caller-built ``httpx.Client`` (proxies, mTLS, custom transports); the
@@ -154,7 +155,6 @@ class MijnKlantportaal(_ClientBase):
     id with the same record.
     """
 
-    invoices: Invoices
     _transport: SyncTransport
     _http_client_class = httpx.Client
     _transport_class = SyncTransport
@@ -185,7 +185,7 @@ class MijnKlantportaal(_ClientBase):
     def _setup(self, transport: SyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
         self._owns_http_client = owns_http_client
-        self.invoices = Invoices(transport)
+        self._setup_resources(transport)  # one attribute per tag, from the generated code
 
     def close(self) -> None:
         if self._owns_http_client:
@@ -203,10 +203,9 @@ class MijnKlantportaal(_ClientBase):
         self.close()
 
 
-class AsyncMijnKlantportaal(_ClientBase):
+class AsyncMijnKlantportaal(_ClientBase, AsyncResources):
     """Asynchronous client with the same surface as ``MijnKlantportaal``; methods are awaitable."""
 
-    invoices: AsyncInvoices
     _transport: AsyncTransport
     _http_client_class = httpx.AsyncClient
     _transport_class = AsyncTransport
@@ -237,7 +236,7 @@ class AsyncMijnKlantportaal(_ClientBase):
     def _setup(self, transport: AsyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
         self._owns_http_client = owns_http_client
-        self.invoices = AsyncInvoices(transport)
+        self._setup_resources(transport)
 
     async def close(self) -> None:
         if self._owns_http_client:

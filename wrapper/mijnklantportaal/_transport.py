@@ -29,7 +29,7 @@ import attrs
 import httpx
 
 from mijnklantportaal import _decode
-from mijnklantportaal._config import ClientConfig
+from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
     ACCEPT_ENCODING,
     IDEMPOTENT_METHODS,
@@ -48,9 +48,18 @@ from mijnklantportaal._exceptions import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    ConfigurationError,
+    InvalidArgumentError,
     RateLimitError,
     redact_request,
     status_error_class,
+)
+from mijnklantportaal._response import (
+    RateLimit,
+    RawResponse,
+    _RateLimitState,
+    header_int,
+    header_timestamp,
 )
 
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
@@ -71,13 +80,31 @@ class RequestSpec:
     expected_id: str | None = None
     """For a fetch by id: the id the answer must carry. A different one (a proxy or cache
     mixing up responses) is refused rather than handed to the caller as the wrong record."""
+    timeout: httpx.Timeout | None = None
+    """This call's ``timeout=``; None: the client's."""
+    extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    """This call's ``extra_headers=``, on top of (and replacing) the client's headers."""
 
     @classmethod
     def from_generated(
-        cls, kwargs: Mapping[str, Any], *, subject: str, expected_id: str | None = None
+        cls,
+        kwargs: Mapping[str, Any],
+        *,
+        subject: str,
+        expected_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RequestSpec:
+        """The call ``kwargs`` (a generated ``_get_kwargs(...)``) describes, with the per-call
+        options checked: raises ``InvalidArgumentError`` before anything is sent."""
         return cls(
-            kwargs["method"].upper(), kwargs["url"], subject, kwargs.get("params"), expected_id
+            kwargs["method"].upper(),
+            kwargs["url"],
+            subject,
+            kwargs.get("params"),
+            expected_id,
+            _checked_call_timeout(timeout),
+            _checked_extra_headers(extra_headers),
         )
 
     @property
@@ -85,79 +112,49 @@ class RequestSpec:
         return self.method in IDEMPOTENT_METHODS
 
 
-@attrs.frozen
-class RateLimit:
-    """The rate-limit headers of the latest response (None where a header was missing)."""
-
-    limit: int | None
-    remaining: int | None
-    reset_at: datetime | None = None
-
-
-@attrs.frozen
-class RawResponse(Generic[T]):
-    """A parsed model together with the HTTP response it came from."""
-
-    parsed: T
-    http_response: httpx.Response = attrs.field(repr=False)
-    retries_taken: int
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http_response.headers
-
-    @property
-    def rate_limit(self) -> RateLimit:
-        return parse_rate_limit(self.http_response.headers)
-
-
-class _RateLimitState:
-    """Shared by a client and its ``with_options`` copies.
-
-    Keeps the headers of the latest response (one atomic attribute write per response) and
-    parses them only when someone asks: most callers never look.
-    """
-
-    __slots__ = ("headers",)
-
-    def __init__(self) -> None:
-        self.headers: httpx.Headers | None = None
-
-    @property
-    def latest(self) -> RateLimit | None:
-        headers = self.headers
-        return None if headers is None else parse_rate_limit(headers)
-
-
-def _header_int(headers: httpx.Headers, name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    value = value.strip()
-    # isascii: str.isdigit() is also true for "²", which int() then rejects.
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
-
-
-def _header_timestamp(headers: httpx.Headers, name: str) -> datetime | None:
-    seconds = _header_int(headers, name)
-    if seconds is None:
+def _checked_call_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout | None:
+    if timeout is None:
         return None
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):
+        return checked_timeout(timeout)
+    except ConfigurationError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+
+
+# A header name as RFC 9110 spells a token; values may not break the header block.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z", re.ASCII)
+
+
+def _checked_extra_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    if headers is None:
         return None
+    if not isinstance(headers, Mapping):
+        raise InvalidArgumentError(
+            f"extra_headers must be a mapping of header names to values, not {type(headers).__name__}"
+        )
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise InvalidArgumentError(
+                f"extra_headers has an invalid header name {name!r}; nothing was sent"
+            )
+        if name.lower() == "authorization":
+            raise InvalidArgumentError(
+                "extra_headers must not set Authorization; the client sends its api_key "
+                "(use a client with another api_key= instead); nothing was sent"
+            )
+        if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
+            raise InvalidArgumentError(
+                f"extra_headers[{name!r}] must be an ASCII str without line breaks or NUL; "
+                "nothing was sent"
+            )
+        checked[name] = value
+    return checked
 
 
-def parse_rate_limit(headers: httpx.Headers) -> RateLimit:
-    return RateLimit(
-        limit=_header_int(headers, "x-ratelimit-limit"),
-        remaining=_header_int(headers, "x-ratelimit-remaining"),
-        reset_at=_header_timestamp(headers, "x-ratelimit-reset"),
-    )
+def _request_timeout(request: httpx.Request) -> httpx.Timeout:
+    """The timeout a built request carries (the call's, else the client's)."""
+    return httpx.Timeout(**request.extensions["timeout"])
 
 
 class _Retry:
@@ -234,7 +231,7 @@ class _BaseTransport(Generic[HttpClient]):
                 when = None
             if when is not None and when.tzinfo is not None:
                 return max(0.0, (when - datetime.now(UTC)).total_seconds())
-        reset = _header_int(headers, "x-ratelimit-reset")
+        reset = header_int(headers, "x-ratelimit-reset")
         if reset is not None:
             wait = reset - time.time()
             # A reset time already past says nothing about when to retry (or was sent in
@@ -245,12 +242,16 @@ class _BaseTransport(Generic[HttpClient]):
     # -- one attempt ------------------------------------------------------------------------
 
     def _build_request(self, spec: RequestSpec) -> httpx.Request:
+        headers = self._request_headers
+        if spec.extra_headers:
+            headers = httpx.Headers(headers)
+            headers.update(spec.extra_headers)
         return self.http_client.build_request(
             spec.method,
             self.config.base_url + spec.path,
             params=spec.params,
-            headers=self._request_headers,
-            timeout=self.config.timeout,
+            headers=headers,
+            timeout=spec.timeout or self.config.timeout,
         )
 
     def _handle_response(
@@ -330,7 +331,7 @@ class _BaseTransport(Generic[HttpClient]):
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(
                 f"{spec.method} {request.url} ({spec.subject}) timed out {tries} "
-                f"({type(exc).__name__}; timeout {_describe_timeout(self.config.timeout)}). "
+                f"({type(exc).__name__}; timeout {_describe_timeout(_request_timeout(request))}). "
                 "The API may be slow or unreachable; retry later or raise timeout=.",
                 request=request,
             ) from exc
@@ -397,7 +398,7 @@ class _BaseTransport(Generic[HttpClient]):
                 request_id=request_id,
                 detail=detail,
                 retry_after=self._parse_retry_after_header(response.headers),
-                reset_at=_header_timestamp(response.headers, "x-ratelimit-reset"),
+                reset_at=header_timestamp(response.headers, "x-ratelimit-reset"),
             )
         return error_class(
             message, response=response, body=body, request_id=request_id, detail=detail
@@ -755,7 +756,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             raise ClientClosedError(_CLOSED)
         response = self.http_client.send(request, stream=True)
         try:
-            guard = _BodyGuard(request, self.config.timeout)
+            guard = _BodyGuard(request, _request_timeout(request))
             watchdog = _watchdog(response, guard)  # before _decode_here drops Content-Length
             try:
                 decoder = _decode_here(response)
@@ -803,7 +804,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         if self.http_client.is_closed:
             raise ClientClosedError(_CLOSED)
-        timeout = self.config.timeout
+        timeout = _request_timeout(request)
         if timeout.read is None:
             response = await self.http_client.send(request, stream=True)
         else:
