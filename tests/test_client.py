@@ -715,9 +715,9 @@ def test_a_closed_client_raises_a_typed_error_and_sends_nothing(make_client: Mak
 def test_an_oversized_body_is_refused(
     make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mijnklantportaal._transport as transport
+    import mijnklantportaal._body as body
 
-    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 1000)
+    monkeypatch.setattr(body, "MAX_RESPONSE_BYTES", 1000)
     big = httpx.Response(
         200,
         stream=httpx.ByteStream(

@@ -113,9 +113,9 @@ def answer(body: bytes, status: int = 200, headers: list[tuple[str, str]] | None
 @pytest.fixture
 def small_cap(monkeypatch: pytest.MonkeyPatch) -> int:
     """MAX_RESPONSE_BYTES at 1 MiB, so a bomb needs no 64 MiB of memory in a test."""
-    import mijnklantportaal._transport as transport
+    import mijnklantportaal._body as body
 
-    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 2**20)
+    monkeypatch.setattr(body, "MAX_RESPONSE_BYTES", 2**20)
     return 2**20
 
 

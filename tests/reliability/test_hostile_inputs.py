@@ -625,10 +625,10 @@ def test_call_on_a_closed_client_is_typed_and_sends_nothing(
 def test_endless_body_is_cut_at_the_size_cap(
     mock_client: MakeClient, figures: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mijnklantportaal._transport as transport
+    import mijnklantportaal._body as body
 
     figures.count("hostile input", "bodies, statuses and headers")
-    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 64 * 1024)
+    monkeypatch.setattr(body, "MAX_RESPONSE_BYTES", 64 * 1024)
 
     def endless() -> Any:
         yield b'{"id": "' + INVOICE_ID.encode() + b'", "zzTestOnlyPad": "'
