@@ -7,6 +7,7 @@
 The testing kit (``mijnklantportaal.testing``) and the CLI load only when imported.
 """
 
+from mijnklantportaal._budget import LocalRateBudget, RateBudget, RedisRateBudget
 from mijnklantportaal._client import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from mijnklantportaal._exceptions import (
@@ -50,13 +51,16 @@ __all__ = [
     "ExtraFields",
     "InternalServerError",
     "InvalidArgumentError",
+    "LocalRateBudget",
     "MijnKlantportaal",
     "MijnKlantportaalError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateBudget",
     "RateLimit",
     "RateLimitError",
     "RawResponse",
+    "RedisRateBudget",
     "UnprocessableEntityError",
     "__version__",
     *_models_all,  # Invoice, InvoiceLine, ...: every model generated from openapi.yaml

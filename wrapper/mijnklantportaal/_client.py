@@ -14,15 +14,19 @@ import attrs
 import httpcore
 import httpx
 
+from mijnklantportaal._budget import LocalRateBudget, Priority, RateBudget
 from mijnklantportaal._config import (
     ClientConfig,
     checked_flag,
+    checked_max_rate_wait,
     checked_max_retries,
+    checked_priority,
     checked_timeout,
     is_loopback,
 )
 from mijnklantportaal._constants import (
     DEFAULT_CONNECTION_LIMITS,
+    DEFAULT_MAX_RATE_WAIT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
@@ -53,9 +57,15 @@ class _ClientBase:
         raise NotImplementedError
 
     def _configure(
-        self, http_client: httpx.Client | httpx.AsyncClient | None, **options: Any
+        self,
+        http_client: httpx.Client | httpx.AsyncClient | None,
+        rate_budget: RateBudget | None,
+        **options: Any,
     ) -> None:
-        config = ClientConfig.resolve(**options)
+        if rate_budget is NOT_GIVEN:
+            # On by default: this client and its with_options copies share one budget.
+            rate_budget = LocalRateBudget()
+        config = ClientConfig.resolve(rate_budget=rate_budget, **options)
         pool_class = self._http_client_class
         if http_client is not None and not isinstance(http_client, pool_class):
             raise ConfigurationError(
@@ -92,10 +102,14 @@ class _ClientBase:
         timeout: float | httpx.Timeout = NOT_GIVEN,
         max_retries: int = NOT_GIVEN,
         check_response_id: bool = NOT_GIVEN,
+        priority: Priority = NOT_GIVEN,
+        max_rate_wait: float = NOT_GIVEN,
     ) -> Self:
-        """A client on the same connection pool with another timeout, retry budget or
-        answered-id check.
+        """A client on the same connection pool and rate budget with another timeout,
+        retry count, answered-id check, priority or longest wait for the budget.
 
+        ``priority="bulk"`` leaves the budget's reserve (20 % of each window by default) to
+        interactive calls: use it for batch work that shares a key with users who wait.
         The copy does not own the pool: closing it is a no-op; close the original.
         """
         config = self._transport.config
@@ -108,6 +122,10 @@ class _ClientBase:
             check_response_id=config.check_response_id
             if check_response_id is NOT_GIVEN
             else checked_flag(check_response_id, "check_response_id"),
+            priority=config.priority if priority is NOT_GIVEN else checked_priority(priority),
+            max_rate_wait=config.max_rate_wait
+            if max_rate_wait is NOT_GIVEN
+            else checked_max_rate_wait(max_rate_wait),
         )
         copy = object.__new__(type(self))
         copy._setup(self._transport.with_config(new_config), owns_http_client=False)
@@ -124,6 +142,15 @@ class _ClientBase:
     @property
     def max_retries(self) -> int:
         return self._transport.config.max_retries
+
+    @property
+    def rate_budget(self) -> RateBudget | None:
+        """The budget every request of this client (and its copies) reserves a start in."""
+        return self._transport.config.rate_budget
+
+    @property
+    def priority(self) -> Priority:
+        return self._transport.config.priority
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -153,6 +180,13 @@ class MijnKlantportaal(_ClientBase, SyncResources):
     that id (and not another one, or none). Keep it on against the real API; turn it off
     only for a static mock (such as Prism serving the spec's example) that answers every
     id with the same record.
+
+    ``rate_budget`` reserves each request's start before it is sent, so that no request is
+    sent that the API's limit (60 per rolling minute per key) would answer with 429: by
+    default a ``LocalRateBudget()`` of this client and its ``with_options`` copies; pass one
+    budget to several clients on one key, a ``RedisRateBudget`` to share it across a fleet,
+    or ``None`` to only react to 429 answers. A call waits for its start at most
+    ``max_rate_wait`` seconds; beyond that it raises ``RateLimitError`` and sends nothing.
     """
 
     _transport: SyncTransport
@@ -170,9 +204,13 @@ class MijnKlantportaal(_ClientBase, SyncResources):
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
         check_response_id: bool = True,
+        rate_budget: RateBudget | None = NOT_GIVEN,
+        max_rate_wait: float = DEFAULT_MAX_RATE_WAIT,
     ) -> None:
         self._configure(
             http_client,
+            rate_budget,
+            max_rate_wait=max_rate_wait,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -221,9 +259,13 @@ class AsyncMijnKlantportaal(_ClientBase, AsyncResources):
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
         check_response_id: bool = True,
+        rate_budget: RateBudget | None = NOT_GIVEN,
+        max_rate_wait: float = DEFAULT_MAX_RATE_WAIT,
     ) -> None:
         self._configure(
             http_client,
+            rate_budget,
+            max_rate_wait=max_rate_wait,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,

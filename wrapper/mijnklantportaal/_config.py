@@ -11,11 +11,13 @@ from collections.abc import Mapping
 import attrs
 import httpx
 
+from mijnklantportaal._budget import Priority, RateBudget, key_id_for
 from mijnklantportaal._constants import (
     ACCEPT_ENCODING,
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_RATE_WAIT,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     LOG_ENV,
@@ -40,6 +42,14 @@ class ClientConfig:
     headers: Mapping[str, str] = attrs.field(repr=False)
     check_response_id: bool = True
     """Refuse an answer to a fetch by id that carries another id, or none (see the client)."""
+    rate_budget: RateBudget | None = None
+    """Reserves each request's start before it is sent (None: only react to 429s)."""
+    max_rate_wait: float = DEFAULT_MAX_RATE_WAIT
+    """Longest a call waits for the rate budget; beyond it, RateLimitError and nothing sent."""
+    priority: Priority = "interactive"
+    """``"bulk"`` leaves the budget's reserve to interactive calls."""
+    key_id: str = attrs.field(default="", repr=False)
+    """What the budget files this client's key under: a hash, never the key."""
 
     @classmethod
     def resolve(
@@ -52,6 +62,8 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
         allow_insecure_http: bool,
         check_response_id: bool = True,
+        rate_budget: RateBudget | None = None,
+        max_rate_wait: float = DEFAULT_MAX_RATE_WAIT,
     ) -> ClientConfig:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         if key is None or (isinstance(key, str) and not key.strip()):
@@ -80,6 +92,9 @@ class ClientConfig:
             max_retries=checked_max_retries(max_retries),
             headers=headers,
             check_response_id=checked_flag(check_response_id, "check_response_id"),
+            rate_budget=checked_rate_budget(rate_budget),
+            max_rate_wait=checked_max_rate_wait(max_rate_wait),
+            key_id=key_id_for(key),
         )
 
 
@@ -108,6 +123,37 @@ def _check_key(key: object) -> None:
             f"The API key contains {problem} at position {position}; API keys are visible "
             f"ASCII only, so it was probably pasted with extra characters: {where}."
         )
+
+
+def checked_rate_budget(budget: RateBudget | None) -> RateBudget | None:
+    if budget is None or isinstance(budget, RateBudget):
+        return budget
+    raise ConfigurationError(
+        f"rate_budget must be a LocalRateBudget, a RedisRateBudget (or another RateBudget), "
+        f"or None to only react to 429 answers; not {type(budget).__name__}"
+    )
+
+
+def checked_max_rate_wait(seconds: float) -> float:
+    if (
+        isinstance(seconds, int | float)
+        and not isinstance(seconds, bool)
+        and 0 <= seconds <= MAX_TIMEOUT
+    ):
+        return float(seconds)
+    raise ConfigurationError(
+        f"max_rate_wait must be a number of seconds from 0 to {MAX_TIMEOUT:g} (how long a call "
+        f"may wait for the rate budget; default {DEFAULT_MAX_RATE_WAIT:g}), not {seconds!r}"
+    )
+
+
+def checked_priority(priority: Priority) -> Priority:
+    if priority == "interactive" or priority == "bulk":
+        return priority
+    raise ConfigurationError(
+        f'priority must be "interactive" (the default) or "bulk" (leaves a reserve of the rate '
+        f"budget to interactive calls), not {priority!r}"
+    )
 
 
 def checked_flag(value: bool, name: str) -> bool:

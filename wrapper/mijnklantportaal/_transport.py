@@ -33,6 +33,7 @@ from mijnklantportaal._body import (
     keep,
     start_watchdog,
 )
+from mijnklantportaal._budget import BudgetExhausted
 from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
     IDEMPOTENT_METHODS,
@@ -238,6 +239,62 @@ class _BaseTransport(Generic[HttpClient]):
             # seconds, not as a timestamp): back off rather than retry at once.
             return wait if wait > 0 else None
         return None
+
+    # -- rate budget ----------------------------------------------------------------------
+
+    def _budget_refused(
+        self, spec: RequestSpec, request: httpx.Request, exc: BudgetExhausted
+    ) -> RateLimitError:
+        """The budget has no start within ``max_rate_wait``: a 429 that was never sent.
+
+        ``error.response`` is made up here (status 429, ``retry-after``, and the header
+        ``x-mijnklantportaal-rate-budget: refused``), since no request left this process.
+        """
+        retry_after = exc.retry_after
+        response = httpx.Response(
+            429,
+            headers={
+                "retry-after": f"{math.ceil(retry_after)}",
+                "x-mijnklantportaal-rate-budget": "refused",
+            },
+            request=request,
+        )
+        config = self.config
+        return RateLimitError(
+            "The client's rate budget is used up",
+            response=response,
+            body=None,
+            request_id=None,
+            detail=(
+                f"{spec.subject}: not sent, the client's rate budget has no start for "
+                f"{retry_after:.1f} s, longer than max_rate_wait={config.max_rate_wait:g} s "
+                f"({spec.method} {request.url}). Try again in {math.ceil(retry_after)} s, "
+                "raise max_rate_wait, or spread the calls (the API allows "
+                f"{_limit_text(config)})."
+            ),
+            retry_after=retry_after,
+            reset_at=None,
+        )
+
+    def _budget_waited(self, spec: RequestSpec, waited: float) -> None:
+        if waited > 0 and logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "Waited %.2f s for the rate budget before %s %s",
+                waited,
+                spec.method,
+                spec.subject,
+                extra={"mijnklantportaal_budget_wait": waited},
+            )
+
+    @staticmethod
+    def _budget_news(response: httpx.Response) -> tuple[int | None, int | None, int | None]:
+        """``X-RateLimit-Limit``, ``-Remaining`` and ``x-ratelimit-reset`` for the budget."""
+        headers = response.headers
+        return (
+            header_int(headers, "x-ratelimit-limit"),
+            header_int(headers, "x-ratelimit-remaining"),
+            header_int(headers, "x-ratelimit-reset"),
+        )
 
     # -- one attempt ------------------------------------------------------------------------
 
@@ -451,6 +508,13 @@ def _wrong_id(answered: object, expected: str) -> str:
     )
 
 
+def _limit_text(config: ClientConfig) -> str:
+    budget = config.rate_budget
+    if budget is None:
+        return "60 requests per minute per key"
+    return f"{budget.limit} requests per {budget.window:g} s per key"
+
+
 def _fallback_message(status: int) -> str:
     if status == 401:
         return "The API key was not accepted"
@@ -531,10 +595,37 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             response.close()
         return keep(response, request)
 
+    def _acquire(self, spec: RequestSpec, request: httpx.Request) -> None:
+        config = self.config
+        if config.rate_budget is None:
+            return
+        try:
+            waited = config.rate_budget.acquire(
+                config.key_id, priority=config.priority, max_wait=config.max_rate_wait
+            )
+        except BudgetExhausted as exc:
+            raise self._budget_refused(spec, request, exc) from None
+        self._budget_waited(spec, waited)
+
+    def _observe(self, response: httpx.Response) -> None:
+        config = self.config
+        if config.rate_budget is None:
+            return
+        limit, remaining, reset = self._budget_news(response)
+        if limit is not None or remaining is not None or reset is not None:
+            config.rate_budget.observe(
+                config.key_id, limit=limit, remaining=remaining, reset_at=reset
+            )
+        if response.status_code == 429:
+            retry_after = self._parse_retry_after_header(response.headers)
+            if retry_after is not None:
+                config.rate_budget.penalize(config.key_id, retry_after)
+
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         while True:
             request = self._build_request(spec)
+            self._acquire(spec, request)
             started = time.monotonic()
             try:
                 response = self._send(request)
@@ -543,6 +634,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
                     spec, request, exc, retries_taken
                 )
             else:
+                self._observe(response)
                 outcome = self._handle_response(spec, response, parse, retries_taken, started)
             if not isinstance(outcome, _Retry):
                 return outcome
@@ -601,10 +693,37 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
             await response.aclose()
         return keep(response, request)
 
+    async def _acquire(self, spec: RequestSpec, request: httpx.Request) -> None:
+        config = self.config
+        if config.rate_budget is None:
+            return
+        try:
+            waited = await config.rate_budget.acquire_async(
+                config.key_id, priority=config.priority, max_wait=config.max_rate_wait
+            )
+        except BudgetExhausted as exc:
+            raise self._budget_refused(spec, request, exc) from None
+        self._budget_waited(spec, waited)
+
+    async def _observe(self, response: httpx.Response) -> None:
+        config = self.config
+        if config.rate_budget is None:
+            return
+        limit, remaining, reset = self._budget_news(response)
+        if limit is not None or remaining is not None or reset is not None:
+            await config.rate_budget.observe_async(
+                config.key_id, limit=limit, remaining=remaining, reset_at=reset
+            )
+        if response.status_code == 429:
+            retry_after = self._parse_retry_after_header(response.headers)
+            if retry_after is not None:
+                await config.rate_budget.penalize_async(config.key_id, retry_after)
+
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         while True:
             request = self._build_request(spec)
+            await self._acquire(spec, request)
             started = time.monotonic()
             try:
                 response = await self._send(request)
@@ -613,6 +732,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
                     spec, request, exc, retries_taken
                 )
             else:
+                await self._observe(response)
                 outcome = self._handle_response(spec, response, parse, retries_taken, started)
             if not isinstance(outcome, _Retry):
                 return outcome

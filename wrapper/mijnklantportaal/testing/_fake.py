@@ -50,7 +50,7 @@ __all__ = [
 MoneyAs = Literal["number", "string"]
 
 BASE_PATH = "/v1"
-RATE_LIMIT_WINDOW = 60.0  # seconds, rolling
+RATE_LIMIT_WINDOW = 60.0  # seconds, rolling: the real API's window (rate_window= changes it)
 
 # The spec's example invoice, in the API's JSON shape (money as the spec's strings), as
 # ./generate.sh builds it from the schema examples of openapi.yaml.
@@ -110,7 +110,8 @@ class _Stored:
 class FakeMijnKlantportaal:
     """An in-memory stand-in for the MijnKlantportaal API.
 
-    ``FakeMijnKlantportaal(api_key=None, rate_limit=60, money_as="number", clock=None)``
+    ``FakeMijnKlantportaal(api_key=None, rate_limit=60, money_as="number", clock=None,
+    rate_window=60.0, invoices=())``
 
     - ``api_key``: the Bearer token it accepts (a random one when not given; read it back
       as ``fake.api_key``). Anything else gets the API's 401 ``{"message": ...}``.
@@ -121,6 +122,11 @@ class FakeMijnKlantportaal:
     - ``money_as``: ``"number"`` sends money as JSON numbers like the real API does,
       ``"string"`` as the spec types it. Changeable later through ``fake.money_as``.
     - ``clock``: a :class:`FakeClock` (``fake.clock.advance(60)`` empties the window).
+    - ``rate_window``: the rolling window's length in seconds (the API's is 60), so that a
+      test of rate limiting in real time takes seconds: ``rate_limit=10, rate_window=2.0``.
+    - ``invoices``: invoices to answer besides those added later: a number (that many
+      fresh ids) or the ids themselves, each a copy of the spec's example invoice under its
+      own id (``add_generated_invoices``), for bulk fetches and exports of thousands.
 
     Two ways in: ``fake.transport()`` (an httpx transport, sync and async) and
     ``with fake.serve() as base_url:`` (a real HTTP/1.1 server on loopback).
@@ -132,11 +138,21 @@ class FakeMijnKlantportaal:
         rate_limit: int | None = 60,
         money_as: MoneyAs = "number",
         clock: FakeClock | None = None,
+        rate_window: float = RATE_LIMIT_WINDOW,
+        invoices: int | Iterable[str] = (),
     ) -> None:
         if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
             raise ValueError("api_key must be a non-empty string (or None for a generated one)")
         if rate_limit is not None and (isinstance(rate_limit, bool) or rate_limit < 1):
             raise ValueError("rate_limit must be a positive int, or None for no limit")
+        if (
+            isinstance(rate_window, bool)
+            or not isinstance(rate_window, int | float)
+            or not 0 < rate_window < math.inf
+        ):
+            raise ValueError(
+                f"rate_window must be a positive number of seconds, not {rate_window!r}"
+            )
         self._check_money_as(money_as)
         self.api_key: str = api_key if api_key is not None else "mkp_fake_" + secrets.token_hex(16)
         self.rate_limit = rate_limit
@@ -148,6 +164,8 @@ class FakeMijnKlantportaal:
         self._queued: collections.deque[Fault] = collections.deque()
         self._every: list[_EveryRule] = []
         self._windows: dict[str, collections.deque[float]] = {}
+        self.rate_window = float(rate_window)
+        self.add_generated_invoices(invoices)
 
     def __repr__(self) -> str:
         return (
@@ -191,6 +209,25 @@ class FakeMijnKlantportaal:
     def add_example_invoice(self) -> str:
         """Store the spec's example invoice (``fac_abc12345def678``); returns its id."""
         return self.add_invoice(EXAMPLE_INVOICE)
+
+    def add_generated_invoices(self, invoices: int | Iterable[str]) -> list[str]:
+        """Store a copy of the spec's example invoice under each id (or under ``invoices``
+        fresh ``fac_`` ids when it is a number); returns the ids, in order."""
+        if isinstance(invoices, bool) or (isinstance(invoices, int) and invoices < 0):
+            raise ValueError(
+                f"invoices must be a count >= 0 or an iterable of ids, not {invoices!r}"
+            )
+        ids: Iterable[str] = (
+            (f"{ID_PREFIX.get('Invoice', '')}{n:012x}" for n in range(1, invoices + 1))
+            if isinstance(invoices, int)
+            else invoices
+        )
+        added = []
+        for invoice_id in ids:
+            if not isinstance(invoice_id, str) or not invoice_id:
+                raise ValueError(f"invoice ids must be non-empty strings, got {invoice_id!r}")
+            added.append(self.add_invoice({**EXAMPLE_INVOICE, "id": invoice_id}))
+        return added
 
     def remove_invoice(self, invoice_id: str) -> None:
         with self._lock:
@@ -369,10 +406,10 @@ class FakeMijnKlantportaal:
         if limit is not None:
             now = self.clock.now()
             window = self._windows.setdefault(token, collections.deque())
-            while window and window[0] <= now - RATE_LIMIT_WINDOW:
+            while window and window[0] <= now - self.rate_window:
                 window.popleft()
             if len(window) >= limit:
-                free_at = window[0] + RATE_LIMIT_WINDOW
+                free_at = window[0] + self.rate_window
                 return self._too_many(limit, max(1, math.ceil(free_at - now)), math.ceil(free_at))
             window.append(now)
             rate_headers = [
