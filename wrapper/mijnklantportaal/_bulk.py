@@ -28,13 +28,15 @@ made for the stream and shut down with it. The async flavour runs them as asynci
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from mijnklantportaal._exceptions import InvalidArgumentError, MijnKlantportaalError
+
+if TYPE_CHECKING:
+    import asyncio  # imported where it runs: the command line need not load it
 
 __all__ = ["MAX_CONCURRENCY", "afetch_many", "check_concurrency", "fetch_many"]
 
@@ -164,6 +166,8 @@ async def _astream(
     ids: Iterable[str] | AsyncIterable[str],
     concurrency: int,
 ) -> AsyncIterator[tuple[str, T | MijnKlantportaalError]]:
+    import asyncio
+
     async_source = aiter(ids) if isinstance(ids, AsyncIterable) else None
     sync_source = iter(ids) if isinstance(ids, Iterable) and async_source is None else None
     slots = asyncio.Semaphore(concurrency)
