@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import io
 import json
 import logging
 import math
@@ -70,7 +69,8 @@ ProgressMode = Literal["bar", "lines", "off"]
 ERRORS_SUFFIX = ".errors.jsonl"
 # Plain progress lines (stderr not a terminal) come this often, and once at the end.
 PROGRESS_INTERVAL = 5.0
-# The bar is redrawn at least this often, so elapsed time and ETA move during long waits.
+# The bar is redrawn (and a due plain line printed) at least this often, so elapsed time
+# and ETA move while every call waits for the rate budget.
 BAR_REFRESH_INTERVAL = 1.0
 # An error message in OUT.errors.jsonl is cut to this many characters.
 MAX_ERROR_MESSAGE = 500
@@ -90,23 +90,20 @@ def read_ids(path: str) -> list[str]:
     whitespace is stripped, blank lines and ``#`` comments are skipped. The file must be
     UTF-8. Unreadable input raises ``InvalidArgumentError`` naming the file and line."""
     shown = "stdin" if path == "-" else repr(path)
+    unique: dict[str, None] = {}
     try:
         with _open_ids(path) as binary:
-            text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline=None)
-            unique: dict[str, None] = {}
-            number = 0
-            try:
-                for number, line in enumerate(text, start=1):  # noqa: B007 (used below)
-                    invoice_id = line.strip()
-                    if invoice_id and not invoice_id.startswith("#"):
-                        unique[invoice_id] = None
-            except UnicodeDecodeError:
-                raise InvalidArgumentError(
-                    f"the ids file {shown} is not UTF-8 text (line {number + 1}); "
-                    "it must hold one invoice id per line"
-                ) from None
-            finally:
-                text.detach()
+            for number, raw in enumerate(binary, start=1):
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidArgumentError(
+                        f"the ids file {shown} is not UTF-8 text (line {number}); "
+                        "it must hold one invoice id per line"
+                    ) from None
+                invoice_id = line.strip()
+                if invoice_id and not invoice_id.startswith("#"):
+                    unique[invoice_id] = None
     except OSError as error:
         raise InvalidArgumentError(
             f"cannot read the ids file {shown}: {error.strerror or error}"
@@ -178,17 +175,15 @@ def _cut_torn_line(fd: int) -> int:
 class ExportFile:
     """OUT, opened for appending whole lines, with the ids it already holds.
 
-    Opening it cuts a torn last line (``torn_bytes``) and reads the ids already exported
-    (``done``); it also removes the errors file of an earlier run. Raises
-    ``InvalidArgumentError`` when OUT is not a regular file or not an export, and OSError
-    when it cannot be opened or written.
+    Opening it reads the ids already exported (``done``), then cuts a torn last line
+    (``torn_bytes``), and removes the errors file of an earlier run. A file that is not an
+    export is refused (``InvalidArgumentError``) before anything in it changes; OSError when
+    it cannot be opened.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.errors_path = errors_path_for(path)
-        if self.errors_path == path:
-            raise InvalidArgumentError(f"--out {str(path)!r} is where errors go; pick another name")
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         self._fd = os.open(path, flags, 0o644)
         self._errors_fd: int | None = None
@@ -198,8 +193,8 @@ class ExportFile:
                     f"--out {str(path)!r} is not a regular file; the export appends to a file "
                     "and reads it back to resume"
                 )
-            self.torn_bytes = _cut_torn_line(self._fd)
             self.done = self._read_done()
+            self.torn_bytes = _cut_torn_line(self._fd)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.errors_path)
         except BaseException:
@@ -207,12 +202,13 @@ class ExportFile:
             raise
 
     def _read_done(self) -> set[str]:
+        """The ids of OUT's whole lines (a last line without its newline is torn: skipped)."""
         done: set[str] = set()
         with open(self._fd, "rb", closefd=False) as file:
             file.seek(0)
             for number, raw in enumerate(file, start=1):
-                if not raw.strip():
-                    continue
+                if not raw.endswith(b"\n"):
+                    break
                 try:
                     record = json.loads(raw)
                 except (ValueError, RecursionError):
@@ -357,12 +353,11 @@ class Progress:
                 desc="export",
                 dynamic_ncols=True,
                 smoothing=0.1,
+                postfix=self._postfix(),
             )
-            self._set_postfix()
         if self.mode != "off":
-            interval = BAR_REFRESH_INTERVAL if self.mode == "bar" else PROGRESS_INTERVAL
             self._ticker = threading.Thread(
-                target=self._tick, args=(interval,), name="mijnklantportaal-progress", daemon=True
+                target=self._tick, name="mijnklantportaal-progress", daemon=True
             )
             self._ticker.start()
         return self
@@ -395,8 +390,8 @@ class Progress:
             elif self.mode == "lines" and time.monotonic() >= self._next_line:
                 self._print(self.line())
 
-    def _tick(self, interval: float) -> None:
-        while not self._stop.wait(interval):
+    def _tick(self) -> None:
+        while not self._stop.wait(BAR_REFRESH_INTERVAL):
             with self._lock:
                 if self._bar is not None:
                     self._set_postfix()
@@ -406,11 +401,12 @@ class Progress:
 
     def _set_postfix(self) -> None:
         assert self._bar is not None
+        self._bar.set_postfix_str(self._postfix(), refresh=False)
+
+    def _postfix(self) -> str:
         counts = self.counts
-        self._bar.set_postfix_str(
-            f"{self.failed} failed, {counts.budget_waits} budget waits, "
-            f"{counts.rate_limited} x 429",
-            refresh=False,
+        return (
+            f"{self.failed} failed, {counts.budget_waits} budget waits, {counts.rate_limited} x 429"
         )
 
     def _print(self, line: str) -> None:

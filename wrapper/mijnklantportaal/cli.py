@@ -685,6 +685,11 @@ def _invoices_export(args: argparse.Namespace) -> int:
     from mijnklantportaal import _export
     from mijnklantportaal._bulk import fetch_many
 
+    if args.out == "-":
+        raise _Failure(
+            "--out must name a file: the export appends to it and reads it back to resume",
+            EXIT_USAGE,
+        )
     ids = _export.read_ids(args.ids_file)
     out = Path(args.out)
     try:
@@ -703,7 +708,8 @@ def _invoices_export(args: argparse.Namespace) -> int:
         already = sum(1 for invoice_id in ids if invoice_id in target.done)
         if already == len(ids):
             if args.progress is not False:
-                _print_error(f"{PROG}: nothing to fetch: all {already} ids are already in {where}")
+                held = f"all {already} ids are already in {where}" if ids else "no ids in IDS_FILE"
+                _print_error(f"{PROG}: nothing to fetch: {held}")
             return EXIT_OK
         progress = _export.Progress(
             mode=_export_progress_mode(args.progress),
