@@ -232,6 +232,10 @@ def test_one_id_as_a_string_is_refused_rather_than_fetched_per_character() -> No
         fetch_many(str.upper, "fac_abc", concurrency=2)
     with pytest.raises(InvalidArgumentError, match="iterable"):
         fetch_many(str.upper, 42, concurrency=2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="use afetch_many"):
+        fetch_many(str.upper, Source(3).__aiter__(), concurrency=2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=r"pass \['fac_abc'\]"):
+        afetch_many(str.upper, "fac_abc", concurrency=2)  # type: ignore[arg-type]
 
 
 def test_limits_are_accepted_at_both_ends() -> None:

@@ -66,16 +66,17 @@ def check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
-def _check_ids(ids: object) -> None:
+def _check_ids(ids: object, *, allow_async: bool) -> None:
     if isinstance(ids, str | bytes):
         raise InvalidArgumentError(
             f"ids must be an iterable of ids, not one {type(ids).__name__} "
             f"(that would fetch each character); pass [{ids!r}]"
         )
-    if not isinstance(ids, Iterable | AsyncIterable):
+    if not (isinstance(ids, Iterable) or (allow_async and isinstance(ids, AsyncIterable))):
+        hint = " (use afetch_many for an async iterable)" if isinstance(ids, AsyncIterable) else ""
         raise InvalidArgumentError(
             f"ids must be an iterable of ids (a list, a generator, a file's lines), "
-            f"not {type(ids).__name__}"
+            f"not {type(ids).__name__}{hint}"
         )
 
 
@@ -92,7 +93,7 @@ def fetch_many(
     iteration does. Close the iterator (or leave the ``for`` loop) to stop early.
     """
     limit = check_concurrency(concurrency)
-    _check_ids(ids)
+    _check_ids(ids, allow_async=False)
     return _stream(fetch, iter(ids), limit)
 
 
@@ -147,7 +148,7 @@ def afetch_many(
     ``concurrency`` at once; ``aclose()`` (or leaving the ``async for``) cancels them.
     """
     limit = check_concurrency(concurrency)
-    _check_ids(ids)
+    _check_ids(ids, allow_async=True)
     return _astream(fetch, ids, limit)
 
 
