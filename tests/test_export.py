@@ -546,3 +546,45 @@ def test_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
     assert "0 failed, 0 budget waits, 0 x 429" in screen
     assert "exported 500/500" not in screen  # no plain lines on a terminal
     assert len(read_lines(out)) == 500
+
+
+def test_the_export_client_gets_its_budget_and_priority_in_one_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``_make_client`` passes what the client accepts: no budget for the sandbox (it has no
+    rate limit), ``RedisRateBudget(URL)`` for ``--redis``, and the bulk priority."""
+    from mijnklantportaal._budget import RedisRateBudget
+
+    built: list[dict[str, Any]] = []
+
+    class Client:
+        def __enter__(self) -> Client:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            built.append({"closed": True})
+
+        def with_options(self, **options: Any) -> str:
+            built.append(options)
+            return "the bulk client"
+
+    def client(args: Any, fake: Any, **options: Any) -> Client:
+        built.append(options)
+        return Client()
+
+    monkeypatch.setattr(cli, "_accepts", lambda function, parameter: True)
+    monkeypatch.setattr(cli, "_client", client)
+    parse = cli._parser().parse_args
+    args = parse(["invoices", "export", "ids", "--out", "o.jsonl", "--sandbox"])
+    with cli._make_client(args, "bulk", FakeMijnKlantportaal()) as made:
+        assert made == "the bulk client"
+    assert built == [{"rate_budget": None}, {"priority": "bulk"}, {"closed": True}]
+    built.clear()
+    args = parse(["invoices", "export", "ids", "--out", "o", "--redis", "redis://127.0.0.1:1/0"])
+    with cli._make_client(args, "interactive") as made:
+        assert isinstance(made, Client)
+    assert isinstance(built[0].pop("rate_budget"), RedisRateBudget)
+    assert built == [{}, {"closed": True}]
+    args = parse(["invoices", "export", "ids", "--out", "o", "--redis", "nonsense"])
+    with pytest.raises(cli.ConfigurationError, match="redis://"):
+        cli._make_client(args, "bulk").__enter__()

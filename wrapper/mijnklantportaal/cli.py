@@ -777,11 +777,14 @@ def _make_client(
     fake: FakeMijnKlantportaal | None = None,
 ) -> Iterator[MijnKlantportaal]:
     """The client a command runs on, built in this one place: key, base URL, timeout, the
-    rate budget (``--redis``) and the priority of its calls. Closed on exit."""
+    rate budget (``--redis``; none for the sandbox, which has no rate limit) and the priority
+    of its calls. Closed on exit."""
     from mijnklantportaal import MijnKlantportaal
 
     options: dict[str, Any] = {}
     redis_url = getattr(args, "redis", None)
+    if redis_url is None and fake is not None and _accepts(MijnKlantportaal, "rate_budget"):
+        options["rate_budget"] = None  # a default budget would pace the sandbox at 60/min
     if redis_url is not None:
         if not _accepts(MijnKlantportaal, "rate_budget"):
             raise _Failure(
