@@ -371,3 +371,22 @@ def test_async_a_bug_ends_the_stream_and_cancels_the_rest() -> None:
     assert asyncio.run(run()) == ["fac_0", "fac_1"]
     assert time.monotonic() - began < 3
     assert cancelled  # the calls behind it were cancelled, not awaited
+
+
+def test_async_a_cancelled_consumer_leaves_no_task_behind() -> None:
+    async def fetch(invoice_id: str) -> str:
+        await asyncio.sleep(0 if invoice_id == "fac_0" else 10)
+        return invoice_id
+
+    async def run() -> list[str]:
+        seen: list[str] = []
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                async for invoice_id, _ in afetch_many(fetch, Source(100), concurrency=4):
+                    seen.append(invoice_id)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        return seen
+
+    began = time.monotonic()
+    assert asyncio.run(run()) == ["fac_0"]
+    assert time.monotonic() - began < 3
