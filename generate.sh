@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Regenerates generated/ from openapi.yaml. The only way generated/ changes.
+# Regenerates generated/ (the low-level package, openapi-python-client) and
+# wrapper/mijnklantportaal/_generated/ (the wrapper's models, resources and fake data,
+# tools/gen_wrapper.py with spec-map.toml) from openapi.yaml. The only way either changes.
 #
 #   ./generate.sh           validate openapi.yaml, regenerate, swap the result into generated/
 #   ./generate.sh --spec PATH_OR_URL
 #                           take in a new vendor spec: fetch it, validate it, regenerate from it,
 #                           and only then copy it to openapi.yaml and swap generated/ in
-#   ./generate.sh --check   regenerate into a temp dir and compare with the committed tree;
-#                           exit 1 naming the files that differ. Never writes anything.
+#   ./generate.sh --check   regenerate both into a temp dir and compare with the committed
+#                           trees; exit 1 naming the files that differ. Never writes anything.
 #
 # Whenever the spec differs from generated/openapi.yaml (the spec the committed code came
 # from), a change report (tools/spec_diff.py) is printed: what changed, whether it breaks
 # clients, the semver bump it needs and what to edit. Except under --check it is also
 # appended to CHANGELOG.md under "## Unreleased" (once per spec pair). Any failure leaves
-# openapi.yaml, generated/ and CHANGELOG.md as they were. See docs/updating-the-spec.md.
+# openapi.yaml, both generated trees and CHANGELOG.md as they were. See docs/updating-the-spec.md.
 #
 # Tools (openapi-python-client, ruff, openapi-spec-validator) come from the exact pins in
 # tools/generate-requirements.txt, installed into a private venv (.tools/, or
@@ -22,6 +24,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 spec="$repo/openapi.yaml"
 out_dir="$repo/generated"
+wrapper_out="$repo/wrapper/mijnklantportaal/_generated"
+spec_map="$repo/spec-map.toml"
 package="mijnklantportaal_api"
 requirements="$repo/tools/generate-requirements.txt"
 config="$repo/tools/openapi-python-client.yml"
@@ -71,7 +75,8 @@ check_ruff() {
   [[ "$have" == "$want" ]] || die "ruff $want expected in $tools_venv, found '${have:-none}'; delete $tools_venv and rerun"
 }
 
-# generate_into DIR SPEC: writes DIR/README.md, DIR/openapi.yaml and DIR/$package from SPEC.
+# generate_into DIR SPEC: writes DIR/README.md, DIR/openapi.yaml and DIR/$package from SPEC,
+# and the wrapper's generated package into DIR.wrapper (the second step, tools/gen_wrapper.py).
 generate_into() {
   local dest="$1" spec="$2" work
   work="$(mktemp -d "$repo/.generate-tmp.XXXXXX")"
@@ -105,7 +110,16 @@ with openapi-python-client and ruff at the versions pinned in
 To change anything here, change `../openapi.yaml` (or the generator config in
 `../tools/`) and run `./generate.sh`.
 MD
+  # The second step: the wrapper's per-spec code, formatted by the same pinned ruff.
+  if ! PYTHONHASHSEED=0 "$tools_venv/bin/python" "$repo/tools/gen_wrapper.py" "$spec" "$spec_map" \
+        "$work.wrapper" --ruff "$tools_venv/bin/ruff"; then
+    rm -rf "$work" "$work.wrapper"
+    echo "generate.sh: tools/gen_wrapper.py could not build the wrapper from ${shown_spec:-$spec} (see above)" >&2
+    return 1
+  fi
+  find "$work.wrapper" -name __pycache__ -type d -prune -exec rm -rf {} +
   mv "$work" "$dest"
+  mv "$work.wrapper" "$dest.wrapper"
 }
 
 # report SPEC [CHANGELOG]: print the change report from generated/openapi.yaml to SPEC, if they
@@ -148,13 +162,20 @@ generate_into "$scratch/new" "$spec" || die "nothing was changed"
 if [[ "$mode" == check ]]; then
   report "$spec" || exit 1
   # __pycache__ is ignored: imports write it, git ignores it, and it is not generated code.
-  if diffs="$(diff -rq -x __pycache__ "$out_dir" "$scratch/new" 2>&1)"; then
-    echo "generate.sh --check: generated/ matches openapi.yaml"
+  stale=0
+  if ! diffs="$(diff -rq -x __pycache__ "$out_dir" "$scratch/new" 2>&1)"; then stale=1; fi
+  if ! wrapper_diffs="$(diff -rq -x __pycache__ "$wrapper_out" "$scratch/new.wrapper" 2>&1)"; then
+    stale=1
+    diffs="${diffs:+$diffs
+}$wrapper_diffs"
+  fi
+  if [[ "$stale" == 0 ]]; then
+    echo "generate.sh --check: generated/ and wrapper/mijnklantportaal/_generated/ match openapi.yaml"
     exit 0
   fi
-  echo "generate.sh --check: generated/ is out of date with openapi.yaml and the generator pins:" >&2
-  echo "$diffs" | sed -e "s|$scratch/new|<fresh>|g" -e "s|$repo/||g" -e 's/^/  /' >&2
-  echo "Fix: run ./generate.sh and commit generated/ together with openapi.yaml (never edit generated/ by hand)." >&2
+  echo "generate.sh --check: generated code is out of date with openapi.yaml, spec-map.toml and the generator pins:" >&2
+  echo "$diffs" | sed -e "s|$scratch/new.wrapper|<fresh wrapper>|g" -e "s|$scratch/new|<fresh>|g" -e "s|$repo/||g" -e 's/^/  /' >&2
+  echo "Fix: run ./generate.sh and commit generated/ and wrapper/mijnklantportaal/_generated/ together with openapi.yaml (never edit generated code by hand)." >&2
   exit 1
 fi
 
@@ -167,10 +188,22 @@ if [[ -n "$source" ]]; then
   mv "$scratch/openapi.yaml.new" "$repo/openapi.yaml"
   echo "generate.sh: openapi.yaml is now $source"
 fi
-# Swap the fresh tree in whole, so files of removed schemas or operations do not linger.
+# Swap the fresh trees in whole, so files of removed schemas or operations do not linger;
+# if the second swap fails, the first is undone, so the two trees never disagree.
 if [[ -d "$out_dir" ]]; then mv "$out_dir" "$scratch/old"; fi
 mv "$scratch/new" "$out_dir"
+if [[ -d "$wrapper_out" ]]; then
+  mv "$wrapper_out" "$scratch/old.wrapper" || {
+    mv "$out_dir" "$scratch/new"; [[ -d "$scratch/old" ]] && mv "$scratch/old" "$out_dir"
+    die "cannot replace $wrapper_out; nothing was changed"
+  }
+fi
+mv "$scratch/new.wrapper" "$wrapper_out" || {
+  [[ -d "$scratch/old.wrapper" ]] && mv "$scratch/old.wrapper" "$wrapper_out"
+  mv "$out_dir" "$scratch/new"; [[ -d "$scratch/old" ]] && mv "$scratch/old" "$out_dir"
+  die "cannot move the fresh wrapper code into $wrapper_out; nothing was changed"
+}
 if [[ -f "$scratch/CHANGELOG.md" ]] && ! cmp -s "$scratch/CHANGELOG.md" "$changelog"; then
   mv "$scratch/CHANGELOG.md" "$changelog"
 fi
-echo "generate.sh: regenerated generated/ from openapi.yaml"
+echo "generate.sh: regenerated generated/ and wrapper/mijnklantportaal/_generated/ from openapi.yaml"

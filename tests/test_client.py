@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -147,6 +149,68 @@ def test_with_options_shares_the_pool_and_overrides_per_call(make_client: MakeCl
     assert recorder.requests[-1].extensions["timeout"] == DEFAULT_TIMEOUT.as_dict()
 
 
+def test_per_call_timeout_applies_to_that_call_only(make_client: MakeClient) -> None:
+    recorder = Recorder(ok())
+    client = make_client(recorder)
+    assert resolve(client.invoices.get("fac_abc12345def678", timeout=1.5)).id is not None
+    raw = resolve(
+        client.invoices.with_raw_response.get(
+            "fac_abc12345def678", timeout=httpx.Timeout(2.0, connect=0.5)
+        )
+    )
+    assert raw.parsed.id == "fac_abc12345def678"
+    get(client)
+    first, second, third = (request.extensions["timeout"] for request in recorder.requests)
+    assert first == httpx.Timeout(1.5).as_dict()
+    assert second == httpx.Timeout(2.0, connect=0.5).as_dict()
+    assert third == DEFAULT_TIMEOUT.as_dict()
+
+
+@pytest.mark.parametrize("bad", [0, -1, "5", True, float("inf"), float("nan")])
+def test_a_bad_per_call_timeout_is_refused_before_sending(
+    make_client: MakeClient, bad: Any
+) -> None:
+    recorder = Recorder(ok())
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        resolve(make_client(recorder).invoices.get("fac_abc12345def678", timeout=bad))
+    assert recorder.requests == []
+
+
+def test_per_call_extra_headers_are_sent_and_override(make_client: MakeClient) -> None:
+    recorder = Recorder(ok())
+    client = make_client(recorder, default_headers={"X-Team": "billing"})
+    extra = {"X-Zz-Trace": "abc123", "x-team": "payments"}
+    resolve(client.invoices.get("fac_abc12345def678", extra_headers=extra))
+    resolve(client.invoices.with_raw_response.get("fac_abc12345def678", extra_headers=extra))
+    get(client)
+    for request in recorder.requests[:2]:
+        assert request.headers["x-zz-trace"] == "abc123"
+        assert request.headers.get_list("x-team") == ["payments"]
+        assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert "x-zz-trace" not in recorder.requests[2].headers
+    assert recorder.requests[2].headers["x-team"] == "billing"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"Authorization": "Bearer other"},
+        {"AUTHORIZATION": "x"},
+        {"X-Zz": "a\r\nX-Injected: 1"},
+        {"X Zz": "a"},
+        {"X-Zz": 1},
+        {"X-Zz": "caf\u00e9"},
+        ["X-Zz", "a"],
+    ],
+)
+def test_bad_extra_headers_are_refused_before_sending(make_client: MakeClient, bad: Any) -> None:
+    recorder = Recorder(ok())
+    with pytest.raises(InvalidArgumentError) as caught:
+        resolve(make_client(recorder).invoices.get("fac_abc12345def678", extra_headers=bad))
+    assert recorder.requests == []
+    assert "Bearer other" not in str(caught.value)
+
+
 def test_close_leaves_a_caller_owned_http_client_open() -> None:
     http_client = httpx.Client(transport=httpx.MockTransport(Recorder(ok())))
     with MijnKlantportaal(api_key=API_KEY, http_client=http_client) as client:
@@ -217,13 +281,16 @@ def test_money_as_strings_and_offsets_are_kept(make_client: MakeClient) -> None:
 def test_missing_and_null_fields_are_none_and_unknown_fields_are_kept(
     make_client: MakeClient,
 ) -> None:
-    body = b'{"id":"fac_x1","totalAmount":null,"lines":[{"id":"fcl_1","discount":1.50}],"dueAt":"2025-05-01"}'
+    body = b'{"id":"fac_x1","totalAmount":null,"lines":[{"id":"fcl_1","zzTestOnlyUnknownNumber":1.50}],"zzTestOnlyUnknown":"2025-05-01"}'
     invoice = get(make_client(Recorder(ok(body))), "fac_x1")
     assert invoice.total_amount is None and invoice.currency is None and invoice.is_paid is None
-    assert invoice.extra == {"dueAt": "2025-05-01"}
-    assert invoice.lines[0].extra["discount"] == Decimal("1.50")
+    assert invoice.extra == {"zzTestOnlyUnknown": "2025-05-01"}
+    assert invoice.lines[0].extra["zzTestOnlyUnknownNumber"] == Decimal("1.50")
     data = invoice.to_dict()
-    assert data["dueAt"] == "2025-05-01" and data["lines"][0]["discount"] == "1.50"
+    assert (
+        data["zzTestOnlyUnknown"] == "2025-05-01"
+        and data["lines"][0]["zzTestOnlyUnknownNumber"] == "1.50"
+    )
     assert "totalAmount" not in data
 
 
@@ -621,8 +688,13 @@ def test_an_answer_for_another_invoice_is_refused(make_client: MakeClient) -> No
         get(client, "fac_asked1")
     assert caught.value.field == "id"
     assert "fac_other1" in str(caught.value) and "fac_asked1" in str(caught.value)
-    # an answer without an id is not second-guessed
-    assert get(make_client(Recorder(ok({"totalAmount": "1.00"}))), "fac_asked1").id is None
+    # an answer without an id is not that invoice either (issue 11, item 4)...
+    with pytest.raises(APIResponseValidationError) as caught:
+        get(make_client(Recorder(ok({"totalAmount": "1.00"}))), "fac_asked1")
+    assert caught.value.field == "id"
+    # ...unless the check is turned off, as for a static mock (issue 11, item 15)
+    unchecked = make_client(Recorder(ok({"totalAmount": "1.00"})), check_response_id=False)
+    assert get(unchecked, "fac_asked1").id is None
 
 
 def test_a_closed_client_raises_a_typed_error_and_sends_nothing(make_client: MakeClient) -> None:
@@ -647,7 +719,97 @@ def test_an_oversized_body_is_refused(
 
     monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 1000)
     big = httpx.Response(
-        200, stream=httpx.ByteStream(b'{"id": "fac_abc12345def678", "pad": "' + b"x" * 5000 + b'"}')
+        200,
+        stream=httpx.ByteStream(
+            b'{"id": "fac_abc12345def678", "zzTestOnlyPad": "' + b"x" * 5000 + b'"}'
+        ),
     )
     with pytest.raises(APIResponseValidationError, match="larger than"):
         get(make_client(Recorder(big)))
+
+
+# -- per-call options over real HTTP on loopback ---------------------------------------------
+
+
+def _loopback_fake() -> Any:
+    from mijnklantportaal.testing import FakeMijnKlantportaal, Fault
+
+    fake = FakeMijnKlantportaal(rate_limit=None)
+    fake.add_example_invoice()
+    fake.fail_next(Fault.latency(2.0))  # the first call: headers after 2 s
+    return fake
+
+
+def _check_loopback_calls(fake: Any) -> None:
+    sent = fake.requests[-1]
+    assert sent.headers["x-zz-trace"] == "t1"
+    assert sent.headers["authorization"] == "Bearer [redacted]" and sent.authenticated
+
+
+def test_per_call_timeout_and_headers_over_loopback_sync() -> None:
+    fake = _loopback_fake()
+    with fake.serve() as base_url:
+        with MijnKlantportaal(api_key=fake.api_key, base_url=base_url, max_retries=0) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError, match=r"0\.25 s read"):
+                client.invoices.get("fac_abc12345def678", timeout=0.25)
+            assert time.monotonic() - started < 1.9  # the call's timeout, not the client's 30 s
+            invoice = client.invoices.get("fac_abc12345def678", extra_headers={"X-Zz-Trace": "t1"})
+            assert invoice.id == "fac_abc12345def678"
+    _check_loopback_calls(fake)
+
+
+def test_per_call_timeout_and_headers_over_loopback_async() -> None:
+    fake = _loopback_fake()
+
+    async def scenario(base_url: str) -> None:
+        async with AsyncMijnKlantportaal(
+            api_key=fake.api_key, base_url=base_url, max_retries=0
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError, match=r"0\.25 s read"):
+                await client.invoices.get("fac_abc12345def678", timeout=0.25)
+            assert time.monotonic() - started < 1.9
+            invoice = await client.invoices.get(
+                "fac_abc12345def678", extra_headers={"X-Zz-Trace": "t1"}
+            )
+            assert invoice.id == "fac_abc12345def678"
+
+    with fake.serve() as base_url:
+        asyncio.run(scenario(base_url))
+    _check_loopback_calls(fake)
+
+
+# -- the argument checks the generated methods call for query parameters ---------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "good", "bad"),
+    [
+        ("check_int", 5, [True, "5", 5.0, None]),
+        ("check_bool", False, [0, "true", None]),
+        ("check_text", "x", [b"x", 1, None]),
+    ],
+)
+def test_query_argument_checks_name_the_argument(check: str, good: Any, bad: list[Any]) -> None:
+    from mijnklantportaal import _ids
+
+    function = getattr(_ids, check)
+    assert function(good, "zz_arg") == good
+    for value in bad:
+        with pytest.raises(InvalidArgumentError, match=r"zz_arg .*nothing was sent"):
+            function(value, "zz_arg")
+
+
+def test_choice_and_instance_checks() -> None:
+    from mijnklantportaal import _ids
+
+    assert _ids.check_choice("paid", "state", ("open", "paid")) == "paid"
+    with pytest.raises(InvalidArgumentError, match="'open', 'paid', not 'PAID'"):
+        _ids.check_choice("PAID", "state", ("open", "paid"))
+    with pytest.raises(InvalidArgumentError):
+        _ids.check_choice(1, "limit", (True, False))  # 1 == True, but not a bool
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    assert _ids.check_instance(moment, "since", datetime) is moment
+    with pytest.raises(InvalidArgumentError, match=r"since must be a datetime\.datetime"):
+        _ids.check_instance("2025-01-01", "since", datetime)

@@ -317,12 +317,17 @@ def test_loopback_keeps_the_connection_alive_and_shuts_down_cleanly(
     fake: FakeMijnKlantportaal,
 ) -> None:
     request = f"GET /v1/invoices/{EXAMPLE_INVOICE_ID} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {fake.api_key}\r\n\r\n"
+    with httpx.Client(transport=fake.transport()) as in_process:
+        body = in_process.get(
+            f"http://x/v1/invoices/{EXAMPLE_INVOICE_ID}",
+            headers={"Authorization": f"Bearer {fake.api_key}"},
+        ).content
     with fake.serve() as base_url:
         port = int(base_url.rsplit(":", 1)[1].split("/")[0])
         with socket.create_connection(("127.0.0.1", port)) as sock:
             sock.sendall(request.encode() * 3)  # pipelined on one connection
             received = b""
-            while received.count(b"HTTP/1.1 200 OK") < 3 or not received.endswith(b"true}"):
+            while received.count(b"HTTP/1.1 200 OK") < 3 or not received.endswith(body):
                 chunk = sock.recv(65536)
                 assert chunk, "server closed a keep-alive connection"
                 received += chunk
@@ -604,3 +609,112 @@ def test_importing_the_package_does_not_load_the_kit_or_the_cli() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- every operation of the spec, from the generated routes ------------------------------------
+
+
+def _with_routes(monkeypatch: pytest.MonkeyPatch, *routes: Any, examples: Any = None) -> None:
+    """The fake as ./generate.sh would build it for a spec with ``routes`` added."""
+    from mijnklantportaal.testing import _fake
+
+    patterns = [(route, _fake._pattern(route.path)) for route in routes]
+    monkeypatch.setattr(_fake, "_PATTERNS", [*_fake._PATTERNS, *patterns])
+    if examples:
+        monkeypatch.setattr(_fake, "OPERATION_EXAMPLES", {**_fake.OPERATION_EXAMPLES, **examples})
+
+
+def test_every_operation_of_the_spec_has_a_route() -> None:
+    import yaml
+    from _support import REPO
+    from mijnklantportaal._generated.examples import ROUTES
+
+    spec = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
+    operations = {
+        op["operationId"]
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    assert operations and {route.operation_id for route in ROUTES} == operations
+
+
+def test_a_list_operation_pages_through_the_stored_objects(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeMijnKlantportaal, raw: httpx.Client
+) -> None:
+    from mijnklantportaal._generated.examples import Route
+
+    _with_routes(
+        monkeypatch,
+        Route(
+            "GET",
+            "/zz-test-invoices",
+            "zz-list",
+            "list",
+            "Invoice",
+            None,
+            "ZzPage",
+            200,
+            ("limit",),
+        ),
+    )
+    for n in range(2):
+        fake.add_invoice({**EXAMPLE_INVOICE, "id": f"fac_zz{n}", "totalAmount": f"{n}.10"})
+    first = raw.get("https://api.example/v1/zz-test-invoices", params={"per_page": 2})
+    assert first.status_code == 200
+    body = json.loads(first.content, parse_float=Decimal)
+    assert [item["id"] for item in body["data"]] == [EXAMPLE_INVOICE["id"], "fac_zz0"]
+    assert body["data"][1]["totalAmount"] == Decimal("0.10")  # money as JSON numbers
+    assert (body["current_page"], body["per_page"], body["from"], body["to"]) == (1, 2, 1, 2)
+    assert body["next_page_url"] == "/v1/zz-test-invoices?page=2&per_page=2"
+    assert body["prev_page_url"] is None
+    second = raw.get("https://api.example/v1/zz-test-invoices?page=2&limit=2").json()
+    assert [item["id"] for item in second["data"]] == ["fac_zz1"]
+    assert second["next_page_url"] is None and second["to"] == 3
+    refused = raw.get("https://api.example/v1/zz-test-invoices?page=0")
+    assert refused.status_code == 422 and "page" in refused.json()["message"]
+
+
+def test_a_list_answered_as_a_bare_array(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeMijnKlantportaal, raw: httpx.Client
+) -> None:
+    from mijnklantportaal._generated.examples import Route
+
+    _with_routes(
+        monkeypatch,
+        Route("GET", "/zz-test-invoices", "zz-list", "list", "Invoice", None, None, 200, ()),
+    )
+    fake.money_as = "string"
+    body = raw.get("https://api.example/v1/zz-test-invoices").json()
+    assert [item["id"] for item in body] == [EXAMPLE_INVOICE["id"]]
+    assert body[0]["totalAmount"] == EXAMPLE_INVOICE["totalAmount"]
+
+
+def test_other_operations_answer_their_spec_example(
+    monkeypatch: pytest.MonkeyPatch, raw: httpx.Client
+) -> None:
+    from mijnklantportaal._generated.examples import Route
+
+    _with_routes(
+        monkeypatch,
+        Route(
+            "POST",
+            "/zz-test-invoices/{invoiceId}/zz-send",
+            "zz-send",
+            "example",
+            "Invoice",
+            None,
+            None,
+            202,
+            (),
+        ),
+        examples={"zz-send": {"id": "fac_zz", "totalAmount": "1.50"}},
+    )
+    answer = raw.post("https://api.example/v1/zz-test-invoices/fac_zz/zz-send")
+    assert answer.status_code == 202
+    assert json.loads(answer.content, parse_float=Decimal) == {
+        "id": "fac_zz",
+        "totalAmount": Decimal("1.50"),
+    }
+    wrong = raw.get("https://api.example/v1/zz-test-invoices/fac_zz/zz-send")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"

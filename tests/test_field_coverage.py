@@ -1,101 +1,241 @@
-"""Every field of every generated model is a conscious decision in the wrapper.
+"""Nothing in openapi.yaml is silently left out of the wrapper.
 
-When the spec grows a field, ``./generate.sh`` adds it to the generated model and this
-test fails naming it, until the wrapper declares it with ``wire(...)`` (exposed as a typed
-attribute) or lists it in ``PASSED_THROUGH`` (left in ``.extra`` on purpose, with a reason).
+Read straight from the spec (and spec-map.toml for what the spec cannot say), with no list
+of field or operation names here:
+- every property of every schema a 2xx response uses is a typed attribute of the wrapper
+  model of the same name, with the type the rules give, and decodes its spec example to it;
+- every operation is a method on both clients, with sync, async and raw-response twins that
+  take ``timeout=`` and ``extra_headers=``, or is listed low-level only, with a reason.
+
+When this fails after a spec change, run ``./generate.sh`` (docs/updating-the-spec.md).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
+import tomllib
+import typing
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import attrs
 import mijnklantportaal
-import mijnklantportaal_api.models as generated_models
 import pytest
+import yaml
+from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._models import Model
 
-# generated model -> the wrapper model that exposes it
-WRAPPED: dict[str, type[Model]] = {
-    "Invoice": mijnklantportaal.Invoice,
-    "InvoiceLine": mijnklantportaal.InvoiceLine,
-}
-# generated models the wrapper does not wrap as a value object, and why
-NOT_WRAPPED = {
-    "ErrorApiError": "error bodies become the APIStatusError tree (message, body)",
-}
-# (generated model, snake_case field) -> why the wrapper leaves it in .extra
-PASSED_THROUGH: dict[tuple[str, str], str] = {}
-
-GENERATED = {
-    name: cls
-    for name, cls in inspect.getmembers(generated_models, inspect.isclass)
-    if attrs.has(cls) and cls.__module__.startswith("mijnklantportaal_api.models")
-}
+REPO = Path(__file__).resolve().parents[1]  # standalone: the spec drill copies this file alone
+SPEC: dict[str, Any] = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
+MAP: dict[str, Any] = tomllib.loads((REPO / "spec-map.toml").read_text(encoding="utf-8"))
+SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
+METHODS = ("get", "put", "post", "delete", "patch")
 
 
-def _generated_json_keys(cls: type[Any]) -> dict[str, str]:
-    """snake_case attribute -> JSON key, read from the generated to_dict() itself."""
-    names = [field.name for field in attrs.fields(cls) if field.init]
-    keys = {}
-    for name in names:
-        instance = cls(**{name: _Marker()})
-        (key,) = (k for k, v in instance.to_dict().items() if _is_marker(v))
-        keys[name] = key
-    return keys
+def _ref(schema: Mapping[str, Any]) -> str | None:
+    ref = schema.get("$ref", "")
+    return ref.rsplit("/", 1)[1] if ref.startswith("#/components/schemas/") else None
 
 
-def _is_marker(value: object) -> bool:
-    return isinstance(value, _Marker) or (
-        isinstance(value, list) and any(isinstance(v, _Marker) for v in value)
+def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in SPEC["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield path, method, item[method]
+
+
+def _response_schemas() -> dict[str, dict[str, Any]]:
+    """Name -> schema of every object schema a 2xx response uses, directly or nested."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def visit(schema: Mapping[str, Any], name: str | None) -> None:
+        ref = _ref(schema)
+        if ref is not None:
+            if ref not in found and SCHEMAS[ref].get("type", "object") == "object":
+                found[ref] = SCHEMAS[ref]
+                visit(SCHEMAS[ref], ref)
+            return
+        if schema.get("type") == "array":
+            visit(schema.get("items", {}), None)
+        elif "properties" in schema:
+            if name is not None and name not in found:
+                found[name] = dict(schema)
+            for value in schema["properties"].values():
+                visit(value, None)
+
+    for _, _, op in _operations():
+        for status, response in op.get("responses", {}).items():
+            if str(status).startswith("2"):
+                media = (response or {}).get("content", {}).get("application/json", {})
+                schema = media.get("schema", {})
+                inline = None if _ref(schema) else _pascal(op["operationId"]) + "Response"
+                visit(schema, inline)
+    return found
+
+
+def _pascal(value: str) -> str:
+    return "".join(word.capitalize() for word in value.replace("_", "-").split("-"))
+
+
+def _matches(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def expected_type(name: str, schema: Mapping[str, Any]) -> Any:
+    """The Python type the rules (docs/updating-the-spec.md) give a property."""
+    ref = _ref(schema)
+    if ref is not None:
+        if SCHEMAS[ref].get("type", "object") != "object":
+            return expected_type(name, SCHEMAS[ref])
+        return getattr(mijnklantportaal, ref)
+    kind = schema.get("type")
+    if kind == "array":
+        item = _ref(schema.get("items", {}))
+        return tuple[getattr(mijnklantportaal, item), ...] if item else Any  # type: ignore[misc]
+    if kind == "string":
+        if schema.get("format") in ("date-time", "date") or _matches(
+            name, MAP["timestamps"]["patterns"]
+        ):
+            return datetime
+        if _matches(name, MAP["money"]["patterns"] + MAP["money"]["percentages"]):
+            return Decimal
+        return str
+    return {"number": Decimal, "integer": int, "boolean": bool}.get(kind, Any)
+
+
+RESPONSE_SCHEMAS = _response_schemas()
+PROPERTIES = [
+    (schema_name, key, prop)
+    for schema_name, schema in sorted(RESPONSE_SCHEMAS.items())
+    for key, prop in schema.get("properties", {}).items()
+]
+
+
+def test_the_spec_has_response_schemas_and_properties() -> None:
+    # The parametrised tests below would pass vacuously on an empty reading of the spec.
+    assert RESPONSE_SCHEMAS and PROPERTIES
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSE_SCHEMAS))
+def test_every_response_schema_is_a_public_model(name: str) -> None:
+    model = getattr(mijnklantportaal, name, None)
+    assert model is not None and name in mijnklantportaal.__all__, (
+        f"the spec's {name} has no public wrapper model: run ./generate.sh"
+    )
+    assert issubclass(model, Model)
+    declared = {key for _, key, _ in model._wire_fields}
+    spec_keys = set(RESPONSE_SCHEMAS[name].get("properties", {}))
+    assert declared == spec_keys, (
+        f"{name} declares {sorted(declared - spec_keys)} the spec no longer has and misses "
+        f"{sorted(spec_keys - declared)}: run ./generate.sh"
     )
 
 
-class _Marker:
-    def to_dict(self) -> _Marker:
-        return self
-
-    def __iter__(self) -> Any:  # list fields iterate their items
-        return iter([self])
-
-
-def test_every_generated_model_is_wrapped_or_explained() -> None:
-    unknown = sorted(set(GENERATED) - set(WRAPPED) - set(NOT_WRAPPED))
-    assert not unknown, (
-        f"generated models {unknown} have no wrapper model: add one in wrapper/mijnklantportaal/_models.py "
-        "and list it in WRAPPED, or list it in NOT_WRAPPED with the reason"
-    )
-    stale = sorted((set(WRAPPED) | set(NOT_WRAPPED)) - set(GENERATED))
-    assert not stale, (
-        f"{stale} are no longer generated from openapi.yaml: remove them from the wrapper"
+@pytest.mark.parametrize(
+    ("name", "key", "prop"), PROPERTIES, ids=[f"{n}.{k}" for n, k, _ in PROPERTIES]
+)
+def test_every_property_is_a_typed_attribute(name: str, key: str, prop: dict[str, Any]) -> None:
+    model = getattr(mijnklantportaal, name)
+    attribute = {k: a for a, k, _ in model._wire_fields}[key]
+    hints = typing.get_type_hints(model)
+    want = expected_type(key, prop)
+    required = key in RESPONSE_SCHEMAS[name].get("required", ())
+    assert hints[attribute] == (want if required else want | None), (
+        f"{name}.{attribute} (JSON {key!r}) is typed {hints[attribute]}, the rules give {want}"
     )
 
 
-@pytest.mark.parametrize("name", sorted(WRAPPED))
-def test_every_generated_field_is_exposed_or_passed_through(name: str) -> None:
-    generated_keys = _generated_json_keys(GENERATED[name])
-    wrapper = WRAPPED[name]
-    exposed = {attribute: key for attribute, key, _ in wrapper._wire_fields}
-    passed = {field for (model, field), _ in PASSED_THROUGH.items() if model == name}
-
-    missing = sorted(set(generated_keys) - set(exposed) - passed)
-    assert not missing, (
-        f"the spec's {name} has fields the wrapper neither exposes nor passes through: "
-        + ", ".join(f"{field} (JSON {generated_keys[field]!r})" for field in missing)
-        + f". Declare each in {wrapper.__name__} with wire(...) or list it in PASSED_THROUGH with a reason."
-    )
-    removed = sorted(set(exposed) - set(generated_keys))
-    assert not removed, (
-        f"{wrapper.__name__} exposes {removed}, which the spec's {name} no longer has"
-    )
-    renamed = {
-        a: (exposed[a], generated_keys[a]) for a in exposed if exposed[a] != generated_keys[a]
-    }
-    assert not renamed, f"{wrapper.__name__} reads different JSON keys than the spec: {renamed}"
+@pytest.mark.parametrize(
+    ("name", "key", "prop"),
+    [p for p in PROPERTIES if "example" in p[2]],
+    ids=[f"{n}.{k}" for n, k, p in PROPERTIES if "example" in p],
+)
+def test_every_spec_example_decodes_to_its_type(name: str, key: str, prop: dict[str, Any]) -> None:
+    model = getattr(mijnklantportaal, name)
+    attribute = {k: a for a, k, _ in model._wire_fields}[key]
+    value = prop["example"]
+    if isinstance(value, float):  # YAML read 12.95 as a float: the wire carries its digits
+        value = Decimal(repr(value))
+    decoded = getattr(model.from_dict({key: value}), attribute)
+    want = expected_type(key, prop)
+    assert isinstance(decoded, typing.get_origin(want) or want), f"{name}.{key}: {decoded!r}"
+    if want is datetime:
+        assert decoded.tzinfo is not None
+    if want is Decimal:
+        assert decoded == Decimal(str(value))
 
 
-@pytest.mark.parametrize("name", sorted(WRAPPED))
-def test_wrapper_field_names_match_generated_names(name: str) -> None:
-    wrapper_fields = [field.name for field in attrs.fields(WRAPPED[name]) if field.name != "extra"]  # type: ignore[arg-type]
-    assert wrapper_fields == [a for a, _, _ in WRAPPED[name]._wire_fields]
+# -- operations ---------------------------------------------------------------------------------
+
+LOW_LEVEL: dict[str, Any] = MAP.get("low_level", {})
+OPERATIONS = sorted(
+    (op["operationId"], path, method, op)
+    for path, method, op in _operations()
+    if op["operationId"] not in LOW_LEVEL
+)
+
+
+def _resource_and_method(op_id: str, op: Mapping[str, Any]) -> tuple[str, str]:
+    """The naming rule: resource from the first tag, method = operationId minus the noun."""
+    noun = [w for w in op["tags"][0].lower().split() if w != "api"]
+    resource = "_".join(noun)
+    override = MAP.get("operations", {}).get(op_id, {}).get("method")
+    if override:
+        return resource, override
+    words = op_id.lower().split("-")
+    for candidate in (noun, [*noun[:-1], noun[-1].removesuffix("s")]):
+        for start in range(len(words) - len(candidate) + 1):
+            if words[start : start + len(candidate)] == candidate and len(words) > len(candidate):
+                return resource, "_".join(words[:start] + words[start + len(candidate) :])
+    return resource, "_".join(words)
+
+
+def test_the_spec_has_operations() -> None:
+    assert OPERATIONS
+
+
+def test_low_level_operations_have_a_reason_and_exist() -> None:
+    op_ids = {op["operationId"] for _, _, op in _operations()}
+    for op_id, entry in LOW_LEVEL.items():
+        assert op_id in op_ids, f"spec-map.toml lists {op_id} as low-level, but the spec has none"
+        assert str(entry.get("reason", "")).strip(), f"low-level {op_id} needs a reason"
+
+
+@pytest.mark.parametrize(
+    ("op_id", "path", "method", "op"), OPERATIONS, ids=[o[0] for o in OPERATIONS]
+)
+def test_every_operation_is_a_method_on_both_clients(
+    op_id: str, path: str, method: str, op: dict[str, Any]
+) -> None:
+    resource, name = _resource_and_method(op_id, op)
+    sync = MijnKlantportaal(api_key="mkp_test")
+    asynchronous = AsyncMijnKlantportaal(api_key="mkp_test")
+    try:
+        for client, is_async in ((sync, False), (asynchronous, True)):
+            group = getattr(client, resource, None)
+            assert group is not None, (
+                f"{op_id} ({method.upper()} {path}): the client has no {resource!r}; run ./generate.sh"
+            )
+            for target in (group, group.with_raw_response):
+                function = getattr(target, name, None)
+                assert callable(function), (
+                    f"{op_id}: no {type(target).__name__}.{name}; run ./generate.sh, or list "
+                    "it under [low_level] in spec-map.toml with a reason"
+                )
+                assert inspect.iscoroutinefunction(function) is is_async
+                parameters = inspect.signature(function).parameters
+                for option in ("timeout", "extra_headers"):
+                    assert parameters[option].kind is inspect.Parameter.KEYWORD_ONLY
+                for param in op.get("parameters", []):
+                    argument = _snake(param["name"])
+                    assert argument in parameters, f"{op_id}: {name}() lacks {argument}"
+    finally:
+        sync.close()
+
+
+def _snake(name: str) -> str:
+    out = "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+    return out.replace("-", "_").lstrip("_")

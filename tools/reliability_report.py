@@ -109,6 +109,83 @@ BUGS: list[tuple[str, str, list[str]]] = [
         "0a4c678",
         ["test_trickled_headers_are_bounded_by_the_timeout[async]"],
     ),
+    (
+        "Issue 11.1: a gzip bomb passed the 64 MiB cap, which counted wire bytes (200 KB became "
+        "200 MB; `gzip, gzip` made 732 bytes 300 MB), error bodies too; the transport now "
+        "inflates gzip/deflate itself, bounded by the decoded size (peak ~66 MiB at the cap)",
+        "6d6b122, e5e45cb",
+        ["gzip_bomb", "encoding_not_asked_for", "corrupt_gzip", "test_encoded_bodies_decode"],
+    ),
+    (
+        "Issue 11.2: a huge exponent (`1e9999999999999999999`) escaped as a raw "
+        "`decimal.InvalidOperation`, and a 404 carrying one never became `NotFoundError`",
+        "6d6b122",
+        ["huge_exponent"],
+    ),
+    (
+        "Issue 11.3: chunk extensions or trailers trickled a byte at a time held a call without "
+        "bound (6 s against `timeout=0.5`); a watchdog (sync) or cancel scope (async) ends it",
+        "6d6b122",
+        ["test_trickled_chunk_framing_is_bounded_by_the_timeout"],
+    ),
+    (
+        'Issue 11.4: an answer without an `id`, or with `"id": null` (`{}`, a maintenance '
+        "page), was returned as the invoice asked for",
+        "6d6b122",
+        ["test_an_answer_without_an_id_is_refused"],
+    ),
+    (
+        "Issue 11.5: JSON 500-990 levels deep in an unknown field was accepted, then "
+        "`to_dict()`, pickle, `deepcopy` raised `RecursionError`; a deep 404 did not pickle. "
+        "Now refused past 64 levels (error bodies kept as text)",
+        "6d6b122",
+        ["deep_nesting", "nesting_up_to_the_limit", "deep_error_body"],
+    ),
+    (
+        "Issue 11.6: an h11 protocol error (a 90 KB bad header line, a bad chunk size) made a "
+        "90,000-character `str(APIConnectionError)`; now bounded and printable",
+        "6d6b122",
+        ["test_protocol_error_text_is_bounded"],
+    ),
+    (
+        "Issue 11.7: a key with `\\x0b`/`\\x0c` ended up whole in `str(APIConnectionError)`, "
+        "one with a zero-width space in a raw `UnicodeEncodeError`; keys are now visible ASCII, "
+        "checked at construction without showing the key",
+        "6d6b122",
+        ["character_no_key_has", "key_from_the_environment", "key_that_is_not_a_str"],
+    ),
+    (
+        "Issue 11.8: `with_raw_response` kept the real key in "
+        "`raw.http_response.request.headers` and in `pickle.dumps(raw)`",
+        "6d6b122",
+        ["test_a_raw_response_keeps_no_key"],
+    ),
+    (
+        "Issue 11.9: with `HTTP_PROXY` set, a plain-http loopback `base_url` sent the Bearer key "
+        "in clear text to the proxy; the own pool now ignores env proxies there, and a "
+        "caller's `http_client` that would proxy it is refused",
+        "6d6b122",
+        ["env_proxies_are_not_used", "would_proxy_a_loopback_url"],
+    ),
+    (
+        "Issue 11.10: `timeout=1e10` raised a raw `OverflowError` on every call (and left a "
+        "socket unclosed), `2**31` timed out at once; timeouts above 3600 s are refused",
+        "6d6b122",
+        ["out_of_range_timeout", "largest_timeout_works"],
+    ),
+    (
+        "Issue 11.15: a static mock (Prism serving the spec's example for every id) was "
+        "refused with no way through; `check_response_id=False` now allows it, and the "
+        "message names this case",
+        "6d6b122",
+        ["static_mock", "check_response_id"],
+    ),
+    (
+        "Issue 11.16: a gzip-encoded 404/500 crashed with a raw `httpx.DecodingError` (the "
+        "redaction rebuilt the response and httpx decoded it twice)",
+        "6d6b122",
+        ["gzip_encoded_error_body"],
+    ),
 ]
 
 CATEGORIES = [
@@ -117,6 +194,7 @@ CATEGORIES = [
     ("faults_loopback", "loopback faults", "Faults over real loopback HTTP"),
     ("load", "load", "Load (8 threads sync, 64 tasks async)"),
     ("secrets", "secrets", "Secrets"),
+    ("hardening_core", "hardening", "Issue 11 hardening: bodies, secrets, configuration"),
 ]
 
 

@@ -162,23 +162,23 @@ RULES: dict[str, Rule] = {
 # What a maintainer edits for each kind of change (rule id prefix -> hint). Printed once per
 # kind under "What to edit" at the end of the report; docs/updating-the-spec.md explains more.
 TODO: dict[str, str] = {
-    "operation-added": "expose the new operation in wrapper/mijnklantportaal/resources/ (see the runbook) or note that it is low-level only",
-    "operation-removed": "remove or deprecate the wrapper method that calls it; a major release",
-    "operation-moved": "nothing, unless the wrapper builds that URL itself",
-    "operation-tag-changed": "update the wrapper's import of the generated module (api/<tag>/)",
-    "operation-id-changed": "update wrapper imports of the renamed generated module/function",
-    "parameter-": "update the wrapper method signature that passes the parameter",
-    "request-body-": "update the wrapper method that sends the body",
-    "response-": "check how the wrapper turns the response into a model or an error",
+    "operation-added": "nothing by hand: ./generate.sh writes the wrapper method and the fake's route; edit spec-map.toml only to rename the method or to list the operation as low-level only (with a reason)",
+    "operation-removed": "a major release; fix the code that mypy --strict and the suite point at",
+    "operation-moved": "nothing: the wrapper method keeps its name and calls the new URL",
+    "operation-tag-changed": "the method moves to another resource (client.<first tag>): a major release",
+    "operation-id-changed": "the method is renamed by the naming rule: a major release, or keep the old name in spec-map.toml",
+    "parameter-": "nothing by hand: ./generate.sh updates the method's keyword arguments; fix callers mypy --strict points at",
+    "request-body-": "nothing by hand: ./generate.sh updates the method's body argument; fix callers mypy --strict points at",
+    "response-": "nothing by hand: ./generate.sh updates the method's return type; check code handling that response",
     "media-type-": "check the wrapper's request/response handling for that content type",
-    "schema-added": "decide whether the wrapper needs a model for the new schema",
-    "schema-removed": "remove the wrapper model or mapping built on that schema",
-    "field-added": "expose the new field in the wrapper model or list it as passed through (tests/test_field_coverage.py names it)",
-    "field-removed": "remove the field from the wrapper model; a major release",
-    "field-made-": "adjust the wrapper field's optionality (Unset/None handling)",
-    "type-changed": "adjust the wrapper's conversion of that field (and its type hint)",
-    "nullable-": "adjust the wrapper field's None handling and type hint",
-    "enum-value-": "update any wrapper enum, Literal or match over those values",
+    "schema-added": "nothing by hand: ./generate.sh writes the model",
+    "schema-removed": "a major release; fix the code that mypy --strict and the suite point at",
+    "field-added": "nothing by hand when the name follows the vendor's conventions (money ...Amount sent as a number, timestamps ...At); otherwise record the field in spec-map.toml",
+    "field-removed": "a major release; fix the code that mypy --strict and the suite point at",
+    "field-made-": "nothing by hand: ./generate.sh updates the attribute's optionality; fix code that mypy --strict points at",
+    "type-changed": "a major release; fix the code that mypy --strict and the suite point at (a money or timestamp field may need a spec-map.toml entry)",
+    "nullable-": "nothing by hand: ./generate.sh updates the type hint; fix code that mypy --strict points at",
+    "enum-value-": "nothing by hand: ./generate.sh updates the enum; review code matching over its values",
 }
 
 
@@ -451,6 +451,29 @@ class Operation:
         return f"{base} ({self.operation_id})" if self.operation_id else base
 
 
+def wrapper_method(op: Operation) -> str | None:
+    """The wrapper method the naming rule gives an operation (spec-map.toml may rename it):
+    the resource is the first tag (`Invoices API` -> `client.invoices`), the method is the
+    operationId without the resource noun (`list-invoices` -> `list`, `get-invoice` -> `get`,
+    `get-invoice-line` -> `get_line`)."""
+    if op.tag is None or op.operation_id is None:
+        return None
+    tag_words = re.findall(r"[a-z0-9]+", op.tag.lower().removesuffix(" api"))
+    words = re.findall(r"[a-z0-9]+", op.operation_id.lower())
+    if not tag_words or not words:
+        return None
+    singular = [*tag_words[:-1], tag_words[-1].removesuffix("s")]
+    method = words
+    for noun in (tag_words, singular):
+        for at in range(len(words) - len(noun) + 1):
+            if words[at : at + len(noun)] == noun and len(words) > len(noun):
+                method = words[:at] + words[at + len(noun) :]
+                break
+        if method is not words:
+            break
+    return f"client.{'_'.join(tag_words)}.{'_'.join(method)}"
+
+
 def operations(document: Mapping[str, Any]) -> dict[tuple[str, str], Operation]:
     result: dict[tuple[str, str], Operation] = {}
     paths = document.get("paths") or {}
@@ -506,6 +529,16 @@ def _content_schemas(container: Mapping[str, Any] | None) -> dict[str, Any]:
         for media, value in content.items()
         if isinstance(value, Mapping) or value is None
     }
+
+
+def _content_types(document: Mapping[str, Any], container: Mapping[str, Any]) -> str:
+    """The type a response or body carries: `InvoicePage`, `array of Invoice`, `no content`;
+    media types other than JSON are named."""
+    shown = []
+    for media, schema in _content_schemas(container).items():
+        typ = describe(document, schema)
+        shown.append(typ if media == "application/json" else f"{typ} as {media}")
+    return " | ".join(shown) if shown else "no content"
 
 
 def schema_usage(document: Mapping[str, Any]) -> dict[str, dict[Side, set[str]]]:
@@ -586,11 +619,39 @@ class Differ:
                 added.remove(new_key)
                 removed.remove(old_key)
         for key in added:
-            self.add("operation-added", new_ops[key].label, "operation added")
+            self.add("operation-added", new_ops[key].label, self.describe_operation(new_ops[key]))
         for key in removed:
             self.add("operation-removed", old_ops[key].label, "operation removed")
         for key in sorted(old_ops.keys() & new_ops.keys()):
             self.compare_operation(old_ops[key], new_ops[key])
+
+    def describe_operation(self, op: Operation) -> str:
+        """What a caller passes and gets back, from the new spec: "operation added;
+        parameters: `limit` (query, integer, optional); returns InvoicePage (200);
+        wrapper: client.invoices.list"."""
+        params = []
+        for (name, where), param in op.parameters.items():
+            required = bool(param.get("required")) or where == "path"
+            typ = describe(self.new, param.get("schema", {}))
+            params.append(f"`{name}` ({where}, {typ}, {'required' if required else 'optional'})")
+        parts = ["operation added", f"parameters: {', '.join(params) if params else 'none'}"]
+        if op.request_body is not None:
+            body = "required" if op.request_body.get("required") else "optional"
+            parts.append(f"{body} body {_content_types(self.new, op.request_body)}")
+        for success in (True, False):
+            found = [
+                f"{_content_types(self.new, response)} ({status})"
+                for status, response in sorted(op.responses.items())
+                if status.startswith("2") == success
+            ]
+            if found:
+                parts.append(f"{'returns' if success else 'errors'} {', '.join(found)}")
+        if not any(status.startswith("2") for status in op.responses):
+            parts.append("returns nothing documented")
+        method = wrapper_method(op)
+        if method is not None:
+            parts.append(f"wrapper: {method}")
+        return "; ".join(parts)
 
     def compare_operation(self, old: Operation, new: Operation) -> None:
         where = new.label

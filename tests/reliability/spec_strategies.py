@@ -50,6 +50,8 @@ def field_kind(schema: dict[str, Any]) -> str:
         return "object"
     kind = schema.get("type")
     if kind == "string":
+        if schema.get("format") in ("date-time", "date"):
+            return "timestamp"
         example = schema.get("example")
         if isinstance(example, int | float) and not isinstance(example, bool):
             return "money"

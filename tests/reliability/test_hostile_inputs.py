@@ -552,7 +552,7 @@ def test_rate_limit_error_when_server_asks_too_long(
     ("text", "sign"), [("-0", 1), ("0", 0), ("-0.00", 1), ("-0E+2", 1), ('"-0"', 1)]
 )
 def test_negative_zero_keeps_its_sign(mock_client: MakeClient, text: str, sign: int) -> None:
-    body = f'{{"totalAmount":{text}}}'.encode()
+    body = f'{{"id":"{INVOICE_ID}","totalAmount":{text}}}'.encode()
     result = outcome(
         lambda: mock_client(lambda r: httpx.Response(200, content=body)).invoices.get(INVOICE_ID)
     )
@@ -631,7 +631,7 @@ def test_endless_body_is_cut_at_the_size_cap(
     monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 64 * 1024)
 
     def endless() -> Any:
-        yield b'{"id": "' + INVOICE_ID.encode() + b'", "pad": "'
+        yield b'{"id": "' + INVOICE_ID.encode() + b'", "zzTestOnlyPad": "'
         while True:
             yield b"x" * 4096
 

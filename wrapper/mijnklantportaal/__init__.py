@@ -27,8 +27,10 @@ from mijnklantportaal._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from mijnklantportaal._models import ExtraFields, Invoice, InvoiceLine
-from mijnklantportaal._transport import RateLimit, RawResponse
+from mijnklantportaal._generated import *  # noqa: F403 (the models of openapi.yaml)
+from mijnklantportaal._generated import __all__ as _models_all
+from mijnklantportaal._models import ExtraFields
+from mijnklantportaal._response import RateLimit, RawResponse
 from mijnklantportaal._version import __version__
 
 __all__ = [
@@ -48,8 +50,6 @@ __all__ = [
     "ExtraFields",
     "InternalServerError",
     "InvalidArgumentError",
-    "Invoice",
-    "InvoiceLine",
     "MijnKlantportaal",
     "MijnKlantportaalError",
     "NotFoundError",
@@ -59,4 +59,5 @@ __all__ = [
     "RawResponse",
     "UnprocessableEntityError",
     "__version__",
+    *_models_all,  # Invoice, InvoiceLine, ...: every model generated from openapi.yaml
 ]

@@ -11,17 +11,25 @@ from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import attrs
+import httpcore
 import httpx
 
-from mijnklantportaal._config import ClientConfig, checked_max_retries, checked_timeout
+from mijnklantportaal._config import (
+    ClientConfig,
+    checked_flag,
+    checked_max_retries,
+    checked_timeout,
+    is_loopback,
+)
 from mijnklantportaal._constants import (
     DEFAULT_CONNECTION_LIMITS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
 )
 from mijnklantportaal._exceptions import ConfigurationError
-from mijnklantportaal._transport import AsyncTransport, RateLimit, SyncTransport
-from mijnklantportaal.resources.invoices import AsyncInvoices, Invoices
+from mijnklantportaal._generated.resources import AsyncResources, SyncResources
+from mijnklantportaal._response import RateLimit
+from mijnklantportaal._transport import AsyncTransport, SyncTransport
 
 __all__ = ["AsyncMijnKlantportaal", "MijnKlantportaal"]
 
@@ -55,6 +63,10 @@ class _ClientBase:
                 f"{type(http_client).__name__} (MijnKlantportaal takes an httpx.Client, "
                 "AsyncMijnKlantportaal an httpx.AsyncClient)"
             )
+        # Plain http:// is accepted for a loopback host because the bytes never leave this
+        # machine; a proxy (HTTP_PROXY, ALL_PROXY, ...) would carry the key off it in clear.
+        url = httpx.URL(config.base_url)
+        plain_loopback = url.scheme == "http" and is_loopback(url.host)
         owns = http_client is None
         if http_client is None:
             http_client = pool_class(
@@ -62,13 +74,27 @@ class _ClientBase:
                 timeout=config.timeout,
                 headers=config.headers,
                 follow_redirects=False,
+                # No proxy (nor .netrc) from the environment for a plain-http loopback URL.
+                trust_env=not plain_loopback,
+            )
+        elif plain_loopback and _proxies(http_client, url):
+            raise ConfigurationError(
+                f"http_client would send requests for base_url {config.base_url!r} through a "
+                "proxy, carrying the API key in clear text off this machine (plain http:// is "
+                "only accepted to a loopback host). Build the httpx client with "
+                "trust_env=False or without a proxy for this host, or use https://."
             )
         self._setup(self._transport_class(config, http_client, headers_on_client=owns), owns)  # type: ignore[arg-type]
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout = NOT_GIVEN, max_retries: int = NOT_GIVEN
+        self,
+        *,
+        timeout: float | httpx.Timeout = NOT_GIVEN,
+        max_retries: int = NOT_GIVEN,
+        check_response_id: bool = NOT_GIVEN,
     ) -> Self:
-        """A client on the same connection pool with another timeout or retry budget.
+        """A client on the same connection pool with another timeout, retry budget or
+        answered-id check.
 
         The copy does not own the pool: closing it is a no-op; close the original.
         """
@@ -79,6 +105,9 @@ class _ClientBase:
             max_retries=config.max_retries
             if max_retries is NOT_GIVEN
             else checked_max_retries(max_retries),
+            check_response_id=config.check_response_id
+            if check_response_id is NOT_GIVEN
+            else checked_flag(check_response_id, "check_response_id"),
         )
         copy = object.__new__(type(self))
         copy._setup(self._transport.with_config(new_config), owns_http_client=False)
@@ -112,14 +141,20 @@ class _ClientBase:
         )
 
 
-class MijnKlantportaal(_ClientBase):
+class MijnKlantportaal(_ClientBase, SyncResources):
     """Synchronous client. ``MijnKlantportaal()`` reads the key from ``MIJNKLANTPORTAAL_API_KEY``.
 
     ``http_client`` is a caller-built ``httpx.Client`` (proxies, mTLS, custom transports); the
-    caller keeps ownership of it, so ``close()`` leaves it open.
+    caller keeps ownership of it, so ``close()`` leaves it open. For a plain-http loopback
+    ``base_url`` the client's own pool ignores proxy environment variables, and an
+    ``http_client`` that would proxy that URL is refused (``ConfigurationError``).
+
+    ``check_response_id=False`` turns off the check that a fetch by id is answered with
+    that id (and not another one, or none). Keep it on against the real API; turn it off
+    only for a static mock (such as Prism serving the spec's example) that answers every
+    id with the same record.
     """
 
-    invoices: Invoices
     _transport: SyncTransport
     _http_client_class = httpx.Client
     _transport_class = SyncTransport
@@ -134,6 +169,7 @@ class MijnKlantportaal(_ClientBase):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
         allow_insecure_http: bool = False,
+        check_response_id: bool = True,
     ) -> None:
         self._configure(
             http_client,
@@ -143,12 +179,13 @@ class MijnKlantportaal(_ClientBase):
             max_retries=max_retries,
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
+            check_response_id=check_response_id,
         )
 
     def _setup(self, transport: SyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
         self._owns_http_client = owns_http_client
-        self.invoices = Invoices(transport)
+        self._setup_resources(transport)  # one attribute per tag, from the generated code
 
     def close(self) -> None:
         if self._owns_http_client:
@@ -166,10 +203,9 @@ class MijnKlantportaal(_ClientBase):
         self.close()
 
 
-class AsyncMijnKlantportaal(_ClientBase):
+class AsyncMijnKlantportaal(_ClientBase, AsyncResources):
     """Asynchronous client with the same surface as ``MijnKlantportaal``; methods are awaitable."""
 
-    invoices: AsyncInvoices
     _transport: AsyncTransport
     _http_client_class = httpx.AsyncClient
     _transport_class = AsyncTransport
@@ -184,6 +220,7 @@ class AsyncMijnKlantportaal(_ClientBase):
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
         allow_insecure_http: bool = False,
+        check_response_id: bool = True,
     ) -> None:
         self._configure(
             http_client,
@@ -193,12 +230,13 @@ class AsyncMijnKlantportaal(_ClientBase):
             max_retries=max_retries,
             default_headers=default_headers,
             allow_insecure_http=allow_insecure_http,
+            check_response_id=check_response_id,
         )
 
     def _setup(self, transport: AsyncTransport, owns_http_client: bool) -> None:
         self._transport = transport
         self._owns_http_client = owns_http_client
-        self.invoices = AsyncInvoices(transport)
+        self._setup_resources(transport)
 
     async def close(self) -> None:
         if self._owns_http_client:
@@ -214,3 +252,22 @@ class AsyncMijnKlantportaal(_ClientBase):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+_PROXY_POOLS = (
+    httpcore.HTTPProxy,
+    httpcore.SOCKSProxy,
+    httpcore.AsyncHTTPProxy,
+    httpcore.AsyncSOCKSProxy,
+)
+
+
+def _proxies(http_client: httpx.Client | httpx.AsyncClient, url: httpx.URL) -> bool:
+    """Whether ``http_client`` would send a request for ``url`` through a proxy.
+
+    httpx installs every proxy (``proxy=``, ``mounts=`` or the environment) as a transport
+    mounted for a URL pattern, with an httpcore proxy pool inside; a custom transport that
+    is not httpx's own is taken at its word (it is the caller's code).
+    """
+    transport = http_client._transport_for_url(url)
+    return isinstance(getattr(transport, "_pool", None), _PROXY_POOLS)

@@ -12,17 +12,19 @@ import attrs
 import httpx
 
 from mijnklantportaal._constants import (
+    ACCEPT_ENCODING,
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     LOG_ENV,
+    MAX_TIMEOUT,
 )
 from mijnklantportaal._exceptions import ConfigurationError
 from mijnklantportaal._version import __version__
 
-__all__ = ["ClientConfig"]
+__all__ = ["ClientConfig", "is_loopback"]
 
 USER_AGENT = f"mijnklantportaal-python/{__version__}"
 logger = logging.getLogger("mijnklantportaal")
@@ -36,6 +38,8 @@ class ClientConfig:
     timeout: httpx.Timeout
     max_retries: int
     headers: Mapping[str, str] = attrs.field(repr=False)
+    check_response_id: bool = True
+    """Refuse an answer to a fetch by id that carries another id, or none (see the client)."""
 
     @classmethod
     def resolve(
@@ -47,22 +51,21 @@ class ClientConfig:
         max_retries: int,
         default_headers: Mapping[str, str] | None,
         allow_insecure_http: bool,
+        check_response_id: bool = True,
     ) -> ClientConfig:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        if key is None or not key.strip():
+        if key is None or (isinstance(key, str) and not key.strip()):
             raise ConfigurationError(
                 "No MijnKlantportaal API key: pass api_key=... to the client or set the "
                 f"{API_KEY_ENV} environment variable (create a key in the manage portal)."
             )
-        if not isinstance(key, str) or key != key.strip() or any(c in key for c in "\r\n\0"):
-            raise ConfigurationError(
-                "The API key has surrounding whitespace or control characters; "
-                f"check the value of {API_KEY_ENV} or api_key=."
-            )
+        _check_key(key)
         headers = {
             "Authorization": f"Bearer {key}",
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            # Only what the transport decodes itself, with the decoded size bounded.
+            "Accept-Encoding": ACCEPT_ENCODING,
         }
         for name, value in (default_headers or {}).items():
             if name.lower() == "authorization":
@@ -76,21 +79,68 @@ class ClientConfig:
             timeout=checked_timeout(timeout),
             max_retries=checked_max_retries(max_retries),
             headers=headers,
+            check_response_id=checked_flag(check_response_id, "check_response_id"),
         )
+
+
+def _check_key(key: object) -> None:
+    """A key is visible ASCII (``!`` to ``~``): anything else would reach the wire or an
+    error message in a form that shows the key (h11 quotes an illegal header value whole;
+    encoding a non-ASCII one raises UnicodeEncodeError carrying it). The message names the
+    problem and its position, never the key."""
+    where = f"check the value of {API_KEY_ENV} or api_key="
+    if not isinstance(key, str):
+        raise ConfigurationError(f"The API key must be a str, not {type(key).__name__}; {where}.")
+    if key != key.strip():
+        raise ConfigurationError(
+            f"The API key has surrounding whitespace or control characters; {where}."
+        )
+    for position, char in enumerate(key):
+        if "!" <= char <= "~":
+            continue
+        if char == " ":
+            problem = "a space"
+        elif char.isascii() or not char.isprintable():
+            problem = f"a control or invisible character (U+{ord(char):04X})"
+        else:
+            problem = f"a non-ASCII character (U+{ord(char):04X})"
+        raise ConfigurationError(
+            f"The API key contains {problem} at position {position}; API keys are visible "
+            f"ASCII only, so it was probably pasted with extra characters: {where}."
+        )
+
+
+def checked_flag(value: bool, name: str) -> bool:
+    if type(value) is bool:
+        return value
+    raise ConfigurationError(f"{name} must be True or False, not {type(value).__name__}")
 
 
 def checked_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     if isinstance(timeout, httpx.Timeout):
+        for name in ("connect", "read", "write", "pool"):
+            seconds = getattr(timeout, name)
+            if seconds is not None and not _valid_seconds(seconds):
+                raise ConfigurationError(
+                    f"the {name} component of timeout must be a positive number of seconds "
+                    f"up to {MAX_TIMEOUT:g}, or None, not {seconds!r}"
+                )
         return timeout
-    if (
-        isinstance(timeout, int | float)
-        and not isinstance(timeout, bool)
-        and 0 < timeout < float("inf")
-    ):
+    if _valid_seconds(timeout):
         return httpx.Timeout(float(timeout))
     raise ConfigurationError(
-        f"timeout must be a positive number of seconds or an httpx.Timeout, not {timeout!r} "
-        f"(the default is {DEFAULT_TIMEOUT.read:g} s read, {DEFAULT_TIMEOUT.connect:g} s connect)"
+        f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:g} or an "
+        f"httpx.Timeout, not {timeout!r} (the default is {DEFAULT_TIMEOUT.read:g} s read, "
+        f"{DEFAULT_TIMEOUT.connect:g} s connect)"
+    )
+
+
+def _valid_seconds(seconds: object) -> bool:
+    # The chained comparison is False for NaN and infinity too.
+    return (
+        isinstance(seconds, int | float)
+        and not isinstance(seconds, bool)
+        and 0 < seconds <= MAX_TIMEOUT
     )
 
 
@@ -120,7 +170,7 @@ def _checked_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
         raise ConfigurationError(
             f"base_url {raw!r} must not carry a query, fragment or credentials"
         )
-    if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
         raise ConfigurationError(
             f"base_url {raw!r} uses plain http:// to a non-loopback host, which would send the API "
             "key in clear text. Use https://, or pass allow_insecure_http=True if you really mean it."
@@ -128,7 +178,7 @@ def _checked_base_url(base_url: str | None, allow_insecure_http: bool) -> str:
     return str(url).rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:

@@ -26,8 +26,25 @@ MAX_RETRY_AFTER = 60.0
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})  # and every status >= 500
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-# A response body larger than this is refused unread (a 5,000-line invoice is ~0.9 MB).
+# A response body larger than this is refused unread (a 5,000-line invoice is ~0.9 MB). It
+# holds on the decoded body: a gzip body is inflated in bounded steps and refused once its
+# inflated size passes this, however small it was on the wire.
 MAX_RESPONSE_BYTES = 64 * 2**20
+# The only Content-Encodings asked for (and decoded, bounded, by the transport): brotli and
+# zstd are never requested, so a body in them is refused rather than decoded unbounded.
+ACCEPT_ENCODING = "gzip, deflate"
+# Most bytes one zlib call may inflate: memory then peaks at the cap plus this.
+INFLATE_STEP_BYTES = 2**20
+
+# Deepest nesting accepted where the API's shape does not fix the depth (unknown fields,
+# error bodies). Real bodies are 3 levels deep; beyond a few hundred levels to_dict(),
+# pickle and deepcopy run out of Python's recursion limit.
+MAX_JSON_DEPTH = 64
+
+# Longest accepted timeout, per component. An API call waiting an hour is a hang, and far
+# larger values overflow the platform's timers (1e10 s raises OverflowError in the socket
+# layer, 2**31 s times out at once).
+MAX_TIMEOUT = 3600.0
 
 # Longest resource id accepted before a request is sent; real ids are ~20 characters.
 MAX_ID_LENGTH = 128

@@ -11,10 +11,21 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["DecodeError", "boolean", "integer", "loads", "money", "text", "timestamp"]
+from mijnklantportaal._constants import MAX_JSON_DEPTH
+
+__all__ = [
+    "DecodeError",
+    "boolean",
+    "check_depth",
+    "integer",
+    "loads",
+    "money",
+    "text",
+    "timestamp",
+]
 
 
 class DecodeError(ValueError):
@@ -92,6 +103,9 @@ def loads(content: bytes | str) -> Any:
         raise DecodeError(
             f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    except InvalidOperation:
+        # Decimal() refuses an exponent beyond its own range (e.g. 1e9999999999999999999).
+        raise DecodeError("the body has a number whose exponent is out of range") from None
     except (ValueError, RecursionError) as exc:
         # e.g. an integer longer than Python's int-string conversion limit, or absurd nesting
         raise DecodeError(f"the body cannot be parsed: {exc}") from None
@@ -123,7 +137,10 @@ def money(value: object) -> Decimal:
             raise DecodeError(
                 f'{_show(value)} is not a decimal number (expected digits like "12.95")'
             )
-        number = Decimal(value)
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # an exponent beyond Decimal's own range
+            raise DecodeError(f"{_show(value)} is out of range for an amount") from None
     elif type(value) is int:
         return _SMALL_INT_DECIMALS[value] if 0 <= value < 1000 else Decimal(value)
     else:
@@ -134,6 +151,31 @@ def money(value: object) -> Decimal:
         # Exact, but arithmetic on it would be a denial of service for the caller.
         raise DecodeError(f"{_show(value)} is out of range for an amount")
     return number
+
+
+def check_depth(fields: dict[str, Any], limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise ``DecodeError`` naming the first key whose value nests more than ``limit``
+    levels of lists and objects: deeper data would make to_dict(), pickle and deepcopy
+    fail with RecursionError later, far from the response that carried it."""
+    for key, value in fields.items():
+        if type(value) is dict or type(value) is list:
+            if _nests_deeper(value, limit):
+                raise DecodeError(
+                    f"the value nests more than {limit} levels of lists and objects", key
+                )
+
+
+def _nests_deeper(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        container, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = container.values() if type(container) is dict else container
+        stack.extend(
+            (child, depth + 1) for child in children if type(child) is dict or type(child) is list
+        )
+    return False
 
 
 def text(value: object) -> str:

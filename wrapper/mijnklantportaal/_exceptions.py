@@ -6,7 +6,8 @@
     ├── ClientClosedError (RuntimeError)    a call on a client that was already closed
     ├── APIConnectionError                  the request did not get a response
     │   └── APITimeoutError                 ... because a timeout expired
-    ├── APIResponseValidationError          a 2xx response whose body does not fit the model
+    ├── APIResponseValidationError          a 2xx body that does not fit the model, or any
+    │                                       body that cannot be read (too large, bad encoding)
     └── APIStatusError                      any non-2xx response
         ├── BadRequestError                 400
         ├── AuthenticationError             401
@@ -24,6 +25,7 @@ pools), and no error holds the API key: a kept request or response has its
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -87,28 +89,57 @@ class ClientClosedError(MijnKlantportaalError, RuntimeError):
     """The client was closed before this call; nothing was sent."""
 
 
-def redact_request(request: httpx.Request) -> httpx.Request:
-    """A copy of ``request`` without credentials, safe to keep, log or pickle."""
-    headers = httpx.Headers(request.headers)
-    for name in ("authorization", "proxy-authorization", "cookie"):
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+def redact_headers(headers: httpx.Headers) -> None:
+    """Replace, in place, every header value that carries a credential."""
+    for name in _CREDENTIAL_HEADERS:
         if name in headers:
             headers[name] = REDACTED
-    return httpx.Request(request.method, request.url, headers=headers, extensions={})
+
+
+def redact_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` without credentials, safe to keep, log or pickle.
+
+    A shallow copy (httpx copies a request as it pickles one, without its stream) with its
+    own redacted headers: a few microseconds, where building a new ``httpx.Request``
+    re-parses the URL and headers for ~20.
+    """
+    headers = httpx.Headers(request.headers)
+    redact_headers(headers)
+    kept = copy.copy(request)
+    kept.headers = headers
+    kept.extensions = {}
+    return kept
 
 
 def redact_response(response: httpx.Response) -> httpx.Response:
-    """A copy of a read ``response`` whose request carries no credentials."""
-    copy = httpx.Response(
+    """A copy of a read ``response`` whose request carries no credentials.
+
+    ``response.content`` is already decoded, so the copy drops the headers that describe
+    the wire form (``Content-Encoding``, ``Content-Length``, ``Transfer-Encoding``): kept,
+    they would make httpx decode the body a second time (and fail on a gzip error body).
+    """
+    headers = [
+        (name, value)
+        for name, value in response.headers.raw
+        if name.lower() not in _WIRE_FORM_HEADERS
+    ]
+    return httpx.Response(
         response.status_code,
-        headers=response.headers,
+        headers=headers,
         content=response.content,
         request=redact_request(response.request),
-        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+        extensions={
+            name: response.extensions[name]
+            for name in ("http_version", "reason_phrase")
+            if name in response.extensions
+        },
     )
-    # The raw content was already decoded once; keep it decoded, not re-decompressed.
-    if "content-encoding" in copy.headers:
-        del copy.headers["content-encoding"]
-    return copy
+
+
+_WIRE_FORM_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 
 class APIConnectionError(MijnKlantportaalError):
@@ -124,7 +155,9 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(MijnKlantportaalError):
-    """A successful response whose body is not what the API promises.
+    """A successful response whose body is not what the API promises, or a response whose
+    body could not be read at all (larger than the cap once decoded, an encoding this
+    client does not decode, corrupt compression); then ``response`` is None.
 
     ``field`` names where in the body the problem is (``lines[2].vatRate``) when known.
     """

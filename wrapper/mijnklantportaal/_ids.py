@@ -1,27 +1,23 @@
-"""Resource ids are checked before anything is sent.
+"""Arguments are checked before anything is sent: resource ids, and query values.
 
 The generated code would happily turn ``""`` into ``GET /invoices/`` (a different
 endpoint) and quote ``"../x"`` into the path; the wrapper refuses both, with a message
-saying what was wrong.
+saying what was wrong. The generated resources call these checks for every parameter.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from mijnklantportaal._constants import MAX_ID_LENGTH
 from mijnklantportaal._exceptions import InvalidArgumentError
+from mijnklantportaal._generated.ids import ID_PREFIXES
 
 _ID_BODY = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*\Z", re.ASCII)
 
-# Prefixes of other resources of the same API, for a helpful hint on a mix-up.
-KNOWN_PREFIXES = {
-    "fac_": "a MijnKlantportaal invoice id",
-    "fcl_": "an invoice line id",
-    "inv_": "a customer invoice id (a different resource, under /customer-invoices)",
-    "cst_": "a customer id",
-    "cug_": "a customer group id",
-}
+# Prefixes of the API's resources (spec-map.toml), for a helpful hint on a mix-up.
+KNOWN_PREFIXES = ID_PREFIXES
 
 
 def check_id(value: object, *, prefix: str, argument: str, what: str) -> str:
@@ -39,7 +35,7 @@ def check_id(value: object, *, prefix: str, argument: str, what: str) -> str:
         )
     if not value.startswith(prefix):
         other = next((name for p, name in KNOWN_PREFIXES.items() if value.startswith(p)), None)
-        looks_like = f" That looks like {other}." if other else ""
+        looks_like = f" That looks like the id of {other}." if other else ""
         raise InvalidArgumentError(
             f"{argument} {shown} does not start with {prefix!r}.{looks_like} "
             f"This call takes {what} id, such as '{prefix}abc123'."
@@ -50,3 +46,47 @@ def check_id(value: object, *, prefix: str, argument: str, what: str) -> str:
             "are allowed: no '/', '%', '.', whitespace or control characters); nothing was sent"
         )
     return value
+
+
+def check_int(value: object, argument: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidArgumentError(
+        f"{argument} must be a whole number (int), not {_shown(value)}; nothing was sent"
+    )
+
+
+def check_bool(value: object, argument: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise InvalidArgumentError(
+        f"{argument} must be True or False, not {_shown(value)}; nothing was sent"
+    )
+
+
+def check_text(value: object, argument: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise InvalidArgumentError(f"{argument} must be a str, not {_shown(value)}; nothing was sent")
+
+
+def check_choice(value: object, argument: str, choices: Sequence[object]) -> object:
+    if value in choices and type(value) in {type(choice) for choice in choices}:
+        return value
+    known = ", ".join(repr(choice) for choice in choices)
+    raise InvalidArgumentError(
+        f"{argument} must be one of {known}, not {_shown(value)}; nothing was sent"
+    )
+
+
+def check_instance(value: object, argument: str, kind: type) -> object:
+    if isinstance(value, kind):
+        return value
+    raise InvalidArgumentError(
+        f"{argument} must be a {kind.__module__}.{kind.__qualname__}, not {_shown(value)}; nothing was sent"
+    )
+
+
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

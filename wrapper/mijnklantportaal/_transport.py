@@ -11,12 +11,16 @@ The retry policy is in three small overridable methods, as in openai-python:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import math
 import random
 import re
+import socket
+import threading
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
@@ -25,9 +29,11 @@ import attrs
 import httpx
 
 from mijnklantportaal import _decode
-from mijnklantportaal._config import ClientConfig
+from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
+    ACCEPT_ENCODING,
     IDEMPOTENT_METHODS,
+    INFLATE_STEP_BYTES,
     INITIAL_RETRY_DELAY,
     MAX_RESPONSE_BYTES,
     MAX_RETRY_AFTER,
@@ -42,8 +48,18 @@ from mijnklantportaal._exceptions import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    ConfigurationError,
+    InvalidArgumentError,
     RateLimitError,
+    redact_request,
     status_error_class,
+)
+from mijnklantportaal._response import (
+    RateLimit,
+    RawResponse,
+    _RateLimitState,
+    header_int,
+    header_timestamp,
 )
 
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
@@ -64,13 +80,31 @@ class RequestSpec:
     expected_id: str | None = None
     """For a fetch by id: the id the answer must carry. A different one (a proxy or cache
     mixing up responses) is refused rather than handed to the caller as the wrong record."""
+    timeout: httpx.Timeout | None = None
+    """This call's ``timeout=``; None: the client's."""
+    extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    """This call's ``extra_headers=``, on top of (and replacing) the client's headers."""
 
     @classmethod
     def from_generated(
-        cls, kwargs: Mapping[str, Any], *, subject: str, expected_id: str | None = None
+        cls,
+        kwargs: Mapping[str, Any],
+        *,
+        subject: str,
+        expected_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> RequestSpec:
+        """The call ``kwargs`` (a generated ``_get_kwargs(...)``) describes, with the per-call
+        options checked: raises ``InvalidArgumentError`` before anything is sent."""
         return cls(
-            kwargs["method"].upper(), kwargs["url"], subject, kwargs.get("params"), expected_id
+            kwargs["method"].upper(),
+            kwargs["url"],
+            subject,
+            kwargs.get("params"),
+            expected_id,
+            _checked_call_timeout(timeout),
+            _checked_extra_headers(extra_headers),
         )
 
     @property
@@ -78,79 +112,49 @@ class RequestSpec:
         return self.method in IDEMPOTENT_METHODS
 
 
-@attrs.frozen
-class RateLimit:
-    """The rate-limit headers of the latest response (None where a header was missing)."""
-
-    limit: int | None
-    remaining: int | None
-    reset_at: datetime | None = None
-
-
-@attrs.frozen
-class RawResponse(Generic[T]):
-    """A parsed model together with the HTTP response it came from."""
-
-    parsed: T
-    http_response: httpx.Response = attrs.field(repr=False)
-    retries_taken: int
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http_response.headers
-
-    @property
-    def rate_limit(self) -> RateLimit:
-        return parse_rate_limit(self.http_response.headers)
-
-
-class _RateLimitState:
-    """Shared by a client and its ``with_options`` copies.
-
-    Keeps the headers of the latest response (one atomic attribute write per response) and
-    parses them only when someone asks: most callers never look.
-    """
-
-    __slots__ = ("headers",)
-
-    def __init__(self) -> None:
-        self.headers: httpx.Headers | None = None
-
-    @property
-    def latest(self) -> RateLimit | None:
-        headers = self.headers
-        return None if headers is None else parse_rate_limit(headers)
-
-
-def _header_int(headers: httpx.Headers, name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    value = value.strip()
-    # isascii: str.isdigit() is also true for "²", which int() then rejects.
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
-
-
-def _header_timestamp(headers: httpx.Headers, name: str) -> datetime | None:
-    seconds = _header_int(headers, name)
-    if seconds is None:
+def _checked_call_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout | None:
+    if timeout is None:
         return None
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError):
+        return checked_timeout(timeout)
+    except ConfigurationError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+
+
+# A header name as RFC 9110 spells a token; values may not break the header block.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z", re.ASCII)
+
+
+def _checked_extra_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    if headers is None:
         return None
+    if not isinstance(headers, Mapping):
+        raise InvalidArgumentError(
+            f"extra_headers must be a mapping of header names to values, not {type(headers).__name__}"
+        )
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise InvalidArgumentError(
+                f"extra_headers has an invalid header name {name!r}; nothing was sent"
+            )
+        if name.lower() == "authorization":
+            raise InvalidArgumentError(
+                "extra_headers must not set Authorization; the client sends its api_key "
+                "(use a client with another api_key= instead); nothing was sent"
+            )
+        if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
+            raise InvalidArgumentError(
+                f"extra_headers[{name!r}] must be an ASCII str without line breaks or NUL; "
+                "nothing was sent"
+            )
+        checked[name] = value
+    return checked
 
 
-def parse_rate_limit(headers: httpx.Headers) -> RateLimit:
-    return RateLimit(
-        limit=_header_int(headers, "x-ratelimit-limit"),
-        remaining=_header_int(headers, "x-ratelimit-remaining"),
-        reset_at=_header_timestamp(headers, "x-ratelimit-reset"),
-    )
+def _request_timeout(request: httpx.Request) -> httpx.Timeout:
+    """The timeout a built request carries (the call's, else the client's)."""
+    return httpx.Timeout(**request.extensions["timeout"])
 
 
 class _Retry:
@@ -227,7 +231,7 @@ class _BaseTransport(Generic[HttpClient]):
                 when = None
             if when is not None and when.tzinfo is not None:
                 return max(0.0, (when - datetime.now(UTC)).total_seconds())
-        reset = _header_int(headers, "x-ratelimit-reset")
+        reset = header_int(headers, "x-ratelimit-reset")
         if reset is not None:
             wait = reset - time.time()
             # A reset time already past says nothing about when to retry (or was sent in
@@ -238,12 +242,16 @@ class _BaseTransport(Generic[HttpClient]):
     # -- one attempt ------------------------------------------------------------------------
 
     def _build_request(self, spec: RequestSpec) -> httpx.Request:
+        headers = self._request_headers
+        if spec.extra_headers:
+            headers = httpx.Headers(headers)
+            headers.update(spec.extra_headers)
         return self.http_client.build_request(
             spec.method,
             self.config.base_url + spec.path,
             params=spec.params,
-            headers=self._request_headers,
-            timeout=self.config.timeout,
+            headers=headers,
+            timeout=spec.timeout or self.config.timeout,
         )
 
     def _handle_response(
@@ -283,6 +291,10 @@ class _BaseTransport(Generic[HttpClient]):
                     status,
                     retries_taken + 1,
                     self.config.max_retries,
+                    extra={
+                        "mijnklantportaal_retry_delay": delay,
+                        "mijnklantportaal_retry_status": status,
+                    },
                 )
                 return _Retry(delay)
         raise self._status_error(spec, response, retries_taken)
@@ -292,7 +304,8 @@ class _BaseTransport(Generic[HttpClient]):
     ) -> _Retry:
         if isinstance(exc, httpx.DecodingError):
             raise APIResponseValidationError(
-                f"The response to {spec.method} {request.url} ({spec.subject}) could not be decoded: {exc}. "
+                f"The response to {spec.method} {request.url} ({spec.subject}) could not be "
+                f"decoded: {_printable(str(exc), _MAX_ERROR_TEXT)}. "
                 "This is a server or proxy fault; report it with the time of the call.",
                 response=None,
             ) from exc
@@ -308,19 +321,24 @@ class _BaseTransport(Generic[HttpClient]):
                 type(exc).__name__,
                 retries_taken + 1,
                 self.config.max_retries,
+                extra={
+                    "mijnklantportaal_retry_delay": delay,
+                    "mijnklantportaal_retry_status": None,
+                },
             )
             return _Retry(delay)
         tries = f"after {retries_taken + 1} tries" if retries_taken else "on the first try"
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(
                 f"{spec.method} {request.url} ({spec.subject}) timed out {tries} "
-                f"({type(exc).__name__}; timeout {_describe_timeout(self.config.timeout)}). "
+                f"({type(exc).__name__}; timeout {_describe_timeout(_request_timeout(request))}). "
                 "The API may be slow or unreachable; retry later or raise timeout=.",
                 request=request,
             ) from exc
         raise APIConnectionError(
             f"{spec.method} {request.url} ({spec.subject}) got no response {tries}: "
-            f"{type(exc).__name__}: {str(exc).rstrip('.') or 'connection failed'}. "
+            f"{type(exc).__name__}: "
+            f"{_printable(str(exc), _MAX_ERROR_TEXT).rstrip('.') or 'connection failed'}. "
             "Check the network and base_url.",
             request=request,
         ) from exc
@@ -330,13 +348,10 @@ class _BaseTransport(Generic[HttpClient]):
     ) -> T:
         try:
             parsed = parse(_decode.loads(response.content))
-            if spec.expected_id is not None:
+            if spec.expected_id is not None and self.config.check_response_id:
                 answered = getattr(parsed, "id", None)
-                if answered is not None and answered != spec.expected_id:
-                    raise _decode.DecodeError(
-                        f"the API answered with {answered!r}, not the requested {spec.expected_id!r}",
-                        "id",
-                    )
+                if answered != spec.expected_id:
+                    raise _decode.DecodeError(_wrong_id(answered, spec.expected_id), "id")
             return parsed
         except _decode.DecodeError as exc:
             raise APIResponseValidationError(
@@ -383,7 +398,7 @@ class _BaseTransport(Generic[HttpClient]):
                 request_id=request_id,
                 detail=detail,
                 retry_after=self._parse_retry_after_header(response.headers),
-                reset_at=_header_timestamp(response.headers, "x-ratelimit-reset"),
+                reset_at=header_timestamp(response.headers, "x-ratelimit-reset"),
             )
         return error_class(
             message, response=response, body=body, request_id=request_id, detail=detail
@@ -427,6 +442,15 @@ def _printable(text: str, limit: int = 500) -> str:
     )
 
 
+def _wrong_id(answered: object, expected: str) -> str:
+    what = "no id" if answered is None else f"the id {_printable(str(answered), 100)!r}"
+    return (
+        f"the API answered with {what}, not the requested {expected!r}, so it is not that "
+        "record (a proxy or cache mix-up, or an error page). If base_url is a static mock "
+        "such as Prism serving the spec's example for every id, pass check_response_id=False"
+    )
+
+
 def _fallback_message(status: int) -> str:
     if status == 401:
         return "The API key was not accepted"
@@ -442,7 +466,10 @@ def _fallback_message(status: int) -> str:
 def _body_for_error(response: httpx.Response) -> object:
     """The body as JSON when it is JSON, else as (at most 2,000 characters of) text."""
     try:
-        return _decode.loads(response.content)
+        body = _decode.loads(response.content)
+        # Kept on the error, which must pickle and copy: refuse what nests too deep.
+        _decode.check_depth({"body": body})
+        return body
     except _decode.DecodeError:
         text = response.content[:2000].decode("utf-8", errors="replace")
         return text or None
@@ -465,14 +492,32 @@ def _describe_timeout(timeout: httpx.Timeout) -> str:
 
 
 # httpx's read timeout bounds each read, so a server trickling a byte at a time could hold a
-# call forever, and nothing bounds a body's size. The body is therefore read through a guard
-# that raises httpx.ReadTimeout (retried, then APITimeoutError) once the read timeout has
-# passed since the headers arrived, and _BodyTooLarge (APIResponseValidationError) past
-# MAX_RESPONSE_BYTES.
+# call forever, and nothing bounds a body's size. The body is therefore read raw (as it
+# crossed the wire) through a guard that raises httpx.ReadTimeout (retried, then
+# APITimeoutError) once the read timeout has passed since the headers arrived, and
+# _BodyTooLarge (APIResponseValidationError) past MAX_RESPONSE_BYTES. Its Content-Encoding
+# is decoded here, not by httpx: httpx inflates each chunk in one unbounded zlib call (200 KB
+# of gzip can become 200 MB at once), while _ContentDecoder inflates in bounded steps and
+# refuses a layer once it has produced more than MAX_RESPONSE_BYTES. The deadline check runs when a
+# chunk arrives; a server trickling chunk framing (extensions, trailers) sends none, so the
+# sync read is also given a watchdog that shuts the socket at the deadline, and the async
+# read a cancel scope.
+
+_MAX_ERROR_TEXT = 500
+"""Characters of an httpx / h11 error's text kept in a message (a bad header line can be
+90 KB long)."""
 
 
 class _BodyTooLarge(httpx.DecodingError):
     pass
+
+
+def _too_large(request: httpx.Request, what: str) -> _BodyTooLarge:
+    return _BodyTooLarge(
+        f"the response body is larger than {MAX_RESPONSE_BYTES // 2**20} MiB{what}, "
+        "far beyond any answer of this API",
+        request=request,
+    )
 
 
 class _BodyGuard:
@@ -484,46 +529,214 @@ class _BodyGuard:
         self._deadline = None if timeout.read is None else time.monotonic() + timeout.read
         self._received = 0
 
+    def remaining(self) -> float | None:
+        """Seconds left for the body, or None when there is no read timeout."""
+        return None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+
+    def expired(self) -> httpx.ReadTimeout:
+        return httpx.ReadTimeout(
+            f"the response body did not arrive within the {self._timeout.read} s read timeout",
+            request=self._request,
+        )
+
     def check(self, chunk: bytes) -> bytes:
         self._received += len(chunk)
         if self._received > MAX_RESPONSE_BYTES:
-            raise _BodyTooLarge(
-                f"the response body is larger than {MAX_RESPONSE_BYTES // 2**20} MiB, "
-                "far beyond any answer of this API",
-                request=self._request,
-            )
+            raise _too_large(self._request, "")
         if self._deadline is not None and time.monotonic() > self._deadline:
-            raise httpx.ReadTimeout(
-                f"the response body did not arrive within the {self._timeout.read} s read timeout",
-                request=self._request,
-            )
+            raise self.expired()
         return chunk
 
 
-class _GuardedStream(httpx.SyncByteStream):
-    def __init__(self, stream: httpx.SyncByteStream, guard: _BodyGuard) -> None:
+class _Inflater:
+    """One gzip or deflate layer, inflating at most ``MAX_RESPONSE_BYTES`` in all."""
+
+    __slots__ = ("_coding", "_first", "_inflate", "_produced", "_request")
+
+    def __init__(self, coding: str, request: httpx.Request) -> None:
+        self._coding = coding
+        self._request = request
+        # deflate is meant to be zlib-wrapped, but some servers send it raw: as httpx does,
+        # a zlib error on the first data means "raw", tried once.
+        self._inflate = zlib.decompressobj(
+            zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS
+        )
+        self._first = coding == "deflate"
+        self._produced = 0
+
+    def decode(self, data: bytes) -> bytes:
+        # INFLATE_STEP_BYTES at a time (zlib keeps the rest of the input in unconsumed_tail),
+        # so memory peaks near the cap, not at twice it while zlib's buffer is copied out.
+        parts = []
+        while True:
+            try:
+                out = self._inflate.decompress(data, INFLATE_STEP_BYTES)
+            except zlib.error as exc:
+                if not self._first:
+                    raise self._broken(exc) from None
+                self._first = False
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            self._first = False
+            parts.append(self._count(out))
+            data = self._inflate.unconsumed_tail
+            if not data:
+                return b"".join(parts) if len(parts) > 1 else parts[0]
+
+    def flush(self) -> bytes:
+        try:
+            return self._count(self._inflate.flush())
+        except zlib.error as exc:
+            raise self._broken(exc) from None
+
+    def _count(self, out: bytes) -> bytes:
+        self._produced += len(out)
+        if self._produced > MAX_RESPONSE_BYTES:
+            raise _too_large(self._request, f" once {self._coding}-decoded")
+        return out
+
+    def _broken(self, exc: zlib.error) -> httpx.DecodingError:
+        return httpx.DecodingError(
+            f"the {self._coding}-encoded body is corrupt ({exc})", request=self._request
+        )
+
+
+class _ContentDecoder:
+    """Undoes a response's Content-Encoding layers (last applied, first undone), bounded."""
+
+    __slots__ = ("_layers",)
+
+    def __init__(self, layers: tuple[_Inflater, ...] = ()) -> None:
+        self._layers = layers
+
+    @classmethod
+    def for_encoding(cls, content_encoding: str, request: httpx.Request) -> _ContentDecoder:
+        layers = []
+        for coding in reversed(content_encoding.lower().split(",")):
+            coding = coding.strip()
+            if coding in ("", "identity"):
+                continue
+            if coding in ("gzip", "x-gzip", "deflate"):
+                layers.append(_Inflater("deflate" if coding == "deflate" else "gzip", request))
+                continue
+            raise httpx.DecodingError(
+                f"the body is encoded as {_printable(coding, 40)!r}, which this client does "
+                f"not ask for (Accept-Encoding: {ACCEPT_ENCODING}) and does not decode",
+                request=request,
+            )
+        return cls(tuple(layers))
+
+    def decode(self, data: bytes) -> bytes:
+        for layer in self._layers:
+            data = layer.decode(data)
+        return data
+
+    def flush(self) -> bytes:
+        data = b""
+        for layer in self._layers:
+            data = layer.decode(data) + layer.flush() if data else layer.flush()
+        return data
+
+
+_IDENTITY = _ContentDecoder()  # no layers, no state: shared
+
+
+class _Watchdog:
+    """Shuts a connection's socket down when the body deadline passes, so that a blocking
+    read (which only the per-read timeout bounds) returns at once and the call can fail."""
+
+    __slots__ = ("_socket", "_timer", "fired")
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        self.fired = False
+        self._socket = sock
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        # socket.socket's own shutdown, also for a TLS socket: the reading thread keeps
+        # its SSL object, and the read ends with an error that the pool discards.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _watchdog(response: httpx.Response, guard: _BodyGuard) -> _Watchdog | None:
+    """A watchdog where one is needed: a body framed by Content-Length yields data (and a
+    deadline check) on every byte, so only other framing (chunked) can trickle unseen."""
+    remaining = guard.remaining()
+    if remaining is None or "content-length" in response.headers:
+        return None
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return _Watchdog(sock, remaining) if isinstance(sock, socket.socket) else None
+
+
+class _DecodedStream(httpx.SyncByteStream):
+    """The raw body through the guard and the decoder: what ``response.read()`` collects."""
+
+    def __init__(
+        self, stream: httpx.SyncByteStream, guard: _BodyGuard, decoder: _ContentDecoder
+    ) -> None:
         self._stream = stream
         self._guard = guard
+        self._decoder = decoder
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._stream:
-            yield self._guard.check(chunk)
+            yield self._decoder.decode(self._guard.check(chunk))
+        yield self._decoder.flush()
 
     def close(self) -> None:
         self._stream.close()
 
 
-class _AsyncGuardedStream(httpx.AsyncByteStream):
-    def __init__(self, stream: httpx.AsyncByteStream, guard: _BodyGuard) -> None:
+class _AsyncDecodedStream(httpx.AsyncByteStream):
+    def __init__(
+        self, stream: httpx.AsyncByteStream, guard: _BodyGuard, decoder: _ContentDecoder
+    ) -> None:
         self._stream = stream
         self._guard = guard
+        self._decoder = decoder
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._stream:
-            yield self._guard.check(chunk)
+            yield self._decoder.decode(self._guard.check(chunk))
+        yield self._decoder.flush()
 
     async def aclose(self) -> None:
         await self._stream.aclose()
+
+
+def _decode_here(response: httpx.Response) -> _ContentDecoder:
+    """Take the body's decoding over from httpx: the decoder for its Content-Encoding, and
+    that header (with the Content-Length of the encoded form) removed, so that httpx reads
+    the body as it is and the kept response claims no encoding its body no longer has."""
+    encoding = response.headers.get("content-encoding")
+    if encoding is None:
+        return _IDENTITY
+    decoder = _ContentDecoder.for_encoding(encoding, response.request)
+    del response.headers["content-encoding"]
+    if "content-length" in response.headers:
+        del response.headers["content-length"]
+    return decoder
+
+
+def _keep(response: httpx.Response, request: httpx.Request) -> httpx.Response:
+    """The read response as the client keeps it (``RawResponse.http_response``, errors):
+    its request a redacted copy (the caller's transport or event hooks may hold the one
+    that was sent), and no connection objects among its extensions."""
+    response.request = redact_request(request)
+    response.extensions = {
+        name: response.extensions[name]
+        for name in ("http_version", "reason_phrase")
+        if name in response.extensions
+    }
+    return response
 
 
 _CLOSED = (
@@ -543,14 +756,23 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             raise ClientClosedError(_CLOSED)
         response = self.http_client.send(request, stream=True)
         try:
-            if isinstance(response.stream, httpx.SyncByteStream):
-                response.stream = _GuardedStream(
-                    response.stream, _BodyGuard(request, self.config.timeout)
-                )
-            response.read()
+            guard = _BodyGuard(request, _request_timeout(request))
+            watchdog = _watchdog(response, guard)  # before _decode_here drops Content-Length
+            try:
+                decoder = _decode_here(response)
+                if isinstance(response.stream, httpx.SyncByteStream):
+                    response.stream = _DecodedStream(response.stream, guard, decoder)
+                response.read()
+            except httpx.TransportError:
+                if watchdog is not None and watchdog.fired:
+                    raise guard.expired() from None
+                raise
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
         finally:
             response.close()
-        return response
+        return _keep(response, request)
 
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
@@ -582,7 +804,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         if self.http_client.is_closed:
             raise ClientClosedError(_CLOSED)
-        timeout = self.config.timeout
+        timeout = _request_timeout(request)
         if timeout.read is None:
             response = await self.http_client.send(request, stream=True)
         else:
@@ -602,14 +824,25 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
                     request=request,
                 ) from None
         try:
+            guard = _BodyGuard(request, timeout)
+            decoder = _decode_here(response)
             if isinstance(response.stream, httpx.AsyncByteStream):
-                response.stream = _AsyncGuardedStream(
-                    response.stream, _BodyGuard(request, self.config.timeout)
-                )
-            await response.aread()
+                response.stream = _AsyncDecodedStream(response.stream, guard, decoder)
+            remaining = guard.remaining()
+            if remaining is None:
+                await response.aread()
+            else:
+                # Cancelled at the deadline even while no chunk arrives (trickled framing).
+                import anyio
+
+                try:
+                    with anyio.fail_after(remaining):
+                        await response.aread()
+                except TimeoutError:
+                    raise guard.expired() from None
         finally:
             await response.aclose()
-        return response
+        return _keep(response, request)
 
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0

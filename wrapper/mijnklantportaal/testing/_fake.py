@@ -1,4 +1,11 @@
-"""The in-memory, stateful MijnKlantportaal API that tests talk to."""
+"""The in-memory, stateful MijnKlantportaal API that tests talk to.
+
+It answers every operation of openapi.yaml, from the routes ``./generate.sh`` writes into
+``mijnklantportaal._generated.examples``: a get-by-id operation (``/things/{thingId}``) serves
+the stored objects of its schema, a list operation lists them (as a page when the spec's
+answer is one), and any other operation answers its example, built from the spec's examples.
+Money fields (the spec-map.toml rule) are served as JSON numbers or strings (``money_as``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import copy
 import hmac
 import json
 import math
+import re
 import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -14,8 +22,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
+from mijnklantportaal._generated.examples import (
+    EXAMPLES,
+    ID_PREFIX,
+    MONEY_FIELDS,
+    NESTED,
+    OPERATION_EXAMPLES,
+    ROUTES,
+    Route,
+)
 from mijnklantportaal.testing._clock import FakeClock
 from mijnklantportaal.testing._faults import Fault
 
@@ -35,33 +52,11 @@ MoneyAs = Literal["number", "string"]
 BASE_PATH = "/v1"
 RATE_LIMIT_WINDOW = 60.0  # seconds, rolling
 
-EXAMPLE_INVOICE_ID = "fac_abc12345def678"
-# The spec's example invoice, in the API's JSON shape (money as the spec's strings).
-EXAMPLE_INVOICE: Mapping[str, Any] = {
-    "id": EXAMPLE_INVOICE_ID,
-    "invoiceNumber": "MKP-2025.0010",
-    "lines": [
-        {
-            "id": "fcl_abc12345def678",
-            "description": "Pro subscription",
-            "quantity": 1,
-            "currency": "EUR",
-            "amountExclVat": "12.95",
-            "vatRate": "21",
-            "vatAmount": "2.72",
-            "amountInclVat": "15.67",
-        }
-    ],
-    "currency": "EUR",
-    "subtotalAmount": "12.95",
-    "vatAmount": "2.72",
-    "totalAmount": "15.67",
-    "issuedAt": "2025-04-12T00:00:00.000Z",
-    "isPaid": True,
-}
-
-_INVOICE_MONEY = ("subtotalAmount", "vatAmount", "totalAmount")
-_LINE_MONEY = ("amountExclVat", "vatRate", "vatAmount", "amountInclVat")
+# The spec's example invoice, in the API's JSON shape (money as the spec's strings), as
+# ./generate.sh builds it from the schema examples of openapi.yaml.
+EXAMPLE_INVOICE: Mapping[str, Any] = EXAMPLES["Invoice"]
+EXAMPLE_INVOICE_ID: str = EXAMPLE_INVOICE["id"]
+DEFAULT_PER_PAGE = 15  # the API's page size when the request names none
 
 _JSON = ("Content-Type", "application/json")
 
@@ -148,7 +143,7 @@ class FakeMijnKlantportaal:
         self.money_as: MoneyAs = money_as
         self.clock = clock if clock is not None else FakeClock()
         self._lock = threading.Lock()
-        self._invoices: dict[str, _Stored] = {}
+        self._stored: dict[str, dict[str, _Stored]] = {schema: {} for schema in EXAMPLES}
         self._requests: list[RecordedRequest] = []
         self._queued: collections.deque[Fault] = collections.deque()
         self._every: list[_EveryRule] = []
@@ -156,39 +151,42 @@ class FakeMijnKlantportaal:
 
     def __repr__(self) -> str:
         return (
-            f"<FakeMijnKlantportaal invoices={len(self._invoices)} "
+            f"<FakeMijnKlantportaal invoices={len(self._stored['Invoice'])} "
             f"rate_limit={self.rate_limit} money_as={self.money_as!r}>"
         )
 
     # -- data ---------------------------------------------------------------------------
 
-    def add_invoice(self, invoice: Mapping[str, Any]) -> str:
-        """Store an invoice given in the API's JSON shape (camelCase keys; money as strings,
-        ints or floats, floats read by their shortest repr). Returns its id; an invoice
-        without ``id`` gets a fresh ``fac_`` one. The same id again replaces the invoice."""
-        if not isinstance(invoice, Mapping):
-            raise TypeError(
-                f"invoice must be a mapping in the API's JSON shape, got {type(invoice).__name__}"
+    def add(self, schema: str, data: Mapping[str, Any]) -> str:
+        """Store an object of the spec's ``schema`` (e.g. ``"Invoice"``) given in the API's
+        JSON shape (camelCase keys; money as strings, ints or floats, floats read by their
+        shortest repr). Returns its id; an object without ``id`` gets a fresh one (with the
+        schema's id prefix). The same id again replaces it. Get and list operations of the
+        spec serve what is stored."""
+        if schema not in self._stored:
+            raise ValueError(
+                f"schema must be one of the spec's response schemas {sorted(self._stored)}, got {schema!r}"
             )
-        data: dict[str, Any] = copy.deepcopy(dict(invoice))
-        invoice_id = data.setdefault("id", "fac_" + secrets.token_hex(7))
-        if not isinstance(invoice_id, str) or not invoice_id:
-            raise ValueError(f"invoice id must be a non-empty string, got {invoice_id!r}")
-        _normalize_money(data, _INVOICE_MONEY, "invoice")
-        lines = data.get("lines")
-        if lines is not None:
-            if not isinstance(lines, list | tuple):
-                raise ValueError("invoice 'lines' must be a list of line objects")
-            data["lines"] = list(lines)
-            for n, line in enumerate(data["lines"]):
-                if not isinstance(line, dict):
-                    raise ValueError(f"invoice line {n} must be an object")
-                _normalize_money(line, _LINE_MONEY, f"line {n}")
-        stored = _Stored(data)
-        stored.bodies = {m: _dumps(_render(data, m)).encode() for m in ("number", "string")}
+        what = _words(schema)
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                f"{what} must be a mapping in the API's JSON shape, got {type(data).__name__}"
+            )
+        copied: dict[str, Any] = copy.deepcopy(dict(data))
+        object_id = copied.setdefault("id", ID_PREFIX.get(schema, "") + secrets.token_hex(7))
+        if not isinstance(object_id, str) or not object_id:
+            raise ValueError(f"{what} id must be a non-empty string, got {object_id!r}")
+        _normalize(copied, schema, what)
+        stored = _Stored(copied)
+        stored.bodies = {m: _dumps(_render(copied, m)).encode() for m in ("number", "string")}
         with self._lock:
-            self._invoices[invoice_id] = stored
-        return invoice_id
+            self._stored[schema][object_id] = stored
+        return object_id
+
+    def add_invoice(self, invoice: Mapping[str, Any]) -> str:
+        """Store an invoice (``add("Invoice", invoice)``); returns its id (a fresh ``fac_``
+        one when it has none)."""
+        return self.add("Invoice", invoice)
 
     def add_example_invoice(self) -> str:
         """Store the spec's example invoice (``fac_abc12345def678``); returns its id."""
@@ -196,18 +194,18 @@ class FakeMijnKlantportaal:
 
     def remove_invoice(self, invoice_id: str) -> None:
         with self._lock:
-            self._invoices.pop(invoice_id, None)
+            self._stored["Invoice"].pop(invoice_id, None)
 
     def invoice_json(self, invoice_id: str, money_as: MoneyAs | None = None) -> Any:
         """The JSON the fake serves for ``invoice_id`` (parsed), for assertions."""
         with self._lock:
-            stored = self._invoices[invoice_id]
+            stored = self._stored["Invoice"][invoice_id]
         return json.loads(stored.bodies[money_as or self.money_as])
 
     @property
     def invoice_ids(self) -> list[str]:
         with self._lock:
-            return list(self._invoices)
+            return list(self._stored["Invoice"])
 
     # -- what it received ----------------------------------------------------------------
 
@@ -312,7 +310,7 @@ class FakeMijnKlantportaal:
             if fault is not None and fault.kind != "pass":
                 reply = self._fault_reply(fault, token if authenticated else None, path, method)
             else:
-                reply = self._answer(method, path, token, authenticated)
+                reply = self._answer(method, target, token, authenticated)
             if fault is not None:
                 reply.latency = fault.delay
             self._requests.append(
@@ -348,7 +346,7 @@ class FakeMijnKlantportaal:
         if fault.kind == "drop":
             return Reply(0, [], b"", drop=True)
         if fault.kind == "truncate":
-            reply = self._answer(method, path, token, token is not None)
+            reply = self._answer(method, path, token, token is not None)  # the body, cut
             reply.truncate = True
             return reply
         if fault.kind == "rate_limited":
@@ -357,7 +355,7 @@ class FakeMijnKlantportaal:
             return self._too_many(limit, fault.retry_after, math.ceil(now + fault.retry_after))
         return Reply(fault.status_code, list(fault.headers), fault.body)
 
-    def _answer(self, method: str, path: str, token: str | None, authenticated: bool) -> Reply:
+    def _answer(self, method: str, target: str, token: str | None, authenticated: bool) -> Reply:
         if not authenticated:
             reply = _error(401, "Unauthenticated.")
             reply.headers.append(("WWW-Authenticate", "Bearer"))
@@ -381,27 +379,77 @@ class FakeMijnKlantportaal:
                 ("X-RateLimit-Limit", str(limit)),
                 ("X-RateLimit-Remaining", str(limit - len(window))),
             ]
-        reply = self._route(method, path)
+        reply = self._route(method, target)
         reply.headers.extend(rate_headers)
         return reply
 
-    def _route(self, method: str, path: str) -> Reply:
-        prefix = BASE_PATH + "/invoices/"
-        if path.startswith(prefix) and "/" not in path[len(prefix) :]:
-            if method != "GET":
-                reply = _error(
-                    405,
-                    f"The {method} method is not supported for this route. Supported methods: GET.",
-                )
-                reply.headers.append(("Allow", "GET"))
-                return reply
-            invoice_id = unquote(path[len(prefix) :])
-            stored = self._invoices.get(invoice_id)
+    def _route(self, method: str, target: str) -> Reply:
+        path, _, query = target.partition("?")
+        matched = [
+            (route, found)
+            for route, pattern in _PATTERNS
+            if (found := pattern.match(path)) is not None
+        ]
+        if not matched:
+            return _error(404, f"The route {path.lstrip('/')} could not be found.")
+        for route, found in matched:
+            if route.method == method:
+                params = {name: unquote(value) for name, value in found.groupdict().items()}
+                return self._operation(route, params, parse_qs(query))
+        allowed = ", ".join(sorted({route.method for route, _ in matched}))
+        reply = _error(
+            405,
+            f"The {method} method is not supported for this route. Supported methods: {allowed}.",
+        )
+        reply.headers.append(("Allow", allowed))
+        return reply
+
+    def _operation(
+        self, route: Route, params: dict[str, str], query: dict[str, list[str]]
+    ) -> Reply:
+        if route.kind == "get" and route.schema is not None and route.id_param is not None:
+            object_id = params[_group(route.id_param)]
+            stored = self._stored[route.schema].get(object_id)
             if stored is None:
-                return _error(404, f"Invoice {invoice_id} not found.")
-            body = stored.bodies[self.money_as]
-            return Reply(200, [_JSON], body)
-        return _error(404, f"The route {path.lstrip('/')} could not be found.")
+                return _error(404, f"{route.schema} {object_id} not found.")
+            return Reply(route.status, [_JSON], stored.bodies[self.money_as])
+        if route.kind == "list" and route.schema is not None:
+            return self._list(route, query)
+        body = _render(_normalized_example(route), self.money_as)
+        return Reply(route.status, [_JSON], _dumps(body).encode())
+
+    def _list(self, route: Route, query: dict[str, list[str]]) -> Reply:
+        """The stored objects of the route's schema, a page at a time (``page``, ``per_page``
+        or ``limit``), as the API's page object when the spec answers with one."""
+        try:
+            page = _positive(query, "page", 1)
+            per_page = _positive(query, "per_page", _positive(query, "limit", DEFAULT_PER_PAGE))
+        except ValueError as exc:
+            return _error(422, str(exc))
+        assert route.schema is not None
+        items = list(self._stored[route.schema].values())
+        chosen = items[(page - 1) * per_page : page * per_page]
+        data = [_Raw(stored.bodies[self.money_as]) for stored in chosen]
+        if route.page is None:
+            return Reply(route.status, [_JSON], _dumps(data).encode())
+        last = max(1, math.ceil(len(items) / per_page))
+        url = BASE_PATH + route.path
+
+        def page_url(number: int) -> str | None:
+            return f"{url}?page={number}&per_page={per_page}" if 1 <= number <= last else None
+
+        body = {
+            "current_page": page,
+            "data": data,
+            "first_page_url": page_url(1),
+            "from": (page - 1) * per_page + 1 if chosen else None,
+            "next_page_url": page_url(page + 1),
+            "path": url,
+            "per_page": per_page,
+            "prev_page_url": page_url(page - 1),
+            "to": (page - 1) * per_page + len(chosen) if chosen else None,
+        }
+        return Reply(route.status, [_JSON], _dumps(body).encode())
 
     def _too_many(self, limit: int, retry_after: int, reset_at: int) -> Reply:
         reply = Reply(
@@ -443,10 +491,64 @@ def _redact(value: str) -> str:
     return f"{scheme} [redacted]" if sep and scheme.lower() == "bearer" else "[redacted]"
 
 
-def _normalize_money(obj: dict[str, Any], keys: tuple[str, ...], where: str) -> None:
-    for key in keys:
+def _words(schema: str) -> str:
+    """``InvoiceLine`` -> ``invoice line``, for messages."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", schema).lower()
+
+
+def _group(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    """``/invoices/{invoiceId}`` -> a regex matching ``/v1/invoices/<one segment>``."""
+    parts = re.split(r"\{([^}]+)\}", path)
+    regex = "".join(
+        re.escape(part) if n % 2 == 0 else f"(?P<{_group(part)}>[^/]+)"
+        for n, part in enumerate(parts)
+    )
+    return re.compile(re.escape(BASE_PATH) + regex + r"\Z")
+
+
+_PATTERNS = [(route, _pattern(route.path)) for route in ROUTES]
+
+
+def _positive(query: dict[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    value = values[-1]
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 10_000:
+        raise ValueError(f"The {name} must be a whole number from 1 to 10000.")
+    return int(value)
+
+
+def _normalize(obj: dict[str, Any], schema: str, where: str) -> None:
+    """Money of ``schema`` (and of the objects nested in it) as Decimals, checked."""
+    for key in MONEY_FIELDS.get(schema, ()):
         if key in obj and obj[key] is not None:
             obj[key] = _to_decimal(obj[key], f"{where} {key}")
+    for key, inner in NESTED.get(schema, {}).items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            _normalize(value, inner, f"{where} {key}")
+            continue
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{where} {key!r} must be a list of {_words(inner)} objects")
+        obj[key] = list(value)
+        for n, item in enumerate(obj[key]):
+            if not isinstance(item, dict):
+                raise ValueError(f"{where} {key!r}: {_words(inner)} {n} must be an object")
+            _normalize(item, inner, f"{_words(inner)} {n}")
+
+
+def _normalized_example(route: Route) -> Any:
+    example = copy.deepcopy(OPERATION_EXAMPLES.get(route.operation_id))
+    if isinstance(example, dict) and route.schema is not None:
+        _normalize(example, route.schema, "example")
+    return example
 
 
 def _to_decimal(value: Any, where: str) -> Decimal:
@@ -478,6 +580,10 @@ class _Number(str):
     """A decimal written into JSON as a bare number, digit for digit."""
 
 
+class _Raw(bytes):
+    """JSON already encoded (a stored object's body), written into a list or page as is."""
+
+
 def _dumps(value: Any) -> str:
     return "".join(_encode(value))
 
@@ -485,6 +591,8 @@ def _dumps(value: Any) -> str:
 def _encode(value: Any) -> Iterator[str]:
     if isinstance(value, _Number):
         yield str.__str__(value)
+    elif isinstance(value, _Raw):
+        yield value.decode()
     elif isinstance(value, dict):
         yield "{"
         for n, (k, v) in enumerate(value.items()):

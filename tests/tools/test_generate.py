@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from _support import copy_repo
+from spec_mutations import dump_spec, load_spec, write_mutated
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEED = REPO.parent / "shared" / "seeds" / "000_cdb56438ea15ce39.txt"
 
 pytestmark = pytest.mark.slow
@@ -30,7 +31,15 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path, tools_venv: Path) -> Path:
-    return copy_repo(tmp_path / "repo", "generate.sh", "openapi.yaml", "tools", "generated")
+    return copy_repo(
+        tmp_path / "repo",
+        "generate.sh",
+        "openapi.yaml",
+        "spec-map.toml",
+        "tools",
+        "generated",
+        "wrapper",
+    )
 
 
 def run(repo: Path, *args: str, tools_venv: Path) -> subprocess.CompletedProcess[str]:
@@ -100,29 +109,26 @@ def test_check_fails_on_deleted_file(repo_copy: Path, tools_venv: Path) -> None:
 def test_check_fails_when_spec_changes_without_regeneration(
     repo_copy: Path, tools_venv: Path
 ) -> None:
-    spec = repo_copy / "openapi.yaml"
-    spec.write_text(
-        spec.read_text().replace(
-            "        isPaid:\n",
-            "        dueAt:\n          type: string\n          description: Due date\n        isPaid:\n",
-        )
-    )
+    write_mutated(repo_copy / "openapi.yaml", "datetime-field-added")
     result = run(repo_copy, "--check", tools_venv=tools_venv)
     assert result.returncode == 1
     assert "invoice.py" in result.stderr
 
 
 def test_removed_schema_leaves_no_stale_file(repo_copy: Path, tools_venv: Path) -> None:
+    # The vendor drops its error schema: every response using it goes, and the schema too.
     spec = repo_copy / "openapi.yaml"
-    text = spec.read_text()
-    head, rest = text.split("        '404':\n", 1)
-    rest = rest.split("components:\n", 1)[1]
-    rest = (
-        rest.split("    Error_ApiError:\n", 1)[0]
-        + "    InvoiceLine:\n"
-        + rest.split("    InvoiceLine:\n", 1)[1]
-    )
-    spec.write_text(head + "components:\n" + rest)
+    document = load_spec(spec)
+    error_ref = "#/components/schemas/Error_ApiError"
+    for item in document["paths"].values():
+        for op in item.values():
+            for status, response in list(op["responses"].items()):
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if schema == {"$ref": error_ref}:
+                    del op["responses"][status]
+    del document["components"]["schemas"]["Error_ApiError"]
+    assert error_ref not in dump_spec(document)
+    spec.write_text(dump_spec(document))
     result = run(repo_copy, tools_venv=tools_venv)
     assert result.returncode == 0, result.stderr
     models = repo_copy / "generated" / "mijnklantportaal_api" / "models"
@@ -171,3 +177,54 @@ def test_generator_rejection_leaves_generated_untouched(repo_copy: Path, tools_v
     assert result.returncode != 0
     assert "rejected" in result.stderr
     assert _tree_digest(repo_copy / "generated") == before
+
+
+# -- the second step: wrapper/mijnklantportaal/_generated/ ---------------------------------------
+
+
+def test_check_fails_on_hand_edit_of_the_wrapper_code(repo_copy: Path, tools_venv: Path) -> None:
+    target = repo_copy / "wrapper" / "mijnklantportaal" / "_generated" / "models.py"
+    target.write_text(target.read_text() + "\n# hand edit\n")
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 1
+    assert "models.py" in result.stderr and "<fresh wrapper>" in result.stderr
+    assert target.read_text().endswith("# hand edit\n"), "--check must not repair the tree"
+
+
+def test_check_fails_when_the_map_changes_without_regeneration(
+    repo_copy: Path, tools_venv: Path
+) -> None:
+    spec_map = repo_copy / "spec-map.toml"
+    spec_map.write_text(spec_map.read_text() + '\n[operations."get-invoice"]\nmethod = "fetch"\n')
+    result = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert result.returncode == 1 and "resources.py" in result.stderr
+
+
+def test_a_spec_the_second_step_rejects_changes_nothing(repo_copy: Path, tools_venv: Path) -> None:
+    # Valid for openapi-python-client (an untagged operation goes to "default"), but the
+    # wrapper names resources by the first tag: both trees must stay as they were.
+    spec = repo_copy / "openapi.yaml"
+    text = spec.read_text()
+    tags = "      tags:\n        - Invoices API\n"
+    assert tags in text
+    spec.write_text(text.replace(tags, ""))
+    wrapper_code = repo_copy / "wrapper" / "mijnklantportaal" / "_generated"
+    before = (_tree_digest(repo_copy / "generated"), _tree_digest(wrapper_code))
+    result = run(repo_copy, tools_venv=tools_venv)
+    assert result.returncode != 0
+    assert "has no tag" in result.stderr and "nothing was changed" in result.stderr
+    assert (_tree_digest(repo_copy / "generated"), _tree_digest(wrapper_code)) == before
+    assert not list(repo_copy.glob(".generate-tmp.*"))
+
+
+def test_regeneration_swaps_in_both_trees(repo_copy: Path, tools_venv: Path) -> None:
+    spec_map = repo_copy / "spec-map.toml"
+    spec_map.write_text(spec_map.read_text() + '\n[operations."get-invoice"]\nmethod = "fetch"\n')
+    stray = repo_copy / "wrapper" / "mijnklantportaal" / "_generated" / "stray.py"
+    stray.write_text("x = 1\n")
+    result = run(repo_copy, tools_venv=tools_venv)
+    assert result.returncode == 0, result.stderr
+    resources = repo_copy / "wrapper" / "mijnklantportaal" / "_generated" / "resources.py"
+    assert "def fetch(" in resources.read_text()
+    assert not stray.exists(), "the fresh tree replaces the old one whole"
+    assert run(repo_copy, "--check", tools_venv=tools_venv).returncode == 0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from _support import copy_repo
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import api_check  # noqa: E402

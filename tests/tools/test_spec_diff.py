@@ -10,16 +10,18 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import changelog  # noqa: E402
 import spec_diff  # noqa: E402
+import spec_mutations  # noqa: E402
 from spec_diff import (  # noqa: E402
     BREAKING,
     NON_BREAKING,
     POTENTIALLY,
     RULES,
+    TODO,
     Change,
     SpecError,
     diff_specs,
@@ -172,6 +174,98 @@ def test_operation_added_is_non_breaking() -> None:
     change = only(changed(mutate))
     assert (change.rule, change.severity) == ("operation-added", NON_BREAKING)
     assert change.location == "GET /customers (list-customers)"
+    assert change.detail == "operation added; parameters: none; returns no content (200)"
+
+
+def test_operation_added_names_its_parameters_response_and_wrapper_method() -> None:
+    def mutate(s: dict[str, Any]) -> None:
+        s["paths"]["/invoices"]["get"] = {
+            "tags": ["Invoices API"],
+            "operationId": "list-invoices",
+            "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                {
+                    "name": "since",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "format": "date-time"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Invoice"},
+                            }
+                        }
+                    },
+                },
+                "422": {
+                    "description": "bad",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+            },
+        }
+
+    change = only(changed(mutate))
+    assert change.location == "GET /invoices (list-invoices)"
+    assert change.detail == (
+        "operation added; parameters: `limit` (query, integer, optional), "
+        "`since` (query, string(date-time), required); returns array of Invoice (200); "
+        "errors Error (422); wrapper: client.invoices.list"
+    )
+
+
+def test_operation_added_with_path_parameter_and_body() -> None:
+    def mutate(s: dict[str, Any]) -> None:
+        s["paths"]["/invoices/{invoiceId}/lines"] = {
+            "post": {
+                "tags": ["Invoices API"],
+                "operationId": "create-invoice-line",
+                "parameters": [{"name": "invoiceId", "in": "path", "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Line"}}
+                    },
+                },
+                "responses": {"204": {"description": "created"}},
+            }
+        }
+
+    detail = only(changed(mutate)).detail
+    assert "`invoiceId` (path, string, required)" in detail  # path parameters always are
+    assert "required body Line" in detail
+    assert "returns no content (204)" in detail
+    assert detail.endswith("wrapper: client.invoices.create_line")
+
+
+@pytest.mark.parametrize(
+    ("tag", "operation_id", "method"),
+    [
+        ("Invoices API", "get-invoice", "client.invoices.get"),
+        ("Invoices API", "list-invoices", "client.invoices.list"),
+        ("Invoices API", "get-invoice-line", "client.invoices.get_line"),
+        ("Customer Groups API", "list-customer-groups", "client.customer_groups.list"),
+        (
+            "Customer Groups API",
+            "add-customer-to-group",
+            "client.customer_groups.add_customer_to_group",
+        ),
+        ("Webhooks API", "webhooks", "client.webhooks.webhooks"),  # nothing left: keep it whole
+        (None, "get-invoice", None),  # no tag, no resource: the report says nothing
+    ],
+)
+def test_wrapper_method_follows_the_naming_rule(
+    tag: str | None, operation_id: str, method: str | None
+) -> None:
+    op = spec_diff.Operation("get", "/x", operation_id, tag, {}, None, {})
+    assert spec_diff.wrapper_method(op) == method
 
 
 def test_operation_removed_is_breaking() -> None:
@@ -635,7 +729,7 @@ def test_text_report_says_what_breaks_why_and_what_to_edit(
         < out.index("NON-BREAKING (1)")
     )
     assert RULES["field-removed"].why in out
-    assert "WHAT TO EDIT" in out and "test_field_coverage.py" in out
+    assert "WHAT TO EDIT" in out and TODO["field-removed"] in out
 
 
 def test_changelog_append_is_idempotent_and_keeps_released_sections(tmp_path: Path) -> None:
@@ -694,3 +788,39 @@ def test_enum_appearing_or_disappearing_is_a_type_change() -> None:
     assert change.detail == 'no longer restricted to "open", "paid"'
     back = only(diff_specs(changed_spec(lift), base_spec()))
     assert back.detail == 'now restricted to "open", "paid"'
+
+
+# -- the drill's mutations of the real spec: each one reported as tests/spec_mutations.py says
+
+
+@pytest.mark.parametrize("name", sorted(spec_mutations.MUTATIONS))
+def test_report_on_each_spec_mutation(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mutation = spec_mutations.MUTATIONS[name]
+    old = tmp_path / "old.yaml"
+    new = tmp_path / "new.yaml"
+    base = spec_mutations.mutated(mutation.base) if mutation.base else spec_mutations.load_spec()
+    old.write_text(spec_mutations.dump_spec(base))
+    new.write_text(spec_mutations.mutated_text(name))
+    assert spec_diff.main([str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert f"  - {mutation.report}\n" in out, out
+    bump = "major" if mutation.breaking else "minor"
+    assert f"required version bump: {bump}" in out
+    if mutation.breaking:
+        assert out.index("BREAKING (") < out.index(mutation.report)
+        assert "NON-BREAKING" not in out and "POTENTIALLY" not in out
+    else:
+        assert "\nBREAKING" not in out
+
+
+def test_mutations_change_only_what_they_say() -> None:
+    """Dumping the spec back keeps it equal, key order included: the mutation is the only change."""
+    current = spec_mutations.load_spec()
+    assert list(spec_mutations.mutated("money-field-added")) == list(current)
+    again = spec_mutations.dump_spec(current)
+    assert diff_specs(current, spec_mutations.yaml.safe_load(again)) == []
+    assert list(
+        spec_mutations.yaml.safe_load(again)["components"]["schemas"]["Invoice"]["properties"]
+    ) == list(current["components"]["schemas"]["Invoice"]["properties"])

@@ -1,0 +1,351 @@
+"""Realistic vendor changes to the spec, applied to the CURRENT openapi.yaml at test time.
+
+No test keeps a full copy of the spec: a test that needs "the spec plus one change" calls
+``mutated_text(name)`` (or ``write_mutated``) and gets today's openapi.yaml with that one
+change applied, so the tests keep working when the vendored spec grows.
+
+Each ``Mutation`` says what a maintainer would see:
+
+- ``breaking``: whether code written against the current package can fail after it;
+- ``report``: the line the change report (tools/spec_diff.py) prints for it;
+- ``adds``: what the naming rules expose for it in the wrapper (an attribute of a model, a
+  keyword argument or a method of a resource), or ``None`` when it adds nothing;
+- ``base``: the mutation that must already be in the spec (an enum value can only be added
+  to an enum the spec has; the current spec has none, so ``enum-field-added`` comes first).
+
+New names follow the vendor's conventions, so that the generator's rules apply to them (a
+``...At`` timestamp, a ``...Amount`` money field sent as a JSON number), but start with
+``drill`` so that no real vendor release can ever collide with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC = Path(__file__).resolve().parents[1] / "openapi.yaml"
+
+Spec = dict[str, Any]
+
+# The vendor's page fields (docs: list endpoints paginate by page), in the order it sends them.
+PAGE_FIELDS = (
+    "current_page",
+    "data",
+    "first_page_url",
+    "from",
+    "next_page_url",
+    "path",
+    "per_page",
+    "prev_page_url",
+    "to",
+)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    breaking: bool
+    report: str
+    adds: str | None
+    apply: Callable[[Spec], None]
+    base: str | None = None
+
+
+def load_spec(path: Path = SPEC) -> Spec:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), f"{path} is not a mapping"
+    return document
+
+
+def dump_spec(document: Spec) -> str:
+    """YAML in the spec's own key order (PyYAML keeps dict order with sort_keys=False)."""
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100))
+
+
+def _schema(spec: Spec, name: str) -> dict[str, Any]:
+    schema = spec["components"]["schemas"][name]
+    assert isinstance(schema, dict)
+    return schema
+
+
+def _properties(spec: Spec, name: str) -> dict[str, Any]:
+    properties = _schema(spec, name)["properties"]
+    assert isinstance(properties, dict)
+    return properties
+
+
+def _insert_before(mapping: dict[str, Any], before: str, key: str, value: Any) -> None:
+    """Insert ``key`` just before ``before`` (where a vendor would put it), keeping order."""
+    assert key not in mapping, f"{key} is already there"
+    items = list(mapping.items())
+    at = next((n for n, (k, _) in enumerate(items) if k == before), len(items))
+    items.insert(at, (key, value))
+    mapping.clear()
+    mapping.update(items)
+
+
+def _operation(spec: Spec, operation_id: str) -> dict[str, Any]:
+    for item in spec["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return op
+    raise AssertionError(f"no operation {operation_id!r} in the spec")
+
+
+# -- the mutations -------------------------------------------------------------------------
+
+
+def add_datetime_field(spec: Spec) -> None:
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillCheckedAt",
+        {
+            "type": "string",
+            "format": "date-time",
+            "example": "2025-05-12T00:00:00.000Z",
+            "description": "Date the invoice was last checked",
+        },
+    )
+
+
+def add_money_field(spec: Spec) -> None:
+    # Typed string, documented (and sent) as a JSON number, like every money field here.
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "issuedAt",
+        "drillLateFeeAmount",
+        {
+            "type": "string",
+            "example": 4.05,
+            "description": "Late fee charged on top of the total, excluding VAT.",
+        },
+    )
+
+
+def add_list_operation(spec: Spec) -> None:
+    """GET /invoices (list-invoices): a page of invoices, ``limit`` (1 to 100) per page.
+
+    The page object is the vendor's (Laravel-style) one: on an empty or last page, ``from``,
+    ``to``, ``next_page_url`` and ``prev_page_url`` are null, so the spec says so."""
+    page = {
+        "type": "object",
+        "description": "A page of invoices",
+        "properties": {
+            "current_page": {"type": "integer", "example": 1},
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"}},
+            "first_page_url": {
+                "type": "string",
+                "example": "https://api.mijnklantportaal.nl/v1/invoices?page=1",
+            },
+            "from": {"type": ["integer", "null"], "example": 1},
+            "next_page_url": {
+                "type": ["string", "null"],
+                "example": "https://api.mijnklantportaal.nl/v1/invoices?page=2",
+            },
+            "path": {"type": "string", "example": "https://api.mijnklantportaal.nl/v1/invoices"},
+            "per_page": {"type": "integer", "example": 15},
+            "prev_page_url": {"type": ["string", "null"], "example": None},
+            "to": {"type": ["integer", "null"], "example": 1},
+        },
+    }
+    assert tuple(page["properties"]) == PAGE_FIELDS
+    _insert_before(spec["components"]["schemas"], "Error_ApiError", "InvoicePage", page)
+    paths = spec["paths"]
+    assert "/invoices" not in paths
+    listing = {
+        "get": {
+            "tags": ["Invoices API"],
+            "summary": "List MijnKlantportaal Invoices",
+            "description": "List the MijnKlantportaal invoices, newest first",
+            "operationId": "list-invoices",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "description": "Number of invoices per page",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "example": 15},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "A page of invoices",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/InvoicePage"}}
+                    },
+                }
+            },
+        }
+    }
+    items = list(paths.items())
+    paths.clear()
+    paths.update([("/invoices", listing), *items])
+
+
+def add_query_parameter(spec: Spec) -> None:
+    op = _operation(spec, "get-invoice")
+    op.setdefault("parameters", []).append(
+        {
+            "name": "drillLocale",
+            "in": "query",
+            "description": "Language of the descriptions in the answer",
+            "required": False,
+            "schema": {"type": "string", "example": "nl"},
+        }
+    )
+
+
+def remove_field(spec: Spec) -> None:
+    del _properties(spec, "Invoice")["isPaid"]
+
+
+def retype_field(spec: Spec) -> None:
+    quantity = _properties(spec, "InvoiceLine")["quantity"]
+    assert quantity["type"] == "integer"
+    quantity["type"] = "string"
+    quantity["example"] = "1"
+
+
+def add_required_parameter(spec: Spec) -> None:
+    op = _operation(spec, "get-invoice")
+    op.setdefault("parameters", []).append(
+        {
+            "name": "drillAdministration",
+            "in": "query",
+            "description": "ID of the administration the invoice belongs to",
+            "required": True,
+            "schema": {"type": "string", "example": "adm_abc12345678"},
+        }
+    )
+
+
+def add_enum_field(spec: Spec) -> None:
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillState",
+        {
+            "type": "string",
+            "enum": ["open", "paid"],
+            "example": "open",
+            "description": "Where the invoice is in its life cycle",
+        },
+    )
+
+
+def add_enum_value(spec: Spec) -> None:
+    state = _properties(spec, "Invoice")["drillState"]
+    state["enum"] = [*state["enum"], "overdue"]
+
+
+MUTATIONS: dict[str, Mutation] = {
+    m.name: m
+    for m in (
+        Mutation(
+            "datetime-field-added",
+            breaking=False,
+            report="schema Invoice.drillCheckedAt: optional field added (string(date-time))",
+            adds="Invoice.drill_checked_at",
+            apply=add_datetime_field,
+        ),
+        Mutation(
+            "money-field-added",
+            breaking=False,
+            report="schema Invoice.drillLateFeeAmount: optional field added (string)",
+            adds="Invoice.drill_late_fee_amount",
+            apply=add_money_field,
+        ),
+        Mutation(
+            "list-operation-added",
+            breaking=False,
+            report=(
+                "GET /invoices (list-invoices): operation added; "
+                "parameters: `limit` (query, integer, optional); returns InvoicePage (200); "
+                "wrapper: client.invoices.list"
+            ),
+            adds="invoices.list",
+            apply=add_list_operation,
+        ),
+        Mutation(
+            "query-parameter-added",
+            breaking=False,
+            report=(
+                "GET /invoices/{invoiceId} (get-invoice): "
+                "optional query parameter `drillLocale` added (string)"
+            ),
+            adds="invoices.get(drill_locale=)",
+            apply=add_query_parameter,
+        ),
+        Mutation(
+            "field-removed",
+            breaking=True,
+            report="schema Invoice.isPaid: field removed",
+            adds=None,
+            apply=remove_field,
+        ),
+        Mutation(
+            "field-retyped",
+            breaking=True,
+            report="schema InvoiceLine.quantity: type integer -> string",
+            adds=None,
+            apply=retype_field,
+        ),
+        Mutation(
+            "required-parameter-added",
+            breaking=True,
+            report=(
+                "GET /invoices/{invoiceId} (get-invoice): "
+                "required query parameter `drillAdministration` added (string)"
+            ),
+            adds="invoices.get(drill_administration=)",
+            apply=add_required_parameter,
+        ),
+        Mutation(
+            "enum-field-added",
+            breaking=False,
+            report='schema Invoice.drillState: optional field added (string, one of "open", "paid")',
+            adds="Invoice.drill_state",
+            apply=add_enum_field,
+        ),
+        Mutation(
+            "enum-value-added",
+            breaking=False,  # potentially breaking: old code may match the values exhaustively
+            report='schema Invoice.drillState: enum value(s) added: "overdue"',
+            adds="Invoice.drill_state",
+            apply=add_enum_value,
+            base="enum-field-added",
+        ),
+    )
+}
+
+
+def chain(name: str) -> list[Mutation]:
+    """The mutation and the ones it builds on, oldest first."""
+    found = [MUTATIONS[name]]
+    while found[0].base is not None:
+        found.insert(0, MUTATIONS[found[0].base])
+    return found
+
+
+def mutated(name: str, spec: Spec | None = None, *, with_base: bool = True) -> Spec:
+    """A parsed copy of ``spec`` (default: the current openapi.yaml) with ``name`` applied
+    (and, with ``with_base``, the mutations it builds on before it)."""
+    document = load_spec() if spec is None else yaml.safe_load(dump_spec(spec))
+    for mutation in chain(name) if with_base else [MUTATIONS[name]]:
+        mutation.apply(document)
+    return document
+
+
+def mutated_text(name: str, **kwargs: Any) -> str:
+    return dump_spec(mutated(name, **kwargs))
+
+
+def write_mutated(path: Path, name: str, *, with_base: bool = True) -> Path:
+    """Apply ``name`` to the spec at ``path`` in place (a repo copy's openapi.yaml)."""
+    path.write_text(mutated_text(name, spec=load_spec(path), with_base=with_base), encoding="utf-8")
+    return path
