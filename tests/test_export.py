@@ -366,6 +366,22 @@ def test_plain_progress_lines_when_stderr_is_not_a_terminal(
     assert (code, err) == (cli.EXIT_OK, "")
 
 
+def test_429s_the_client_retried_are_counted_in_the_progress(
+    served: FakeMijnKlantportaal,
+    sleeps: list[float],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    served.fail_next(Fault.rate_limited(retry_after=1), times=2)
+    served.fail_next(Fault.status(503))
+    code, err = export(capfd, write_ids(tmp_path / "ids", SERVED[:10]), tmp_path / "out.jsonl")
+    assert code == cli.EXIT_OK, err
+    assert sorted(sleeps)[-2:] == [1, 1]  # the two 429s were waited out and retried
+    (line,) = err.splitlines()
+    assert PROGRESS_LINE.match(line) and line.endswith(", 2 x 429")
+    assert line.startswith("exported 10/10 (0 failed), ")
+
+
 def test_waits_and_429s_are_counted_from_the_clients_log_records(tmp_path: Path) -> None:
     """The client logs each retry with ``mijnklantportaal_retry_delay``/``_status`` and each
     wait for the rate budget with ``mijnklantportaal_budget_wait``; the export counts them."""
