@@ -2,6 +2,7 @@ r"""The ``mijnklantportaal`` command line (also ``python -m mijnklantportaal``).
 
     mijnklantportaal invoices get fac_abc12345def678 --sandbox    # no key needed
     mijnklantportaal invoices get fac_... [--json]                  # MIJNKLANTPORTAAL_API_KEY
+    mijnklantportaal invoices export ids.txt --out out.jsonl [--sandbox] [--redis URL]
     mijnklantportaal sandbox [--host 127.0.0.1] [--port N]          # the fake over HTTP
 
 Errors are one line on stderr. Everything the server sent is made safe for a terminal before
@@ -21,6 +22,7 @@ Exit status, one per kind of failure (the same table is in ``--help`` and the RE
     7    network: no response (refused, DNS, TLS, timeout)
     8    server fault: 5xx, or an answer that does not fit the API
     9    the output could not be written (disk full, closed pipe)
+    10   export finished, but some ids failed (listed in OUT.errors.jsonl)
     130  interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)
 """
 
@@ -28,18 +30,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+from mijnklantportaal._bulk import MAX_CONCURRENCY
 from mijnklantportaal._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -63,6 +68,7 @@ from mijnklantportaal._version import __version__
 
 if TYPE_CHECKING:
     from mijnklantportaal import Invoice, MijnKlantportaal
+    from mijnklantportaal._export import ExportFile, ExportResult
     from mijnklantportaal.testing import FakeMijnKlantportaal
 
 __all__ = ["main"]
@@ -79,6 +85,7 @@ EXIT_RATE_LIMITED = 6
 EXIT_NETWORK = 7
 EXIT_SERVER = 8
 EXIT_OUTPUT = 9
+EXIT_EXPORT_FAILURES = 10
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: tuple[tuple[int, str], ...] = (
@@ -92,11 +99,15 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_NETWORK, "network: no response (refused, DNS, TLS, timeout)"),
     (EXIT_SERVER, "server fault: 5xx, or an answer that does not fit the API"),
     (EXIT_OUTPUT, "the output could not be written (disk full, closed pipe)"),
+    (EXIT_EXPORT_FAILURES, "export finished, but some ids failed (listed in OUT.errors.jsonl)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)"),
 )
 
 # What the in-process sandbox's requests are addressed to (RFC 2606: never resolves).
 SANDBOX_BASE_URL = "https://sandbox.invalid/v1"
+
+# Calls in flight at once for `invoices export` unless --concurrency says otherwise.
+DEFAULT_EXPORT_CONCURRENCY = 4
 
 # --timeout above this is a mistake on the command line (a value meant in milliseconds, say).
 MAX_TIMEOUT_SECONDS = 3600.0
@@ -280,25 +291,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ask an in-process fake API holding the spec's example invoice (no key needed)",
     )
-    get.add_argument(
-        "--api-key",
-        metavar="KEY",
-        help=f"API key (default: ${API_KEY_ENV}; prefer the variable)",
-    )
-    get.add_argument(
-        "--base-url",
-        metavar="URL",
-        help=f"API base URL (default: ${BASE_URL_ENV} or {DEFAULT_BASE_URL})",
-    )
-    get.add_argument(
-        "--allow-insecure-http",
-        action="store_true",
-        help="allow a plain http:// base URL to a host that is not this machine "
-        "(the key then travels in clear text)",
-    )
-    get.add_argument(
-        "--timeout", metavar="SECONDS", type=_timeout, help="per-request timeout in seconds"
-    )
+    _add_client_options(get)
     progress = get.add_mutually_exclusive_group()
     progress.add_argument(
         "--progress",
@@ -314,6 +307,60 @@ def _parser() -> argparse.ArgumentParser:
         help="never say when waiting to retry",
     )
     get.set_defaults(run=_invoices_get)
+
+    export = invoice_commands.add_parser(
+        "export",
+        help="export invoices to a JSON lines file (resumable)",
+        description="Fetch every invoice listed in IDS_FILE and append one JSON line per\n"
+        "invoice (money as strings) to OUT. Resumable: a rerun skips the ids already in\n"
+        "OUT and retries the ones that failed; Ctrl+C or kill leaves only whole lines.\n"
+        "Failures go to OUT.errors.jsonl (out.jsonl -> out.errors.jsonl) and give exit\n"
+        f"status {EXIT_EXPORT_FAILURES}. Progress goes to stderr: a bar on a terminal, else a "
+        "line every\nfew seconds.",
+        epilog=_exit_status_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument(
+        "ids_file",
+        metavar="IDS_FILE",
+        help="one invoice id per line (blank lines and # comments skipped); - reads stdin",
+    )
+    export.add_argument(
+        "--out", required=True, metavar="OUT.jsonl", help="the JSON lines file to append to"
+    )
+    export.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="export from an in-process fake API that holds a generated invoice for every "
+        "fac_ id in IDS_FILE (no key needed, no rate limit)",
+    )
+    export.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the API key's rate budget with every process using this Redis "
+        "(redis://host:6379/0; needs mijnklantportaal[redis])",
+    )
+    export.add_argument(
+        "--concurrency",
+        metavar="N",
+        type=_concurrency,
+        default=DEFAULT_EXPORT_CONCURRENCY,
+        help=f"calls at once, 1 to {MAX_CONCURRENCY} (default: {DEFAULT_EXPORT_CONCURRENCY})",
+    )
+    _add_client_options(export)
+    export_progress = export.add_mutually_exclusive_group()
+    export_progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show progress on stderr (the default): a bar on a terminal, else a line every "
+        "few seconds",
+    )
+    export_progress.add_argument(
+        "--quiet", dest="progress", action="store_false", help="show no progress"
+    )
+    export.set_defaults(run=_invoices_export)
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -347,6 +394,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.set_defaults(run=_sandbox)
     return parser
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=f"API key (default: ${API_KEY_ENV}; prefer the variable)",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"API base URL (default: ${BASE_URL_ENV} or {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="allow a plain http:// base URL to a host that is not this machine "
+        "(the key then travels in clear text)",
+    )
+    parser.add_argument(
+        "--timeout", metavar="SECONDS", type=_timeout, help="per-request timeout in seconds"
+    )
 
 
 def _usage(parser: argparse.ArgumentParser) -> NoReturn:
@@ -385,6 +454,16 @@ def _rate_limit(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"must be 0 (off) or a positive number of requests per minute: {text!r}"
         )
+    return value
+
+
+def _concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_CONCURRENCY}: {text!r}")
     return value
 
 
@@ -443,13 +522,15 @@ def _sandbox_not_found(invoice_id: str, ids: list[str]) -> str:
     )
 
 
-def _client(args: argparse.Namespace, fake: FakeMijnKlantportaal | None) -> MijnKlantportaal:
+def _client(
+    args: argparse.Namespace, fake: FakeMijnKlantportaal | None, **options: Any
+) -> MijnKlantportaal:
     from mijnklantportaal import MijnKlantportaal
 
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if fake is not None:
         # A host that cannot exist, so no message names the real API's URL.
-        return fake.client(base_url=SANDBOX_BASE_URL, timeout=timeout)
+        return fake.client(base_url=SANDBOX_BASE_URL, timeout=timeout, **options)
     api_key = _checked_api_key(args.api_key) or os.environ.get(API_KEY_ENV)
     if not api_key or not api_key.strip():
         raise _Failure(
@@ -463,6 +544,7 @@ def _client(args: argparse.Namespace, fake: FakeMijnKlantportaal | None) -> Mijn
             base_url=args.base_url,
             timeout=timeout,
             allow_insecure_http=args.allow_insecure_http,
+            **options,
         )
     except ConfigurationError as error:
         base_url = args.base_url if args.base_url is not None else os.environ.get(BASE_URL_ENV)
@@ -594,6 +676,147 @@ def render_invoice(invoice: Invoice) -> str:
     out.append("")
     out.extend(f"{label:<9}{currency} {amount.rjust(width)}".rstrip() for label, amount in totals)
     return "\n".join(out)
+
+
+# -- invoices export ------------------------------------------------------------------------
+
+
+def _invoices_export(args: argparse.Namespace) -> int:
+    from mijnklantportaal import _export
+    from mijnklantportaal._bulk import fetch_many
+
+    if args.out == "-":
+        raise _Failure(
+            "--out must name a file: the export appends to it and reads it back to resume",
+            EXIT_USAGE,
+        )
+    ids = _export.read_ids(args.ids_file)
+    out = Path(args.out)
+    try:
+        target = _export.ExportFile(out)
+    except OSError as error:
+        raise _Failure(
+            f"cannot open --out {args.out!r}: {error.strerror or error}", EXIT_OUTPUT
+        ) from None
+    where = terminal_safe(str(out))
+    with target:
+        if target.torn_bytes:
+            _print_error(
+                f"{PROG}: cut a torn last line ({target.torn_bytes} bytes) off {where}, "
+                "left by an interrupted run; it is fetched again"
+            )
+        already = sum(1 for invoice_id in ids if invoice_id in target.done)
+        if already == len(ids):
+            if args.progress is not False:
+                held = f"all {already} ids are already in {where}" if ids else "no ids in IDS_FILE"
+                _print_error(f"{PROG}: nothing to fetch: {held}")
+            return EXIT_OK
+        progress = _export.Progress(
+            mode=_export_progress_mode(args.progress),
+            stream=sys.stderr,
+            total=len(ids),
+            already=already,
+        )
+        fake = _export_sandbox(ids) if args.sandbox else None
+        with _make_client(args, "bulk", fake) as client, _sigterm_as_interrupt():
+
+            def fetch(todo: Iterable[str]) -> Iterator[tuple[str, Invoice | MijnKlantportaalError]]:
+                return fetch_many(client.invoices.get, todo, concurrency=args.concurrency)
+
+            try:
+                result = _export.run_export(fetch, ids, target, progress)
+            except OSError as error:
+                raise _Failure(
+                    f"cannot write to {args.out!r} or its errors file: {error.strerror or error}",
+                    EXIT_OUTPUT,
+                ) from None
+    return _export_outcome(result, target)
+
+
+def _export_progress_mode(progress: bool | None) -> Literal["bar", "lines", "off"]:
+    if progress is False or sys.stderr is None:
+        return "off"
+    return "bar" if sys.stderr.isatty() else "lines"
+
+
+def _export_outcome(result: ExportResult, target: ExportFile) -> int:
+    where = terminal_safe(str(target.path))
+    if result.interrupted:
+        _print_error(
+            f"{PROG}: interrupted: {result.already + result.exported} of {result.total} "
+            f"invoices are in {where}; run the same command again to fetch the rest"
+        )
+        return EXIT_INTERRUPTED
+    if result.failed:
+        _print_error(
+            f"{PROG}: {result.failed} of {result.total} ids failed, listed in "
+            f"{terminal_safe(str(target.errors_path))}; run the same command again to retry them"
+        )
+        return EXIT_EXPORT_FAILURES
+    return EXIT_OK
+
+
+def _export_sandbox(ids: Sequence[str]) -> FakeMijnKlantportaal:
+    """The fake with a generated invoice for each ``fac_`` id. No rate limit: the fake's
+    window is a minute, and the API's 60 per minute would make a 5,000-id try-out take
+    83 minutes."""
+    from mijnklantportaal._export import sandbox_invoice
+    from mijnklantportaal.testing import FakeMijnKlantportaal
+
+    fake = FakeMijnKlantportaal(rate_limit=None)
+    for invoice_id in ids:
+        if invoice_id.startswith("fac_"):
+            fake.add_invoice(sandbox_invoice(invoice_id))
+    return fake
+
+
+@contextlib.contextmanager
+def _make_client(
+    args: argparse.Namespace,
+    priority: Literal["interactive", "bulk"],
+    fake: FakeMijnKlantportaal | None = None,
+) -> Iterator[MijnKlantportaal]:
+    """The client a command runs on, built in this one place: key, base URL, timeout, the
+    rate budget (``--redis``; none for the sandbox, which has no rate limit) and the priority
+    of its calls. Closed on exit."""
+    from mijnklantportaal import MijnKlantportaal
+
+    options: dict[str, Any] = {}
+    redis_url = getattr(args, "redis", None)
+    if redis_url is None and fake is not None and _accepts(MijnKlantportaal, "rate_budget"):
+        options["rate_budget"] = None  # a default budget would pace the sandbox at 60/min
+    if redis_url is not None:
+        if not _accepts(MijnKlantportaal, "rate_budget"):
+            raise _Failure(
+                "--redis needs a client that takes a shared rate budget (rate_budget=), "
+                f"which mijnklantportaal {__version__} does not have yet; run without --redis",
+                EXIT_CONFIG,
+            )
+        from mijnklantportaal._budget import RedisRateBudget
+
+        options["rate_budget"] = RedisRateBudget(redis_url)
+    with _client(args, fake, **options) as client:
+        if priority != "interactive" and _accepts(client.with_options, "priority"):
+            yield client.with_options(priority=priority)  # type: ignore[call-arg, unused-ignore]
+        else:
+            yield client
+
+
+def _accepts(function: Any, parameter: str) -> bool:
+    return parameter in inspect.signature(function).parameters
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While active, SIGTERM stops the command as Ctrl+C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # -- sandbox --------------------------------------------------------------------------------
