@@ -776,6 +776,7 @@ def emit_resources(api: Api) -> str:
     )
     models = sorted({op.response.model for op in ops if op.response.model})
     uses_unset = any(not p.required for op in ops for p in op.params)
+    many = any(_fetches_by_id(op) is not None for op in ops)
     out = [
         HEADER,
         '"""One resource per first tag of openapi.yaml, one method per operation.',
@@ -786,7 +787,9 @@ def emit_resources(api: Api) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "from collections.abc import Mapping",
+        "from collections.abc import "
+        + ("AsyncIterable, AsyncIterator, Iterable, Iterator, " if many else "")
+        + "Mapping",
         "from typing import Any",
         "",
         "import httpx",
@@ -804,6 +807,8 @@ def emit_resources(api: Api) -> str:
     out += [
         "",
         "from mijnklantportaal._generated.models import " + ", ".join(models) if models else "",
+        "from mijnklantportaal._bulk import afetch_many, fetch_many" if many else "",
+        "from mijnklantportaal._exceptions import MijnKlantportaalError" if many else "",
         "from mijnklantportaal._ids import CHECKS",
         "from mijnklantportaal._models import decode_list",
         "from mijnklantportaal._response import RawResponse",
@@ -984,7 +989,66 @@ def _emit_resource(tag: str, ops: list[Operation], models: Collection[str]) -> l
                     *_method_doc(op, raw),
                     f"        return {call}{'' if raw else '.parsed'}",
                 ]
+                if not raw and _fetches_by_id(op) is not None:
+                    out += _emit_many(op, is_async)
     return out
+
+
+def _fetches_by_id(op: Operation) -> Param | None:
+    """The id parameter of a GET of one object by its id (and nothing else required)."""
+    path = [p for p in op.params if p.location == "path"]
+    others = [p for p in op.params if p.location != "path" and p.required]
+    if op.method != "get" or op.response.kind != "model" or others or len(path) != 1:
+        return None
+    return path[0] if path[0].id_prefix is not None else None
+
+
+def _emit_many(op: Operation, is_async: bool) -> list[str]:
+    """``<method>_many``: the same GET for many ids at bulk priority, as a stream (``_bulk``)."""
+    id_param = _fetches_by_id(op)
+    assert id_param is not None
+    ids = f"{id_param.argument}s"
+    params, passed = _signature(op)
+    params = [f"{ids}: Iterable[str]" + (" | AsyncIterable[str]" if is_async else ""), *params[1:]]
+    params.insert(2, "concurrency: int = 4")
+    passed = [id_param.argument, *passed[1:]]
+    func = identifier(op.op_id, low_level=True)
+    model = str(op.response.model)
+    pair = f"tuple[str, {model} | MijnKlantportaalError]"
+    request = f"bulk.request(_{func}_request({', '.join(passed)}), {model}.from_dict)"
+    what = _words(str(op.schema))
+    doc = [
+        f'        """``{op.name}`` for many {what} ids, as a stream of ``({id_param.argument}, {model} or',
+        "        the error)`` pairs in input order, at most ``concurrency`` calls at once.",
+        "",
+        "        One failed id is one ``MijnKlantportaalError`` in the stream; the rest go on. The",
+        '        calls are bulk work (``priority="bulk"``): they leave the rate budget\'s reserve to',
+        "        interactive calls. ``ids`` is read lazily, and nothing is kept but what is in flight.",
+        '        """',
+    ]
+    if is_async:
+        return [
+            "",
+            f"    def {op.name}_many(self, {', '.join(params)}) -> AsyncIterator[{pair}]:",
+            *doc,
+            '        bulk = self._transport.with_priority("bulk")',
+            "",
+            f"        async def fetch({id_param.argument}: str) -> {model}:",
+            f"            return (await {request}).parsed",
+            "",
+            f"        return afetch_many(fetch, {ids}, concurrency=concurrency)",
+        ]
+    return [
+        "",
+        f"    def {op.name}_many(self, {', '.join(params)}) -> Iterator[{pair}]:",
+        *doc,
+        '        bulk = self._transport.with_priority("bulk")',
+        "",
+        f"        def fetch({id_param.argument}: str) -> {model}:",
+        f"            return {request}.parsed",
+        "",
+        f"        return fetch_many(fetch, {ids}, concurrency=concurrency)",
+    ]
 
 
 def _emit_mixins(tags: list[str], models: Collection[str]) -> list[str]:

@@ -33,7 +33,7 @@ from mijnklantportaal._body import (
     keep,
     start_watchdog,
 )
-from mijnklantportaal._budget import BudgetExhausted
+from mijnklantportaal._budget import BudgetExhausted, Priority
 from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
     IDEMPOTENT_METHODS,
@@ -194,6 +194,12 @@ class _BaseTransport(Generic[HttpClient]):
 
     def with_config(self, config: ClientConfig) -> Self:
         return type(self)(config, self.http_client, self.rate_limit_state, self.headers_on_client)
+
+    def with_priority(self, priority: Priority) -> Self:
+        """The same transport for ``priority`` work (``get_many`` sends as ``"bulk"``)."""
+        if self.config.priority == priority:
+            return self
+        return self.with_config(attrs.evolve(self.config, priority=priority))
 
     # -- retry policy -------------------------------------------------------------------
 

@@ -8,11 +8,13 @@ the low-level package's ``_get_kwargs``; each takes ``timeout=`` and ``extra_hea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 
 import httpx
 from mijnklantportaal_api.api.invoices_api import get_invoice as _get_invoice
 
+from mijnklantportaal._bulk import afetch_many, fetch_many
+from mijnklantportaal._exceptions import MijnKlantportaalError
 from mijnklantportaal._generated.models import Invoice
 from mijnklantportaal._ids import check_id
 from mijnklantportaal._response import RawResponse
@@ -94,6 +96,31 @@ class Invoices:
             Invoice.from_dict,
         ).parsed
 
+    def get_many(
+        self,
+        invoice_ids: Iterable[str],
+        *,
+        concurrency: int = 4,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[str, Invoice | MijnKlantportaalError]]:
+        """``get`` for many invoice ids, as a stream of ``(invoice_id, Invoice or
+        the error)`` pairs in input order, at most ``concurrency`` calls at once.
+
+        One failed id is one ``MijnKlantportaalError`` in the stream; the rest go on. The
+        calls are bulk work (``priority="bulk"``): they leave the rate budget's reserve to
+        interactive calls. ``ids`` is read lazily, and nothing is kept but what is in flight.
+        """
+        bulk = self._transport.with_priority("bulk")
+
+        def fetch(invoice_id: str) -> Invoice:
+            return bulk.request(
+                _get_invoice_request(invoice_id, timeout=timeout, extra_headers=extra_headers),
+                Invoice.from_dict,
+            ).parsed
+
+        return fetch_many(fetch, invoice_ids, concurrency=concurrency)
+
 
 class AsyncInvoicesWithRawResponse:
     """The Invoices API calls of ``client.invoices.with_raw_response``: the same, returning ``RawResponse``."""
@@ -146,6 +173,33 @@ class AsyncInvoices:
                 Invoice.from_dict,
             )
         ).parsed
+
+    def get_many(
+        self,
+        invoice_ids: Iterable[str] | AsyncIterable[str],
+        *,
+        concurrency: int = 4,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[tuple[str, Invoice | MijnKlantportaalError]]:
+        """``get`` for many invoice ids, as a stream of ``(invoice_id, Invoice or
+        the error)`` pairs in input order, at most ``concurrency`` calls at once.
+
+        One failed id is one ``MijnKlantportaalError`` in the stream; the rest go on. The
+        calls are bulk work (``priority="bulk"``): they leave the rate budget's reserve to
+        interactive calls. ``ids`` is read lazily, and nothing is kept but what is in flight.
+        """
+        bulk = self._transport.with_priority("bulk")
+
+        async def fetch(invoice_id: str) -> Invoice:
+            return (
+                await bulk.request(
+                    _get_invoice_request(invoice_id, timeout=timeout, extra_headers=extra_headers),
+                    Invoice.from_dict,
+                )
+            ).parsed
+
+        return afetch_many(fetch, invoice_ids, concurrency=concurrency)
 
 
 class SyncResources:
