@@ -41,6 +41,9 @@ def make_client(mode: str, sleeps: list[float]) -> Iterator[Callable[..., Any]]:
 
     def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> Any:
         kwargs.setdefault("api_key", API_KEY)
+        # A MockTransport handler is a server without a rate limit: no budget to pace
+        # against (the budget inside a client is tested in test_client_rate_budget.py).
+        kwargs.setdefault("rate_budget", None)
         transport = httpx.MockTransport(handler)
         if mode == "sync":
             client: Any = MijnKlantportaal(http_client=httpx.Client(transport=transport), **kwargs)

@@ -607,7 +607,9 @@ def test_logs_method_url_status_and_retries_without_the_key(
 def test_one_sync_client_is_shared_across_threads() -> None:
     recorder = Recorder(lambda request: ok(EXAMPLE_FOR(request.url.path.rsplit("/", 1)[1])))
     client = MijnKlantportaal(
-        api_key=API_KEY, http_client=httpx.Client(transport=httpx.MockTransport(recorder))
+        api_key=API_KEY,
+        http_client=httpx.Client(transport=httpx.MockTransport(recorder)),
+        rate_budget=None,  # 200 calls to a handler without a limit
     )
     results: dict[str, Decimal] = {}
     lock = threading.Lock()
@@ -634,7 +636,9 @@ def test_one_async_client_is_shared_across_tasks() -> None:
     async def run() -> list[str | None]:
         recorder = Recorder(lambda request: ok(EXAMPLE_FOR(request.url.path.rsplit("/", 1)[1])))
         async with AsyncMijnKlantportaal(
-            api_key=API_KEY, http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder))
+            api_key=API_KEY,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(recorder)),
+            rate_budget=None,  # 64 calls to a handler without a limit
         ) as client:
             invoices = await asyncio.gather(*(client.invoices.get(f"fac_a{i}") for i in range(64)))
         return [invoice.id for invoice in invoices]

@@ -92,6 +92,9 @@ def expected_type(name: str, schema: Mapping[str, Any]) -> Any:
             return expected_type(name, SCHEMAS[ref])
         return getattr(mijnklantportaal, ref)
     kind = schema.get("type")
+    if isinstance(kind, list):  # OpenAPI 3.1: ["integer", "null"] is a nullable integer
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if len(kinds) == 1 else None
     if kind == "array":
         item = _ref(schema.get("items", {}))
         return tuple[getattr(mijnklantportaal, item), ...] if item else Any  # type: ignore[misc]

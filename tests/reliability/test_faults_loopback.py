@@ -40,6 +40,8 @@ from reliability_helpers import API_KEY, INVOICE_ID
 def get(mode: str, base_url: str, **kwargs: Any) -> tuple[Any, float]:
     """One invoices.get over loopback with a fresh client: (result or error, seconds taken)."""
     kwargs.setdefault("api_key", API_KEY)
+    # The reactive retry policy under test: no rate budget in front of it.
+    kwargs.setdefault("rate_budget", None)
     started = time.monotonic()
     result: Any
     if mode == "sync":
@@ -349,14 +351,16 @@ def test_unsolicited_bytes_never_answer_the_next_request(
     with server as base_url:
         totals: list[str] = []
         if mode == "sync":
-            with MijnKlantportaal(api_key=API_KEY, base_url=base_url) as client:
+            with MijnKlantportaal(api_key=API_KEY, base_url=base_url, rate_budget=None) as client:
                 for _ in range(5):
                     totals.append(str(client.invoices.get(INVOICE_ID).total_amount))
                     time.sleep(0.02)
         else:
 
             async def main() -> None:
-                async with AsyncMijnKlantportaal(api_key=API_KEY, base_url=base_url) as client:
+                async with AsyncMijnKlantportaal(
+                    api_key=API_KEY, base_url=base_url, rate_budget=None
+                ) as client:
                     for _ in range(5):
                         totals.append(str((await client.invoices.get(INVOICE_ID)).total_amount))
                         await asyncio.sleep(0.02)
@@ -379,7 +383,9 @@ def test_cancelled_async_calls_leave_the_pool_healthy(delays: list[float], figur
     outcomes: collections.Counter[str] = collections.Counter()
 
     async def main(base_url: str) -> list[str]:
-        async with AsyncMijnKlantportaal(api_key=API_KEY, base_url=base_url) as client:
+        async with AsyncMijnKlantportaal(
+            api_key=API_KEY, base_url=base_url, rate_budget=None
+        ) as client:
 
             async def one(n: int) -> None:
                 try:

@@ -184,7 +184,9 @@ def test_sync_client_from_8_threads(
     tally = Tally()
     started = time.monotonic()
     with fake.serve() as base_url:
-        with MijnKlantportaal(api_key=API_KEY, base_url=base_url, timeout=10) as client:
+        with MijnKlantportaal(
+            api_key=API_KEY, base_url=base_url, timeout=10, rate_budget=None
+        ) as client:
 
             def work(worker: int) -> None:
                 for i in range(worker, REQUESTS, 8):
@@ -210,7 +212,9 @@ def test_async_client_with_64_tasks(
     started = time.monotonic()
 
     async def main(base_url: str) -> None:
-        async with AsyncMijnKlantportaal(api_key=API_KEY, base_url=base_url, timeout=10) as client:
+        async with AsyncMijnKlantportaal(
+            api_key=API_KEY, base_url=base_url, timeout=10, rate_budget=None
+        ) as client:
 
             async def work(worker: int) -> None:
                 for i in range(worker, REQUESTS, 64):

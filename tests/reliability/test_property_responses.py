@@ -53,7 +53,10 @@ def fetch(body: bytes) -> Any:
         _local.body = b""
         transport = httpx.MockTransport(lambda request: httpx.Response(200, content=_local.body))
         client = _local.client = MijnKlantportaal(
-            api_key=API_KEY, http_client=httpx.Client(transport=transport), max_retries=0
+            api_key=API_KEY,
+            http_client=httpx.Client(transport=transport),
+            max_retries=0,
+            rate_budget=None,
         )
     _local.body = body
     return outcome(lambda: client.invoices.get(INVOICE_ID))
@@ -277,7 +280,10 @@ def test_any_api_message_makes_a_printable_error(message: str, status: int, figu
     body = json.dumps({"message": message}).encode()
     transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
     with MijnKlantportaal(
-        api_key=API_KEY, http_client=httpx.Client(transport=transport), max_retries=0
+        api_key=API_KEY,
+        http_client=httpx.Client(transport=transport),
+        max_retries=0,
+        rate_budget=None,
     ) as client:
         error = outcome(lambda: client.invoices.get(INVOICE_ID))
     assert isinstance(error, APIStatusError) and error.status_code == status
@@ -324,7 +330,10 @@ def test_any_rate_limit_headers_give_a_bounded_wait_or_a_typed_error(
         lambda request: httpx.Response(status, headers=raw, content=body)
     )
     with MijnKlantportaal(
-        api_key=API_KEY, http_client=httpx.Client(transport=transport), max_retries=1
+        api_key=API_KEY,
+        http_client=httpx.Client(transport=transport),
+        max_retries=1,
+        rate_budget=None,
     ) as client:
         client._transport._sleep = waits.append  # type: ignore[method-assign]
         result = outcome(lambda: client.invoices.get(INVOICE_ID))

@@ -71,3 +71,6 @@ REDIS_RETRY_INTERVAL = 2.0
 # after a varying network delay, and a start exactly one window after another may arrive
 # just inside it.
 RATE_SAFETY_MARGIN = 0.05
+
+# A wait for the rate budget shorter than this is scheduling noise, not worth a log line.
+LOG_BUDGET_WAITS_FROM = 0.01

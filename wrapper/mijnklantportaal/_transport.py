@@ -38,6 +38,7 @@ from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
     IDEMPOTENT_METHODS,
     INITIAL_RETRY_DELAY,
+    LOG_BUDGET_WAITS_FROM,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
     REQUEST_ID_HEADERS,
@@ -283,7 +284,7 @@ class _BaseTransport(Generic[HttpClient]):
         )
 
     def _budget_waited(self, spec: RequestSpec, waited: float) -> None:
-        if waited > 0 and logger.isEnabledFor(logging.INFO):
+        if waited >= LOG_BUDGET_WAITS_FROM and logger.isEnabledFor(logging.INFO):
             logger.info(
                 "Waited %.2f s for the rate budget before %s %s",
                 waited,

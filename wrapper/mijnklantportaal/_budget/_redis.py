@@ -9,7 +9,6 @@ in-process ``LocalRateBudget`` (one warning per outage) and Redis is tried again
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import threading
@@ -41,6 +40,8 @@ from mijnklantportaal._constants import (
 from mijnklantportaal._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
+    import asyncio
+
     import redis
     import redis.asyncio
 
@@ -181,7 +182,7 @@ class RedisRateBudget:
         self._errors: tuple[type[BaseException], ...] = (
             redis_module.RedisError,
             OSError,
-            asyncio.TimeoutError,
+            TimeoutError,  # asyncio.TimeoutError is TimeoutError since Python 3.11
         )
 
     @property
@@ -234,6 +235,8 @@ class RedisRateBudget:
             return self._async_client
         if self._url is None:
             return None
+        import asyncio  # here: sync users of the package do not pay for importing it
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not asyncio (trio): the sync client, in a worker thread
@@ -269,6 +272,8 @@ class RedisRateBudget:
         self.close()
         if self._url is None:
             return
+        import asyncio  # here: sync users of the package do not pay for importing it
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

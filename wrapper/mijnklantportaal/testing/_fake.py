@@ -37,7 +37,7 @@ from mijnklantportaal.testing._clock import FakeClock
 from mijnklantportaal.testing._faults import Fault
 
 if TYPE_CHECKING:
-    from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
+    from mijnklantportaal import AsyncMijnKlantportaal, LocalRateBudget, MijnKlantportaal
     from mijnklantportaal.testing._transport import FakeTransport
 
 __all__ = [
@@ -298,14 +298,27 @@ class FakeMijnKlantportaal:
 
         return serve(self, host, port)
 
+    def client_rate_budget(self) -> LocalRateBudget | None:
+        """The budget a client of this fake gets from ``client()``: the fake's own limit and
+        window, so that the client paces itself as it would against the API; None when the
+        fake has no limit, or its clock is frozen (its windows then pass only when a test
+        moves the clock, and a budget waits in real time), so that its 429s reach the code
+        under test."""
+        from mijnklantportaal import LocalRateBudget
+
+        if self.rate_limit is None or self.clock.frozen:
+            return None
+        return LocalRateBudget(limit=self.rate_limit, window=self.rate_window)
+
     def client(self, **overrides: Any) -> MijnKlantportaal:
         """A :class:`MijnKlantportaal` wired to this fake in-process (its key, its
-        transport). Keyword arguments override the client's own."""
+        transport, a rate budget matching its limit: see ``client_rate_budget``). Keyword
+        arguments override the client's own."""
         import httpx
 
         from mijnklantportaal import MijnKlantportaal
 
-        kwargs: dict[str, Any] = {"api_key": self.api_key}
+        kwargs: dict[str, Any] = {"api_key": self.api_key, "rate_budget": self.client_rate_budget()}
         kwargs.update(overrides)
         if kwargs.get("http_client") is None:
             kwargs["http_client"] = httpx.Client(transport=self.transport())
@@ -317,7 +330,7 @@ class FakeMijnKlantportaal:
 
         from mijnklantportaal import AsyncMijnKlantportaal
 
-        kwargs: dict[str, Any] = {"api_key": self.api_key}
+        kwargs: dict[str, Any] = {"api_key": self.api_key, "rate_budget": self.client_rate_budget()}
         kwargs.update(overrides)
         if kwargs.get("http_client") is None:
             kwargs["http_client"] = httpx.AsyncClient(transport=self.transport())
