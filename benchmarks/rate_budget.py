@@ -74,6 +74,7 @@ class Settings:
     fleet_ids: int  # between the processes
     one_process_ids: int
     interactive_intervals: tuple[float, ...]  # seconds between interactive calls
+    outage_ids: int  # for the Redis restarted and frozen runs; 0: only "killed halfway"
     max_rate_wait: float
     worker_timeout: float  # a worker still running after this is a hang
 
@@ -85,6 +86,7 @@ FULL = Settings(
     fleet_ids=60,
     one_process_ids=40,
     interactive_intervals=(1.1, 0.3),
+    outage_ids=40,
     max_rate_wait=60.0,
     worker_timeout=90.0,
 )
@@ -95,6 +97,7 @@ SMOKE = Settings(
     fleet_ids=12,
     one_process_ids=10,
     interactive_intervals=(0.6,),
+    outage_ids=0,
     max_rate_wait=60.0,
     worker_timeout=60.0,
 )
@@ -334,11 +337,12 @@ class Outcome:
     responses_429: int
     lost: int
     lost_by_error: dict[str, int]
+    lost_ids_429s: list[int]  # for each lost id: the 429s the fake answered it
     max_budget_wait_s: float
     warnings_per_process: list[int]
     failures: list[str]
     interactive: dict[str, Any] | None = None
-    redis_killed_at_s: float | None = None
+    redis_faults: list[tuple[float, str]] | None = None
     max_call_s: float | None = None
     redis_back_lines: int = 0
     checks: dict[str, bool] = field(default_factory=dict)
@@ -354,7 +358,7 @@ def run_scenario(
     redis: Any = None,
     bulk_role: str = "bulk",
     interactive_interval: float | None = None,
-    kill_redis_at: float | None = None,
+    redis_faults: Sequence[tuple[float, str]] = (),
 ) -> Outcome:
     interactive_ids = invoice_ids(0x100000, 200) if interactive_interval is not None else []
     fake = _timed_fake(settings, [*bulk_ids, *interactive_ids])
@@ -385,10 +389,9 @@ def run_scenario(
         go = time.monotonic()
         for worker in workers:
             tell(worker, "go")
-        killer = None
-        if kill_redis_at is not None:
-            killer = threading.Timer(kill_redis_at, redis.kill)
-            killer.start()
+        timers = [threading.Timer(at, getattr(redis, action)) for at, action in redis_faults]
+        for timer in timers:
+            timer.start()
         deadline = go + settings.worker_timeout
         bulk = [w for w in workers if w.role != "interactive"]
         for worker in bulk:
@@ -397,8 +400,8 @@ def run_scenario(
             if worker.role == "interactive":
                 tell(worker, "stop")
                 finish(worker, deadline + 10)
-        if killer is not None:
-            killer.cancel()
+        for timer in timers:
+            timer.cancel()
         arrivals = list(fake.arrivals)
         statuses = [r.status for r in fake.requests]
 
@@ -428,6 +431,11 @@ def run_scenario(
         responses_429=statuses.count(429),
         lost=lost,
         lost_by_error=lost_by_error,
+        lost_ids_429s=[
+            sum(1 for _, i, status in arrivals if i == invoice_id and status == 429)
+            for report in reports
+            for invoice_id, _ in report["errors"]
+        ],
         max_budget_wait_s=max(waits, default=0.0),
         warnings_per_process=[len(r["warnings"]) for r in all_reports],
         failures=failures,
@@ -437,8 +445,8 @@ def run_scenario(
         outcome.interactive = interactive_figures(
             workers, arrivals, interactive_interval, settings.window
         )
-    if kill_redis_at is not None:
-        outcome.redis_killed_at_s = kill_redis_at
+    if redis_faults:
+        outcome.redis_faults = list(redis_faults)
         durations = [returned - called for r in reports for _, called, returned, _ in r["calls"]]
         outcome.max_call_s = max(durations, default=None)
     return outcome
@@ -526,27 +534,44 @@ def run(settings: Settings, smoke: bool) -> list[Outcome]:
             progress(outcomes[-1])
     finally:
         redis.kill()
-    doomed = RedisServer()
-    doomed.start()
-    try:
-        outcomes.append(
-            run_scenario(
-                "redis_killed",
-                settings,
-                budget="redis",
-                bulk_ids=fleet,
-                processes=n,
-                redis=doomed,
-                bulk_role="bulk_timed",
-                kill_redis_at=ideal_seconds(len(fleet), settings.limit, settings.window) / 2,
+    for name, ids, faults in fault_plans(settings):
+        doomed = RedisServer()  # a server of its own: the faults end it
+        doomed.start()
+        try:
+            outcomes.append(
+                run_scenario(
+                    name,
+                    settings,
+                    budget="redis",
+                    bulk_ids=ids,
+                    processes=n,
+                    redis=doomed,
+                    bulk_role="bulk_timed",
+                    redis_faults=faults,
+                )
             )
-        )
-        progress(outcomes[-1])
-    finally:
-        doomed.kill()
+            progress(outcomes[-1])
+        finally:
+            if doomed.running:
+                doomed.resume()  # a SIGSTOPped server would not die of SIGKILL until then
+            doomed.kill()
     for outcome in outcomes:
         outcome.checks = checks(outcome, settings, smoke)
     return outcomes
+
+
+def fault_plans(settings: Settings) -> list[tuple[str, list[str], list[tuple[float, str]]]]:
+    """(scenario, ids, [(seconds after go, RedisServer method)]): killed halfway through the
+    ideal time; in a full run also killed and started again, and frozen (SIGSTOP) a while."""
+    fleet = invoice_ids(1, settings.fleet_ids)
+    half = ideal_seconds(len(fleet), settings.limit, settings.window) / 2
+    plans = [("redis_killed", fleet, [(half, "kill")])]
+    if settings.outage_ids:
+        ids = invoice_ids(1, settings.outage_ids)
+        ideal = ideal_seconds(len(ids), settings.limit, settings.window)
+        plans.append(("redis_restarted", ids, [(ideal / 4, "kill"), (ideal * 5 / 8, "start")]))
+        plans.append(("redis_frozen", ids, [(ideal / 4, "pause"), (ideal * 5 / 8, "resume")]))
+    return plans
 
 
 def checks(o: Outcome, settings: Settings, smoke: bool) -> dict[str, bool]:
@@ -554,7 +579,7 @@ def checks(o: Outcome, settings: Settings, smoke: bool) -> dict[str, bool]:
     found: dict[str, bool] = {"finished": not o.failures}
     if o.budget != "none":
         found["nothing lost"] = o.lost == 0
-    if o.redis_killed_at_s is not None:
+    if o.redis_faults:
         found["no call past max_rate_wait"] = (
             o.max_call_s is not None and o.max_call_s < settings.max_rate_wait
         )
@@ -597,6 +622,8 @@ TITLES = {
     "fleet_redis": "4 processes, 60 ids: one RedisRateBudget",
     "one_process": "1 process, get_many of 40 ids",
     "redis_killed": "4 processes, 60 ids, Redis SIGKILLed halfway",
+    "redis_restarted": "4 processes, 40 ids, Redis SIGKILLed, then restarted",
+    "redis_frozen": "4 processes, 40 ids, Redis frozen (SIGSTOP), then SIGCONT",
 }
 
 
@@ -657,11 +684,12 @@ def table(outcomes: list[Outcome]) -> str:
                 f"max {seconds(i['max_start_delay_s'])} (target p95 <= {i['target_s']:g} s), "
                 f"{i['responses_429']} x 429, {i['failed']} failed"
             )
-        if o.redis_killed_at_s is not None:
+        if o.redis_faults:
+            faults = ", ".join(f"{action} at {at:g} s" for at, action in o.redis_faults)
             extra.append(
-                f"- Redis killed at {o.redis_killed_at_s:g} s: longest call {seconds(o.max_call_s)}, "
+                f"- Redis {faults}: longest call {seconds(o.max_call_s)}, "
                 f"longest budget wait {seconds(o.max_budget_wait_s)}, warnings per process "
-                f"{o.warnings_per_process}"
+                f"{o.warnings_per_process}, 'Redis is back' lines {o.redis_back_lines}"
             )
         for failure in o.failures:
             extra.append(f"- {o.name}: worker {failure}")
