@@ -19,11 +19,13 @@ Scenarios:
    calls ``get`` at a fixed interval; a call's start delay is from the call to the moment
    the fake received the request that it answered (the two clocks are one:
    ``time.monotonic`` is system-wide on Linux). Run at an interval the 20 % reserve can
-   carry (2 of every 10 starts per window: one call per 1.1 s), and at one that it cannot
-   (every 0.3 s, three times the reserve), to show what happens then.
-4. Redis killed mid-run: the fleet on the shared budget, fetching with
-   ``with_options(priority="bulk")`` on four threads per process (each call timed), while
-   this process SIGKILLs the Redis server halfway through the ideal time.
+   carry (2 of every 10 starts per window: one call per 1.1 s, 60 bulk ids), and at one
+   that it cannot (every 0.3 s, three times the reserve; 40 bulk ids), to show what
+   happens then.
+4. Redis faults, the fleet on the shared budget fetching with ``with_options(priority=
+   "bulk")`` on four threads per process (each call timed): Redis SIGKILLed halfway
+   through the ideal time (60 ids); in a full run also SIGKILLed at a quarter and started
+   again at 5/8, and frozen (SIGSTOP) over the same span (40 ids each).
 
 The ideal: bulk work gets B = floor(L x (1 - reserve)) = 8 of the L = 10 starts of each
 window, so N ids need ceil(N / B) windows, and the last of them starts (ceil(N / B) - 1) x W
@@ -73,7 +75,7 @@ class Settings:
     processes: int
     fleet_ids: int  # between the processes
     one_process_ids: int
-    interactive_intervals: tuple[float, ...]  # seconds between interactive calls
+    interactive_runs: tuple[tuple[float, int], ...]  # (seconds between calls, bulk ids)
     outage_ids: int  # for the Redis restarted and frozen runs; 0: only "killed halfway"
     max_rate_wait: float
     worker_timeout: float  # a worker still running after this is a hang
@@ -85,7 +87,7 @@ FULL = Settings(
     processes=4,
     fleet_ids=60,
     one_process_ids=40,
-    interactive_intervals=(1.1, 0.3),
+    interactive_runs=((1.1, 60), (0.3, 40)),
     outage_ids=40,
     max_rate_wait=60.0,
     worker_timeout=90.0,
@@ -96,7 +98,7 @@ SMOKE = Settings(
     processes=4,
     fleet_ids=12,
     one_process_ids=10,
-    interactive_intervals=(0.6,),
+    interactive_runs=((0.6, 12),),
     outage_ids=0,
     max_rate_wait=60.0,
     worker_timeout=60.0,
@@ -519,13 +521,13 @@ def run(settings: Settings, smoke: bool) -> list[Outcome]:
             )
         )
         progress(outcomes[-1])
-        for interval in settings.interactive_intervals:
+        for interval, count in settings.interactive_runs:
             outcomes.append(
                 run_scenario(
                     f"interactive_every_{interval:g}s",
                     settings,
                     budget="redis",
-                    bulk_ids=fleet,
+                    bulk_ids=invoice_ids(1, count),
                     processes=n,
                     redis=redis,
                     interactive_interval=interval,
