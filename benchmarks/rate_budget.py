@@ -490,7 +490,16 @@ def interactive_figures(
 # -- the whole run ---------------------------------------------------------------------------
 
 
-def run(settings: Settings, smoke: bool) -> list[Outcome]:
+def run(settings: Settings, smoke: bool, faults_only: bool = False) -> list[Outcome]:
+    outcomes = [] if faults_only else run_budgets(settings)
+    outcomes += run_redis_faults(settings)
+    for outcome in outcomes:
+        outcome.checks = checks(outcome, settings, smoke)
+    return outcomes
+
+
+def run_budgets(settings: Settings) -> list[Outcome]:
+    """The fleet three ways, one process, and interactive calls while the fleet runs."""
     from _redis_server import RedisServer
 
     fleet = invoice_ids(1, settings.fleet_ids)
@@ -536,6 +545,14 @@ def run(settings: Settings, smoke: bool) -> list[Outcome]:
             progress(outcomes[-1])
     finally:
         redis.kill()
+    return outcomes
+
+
+def run_redis_faults(settings: Settings) -> list[Outcome]:
+    """The fleet on the shared budget while its Redis fails (``fault_plans``)."""
+    from _redis_server import RedisServer
+
+    outcomes = []
     for name, ids, faults in fault_plans(settings):
         doomed = RedisServer()  # a server of its own: the faults end it
         doomed.start()
@@ -546,7 +563,7 @@ def run(settings: Settings, smoke: bool) -> list[Outcome]:
                     settings,
                     budget="redis",
                     bulk_ids=ids,
-                    processes=n,
+                    processes=settings.processes,
                     redis=doomed,
                     bulk_role="bulk_timed",
                     redis_faults=faults,
@@ -554,11 +571,7 @@ def run(settings: Settings, smoke: bool) -> list[Outcome]:
             )
             progress(outcomes[-1])
         finally:
-            if doomed.running:
-                doomed.resume()  # a SIGSTOPped server would not die of SIGKILL until then
-            doomed.kill()
-    for outcome in outcomes:
-        outcome.checks = checks(outcome, settings, smoke)
+            doomed.kill()  # SIGKILL ends a SIGSTOPped server too
     return outcomes
 
 
@@ -722,13 +735,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts, no targets (CI)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help="where to write results")
+    parser.add_argument(
+        "--faults-only",
+        action="store_true",
+        help="only the Redis fault runs (tools/reliability_report.py uses them)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker_main()
     settings = SMOKE if args.smoke else FULL
     began = time.monotonic()
-    outcomes = run(settings, args.smoke)
+    outcomes = run(settings, args.smoke, args.faults_only)
     elapsed = time.monotonic() - began
     print(table(outcomes))
     print(
@@ -741,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "mode": "smoke" if args.smoke else "full",
+                "faults_only": args.faults_only,
                 "settings": asdict(settings),
                 "bulk_share": bulk_share(settings.limit),
                 "seconds": elapsed,
