@@ -298,6 +298,9 @@ def start_workers(configs: list[dict[str, Any]]) -> list[Worker]:
         assert worker.process.stdout is not None
         line = worker.process.stdout.readline().strip()
         if line != "ready":
+            for started in workers:
+                started.process.kill()
+                started.process.wait()
             raise RuntimeError(f"a {worker.role} worker did not start: {line!r}")
     return workers
 
