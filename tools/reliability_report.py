@@ -7,6 +7,10 @@ when MKP_RELIABILITY_FIGURES names a file, writes the counts and every test's ou
 as JSON; this script turns that file into the tables of RELIABILITY.md. Nothing in the
 document is typed by hand except the bug descriptions below, whose status comes from
 their regression tests' outcomes in the same run.
+
+The "Redis faults" section comes from ``benchmarks/rate_budget.py --faults-only`` (worker
+processes on the shared Redis budget while a real Valkey server is killed, restarted or
+frozen), run after the suite; ``--no-redis-faults`` leaves it out.
 """
 
 from __future__ import annotations
@@ -216,7 +220,79 @@ def run_suite(figures_path: Path) -> tuple[int, float]:
     return code, time.monotonic() - started
 
 
-def render(data: dict[str, Any], seconds: float) -> str:
+def run_redis_faults(json_path: Path) -> dict[str, Any] | None:
+    """The Redis fault runs of the rate budget benchmark (about 40 s), or None if they broke."""
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "rate_budget.py"),
+        "--faults-only",
+        "--json",
+        str(json_path),
+    ]
+    code = subprocess.call(command, cwd=ROOT)
+    if not json_path.exists():
+        print(f"the Redis fault runs wrote no figures (exit code {code})", file=sys.stderr)
+        return None
+    if code != 0:  # the figures are written either way; the section shows what failed
+        print(f"the Redis fault runs failed a check (exit code {code})", file=sys.stderr)
+    data: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8"))
+    return data
+
+
+FAULT_TITLES = {
+    "redis_killed": "SIGKILL halfway",
+    "redis_restarted": "SIGKILL, then started again",
+    "redis_frozen": "SIGSTOP, then SIGCONT",
+}
+
+
+def render_redis_faults(data: dict[str, Any]) -> list[str]:
+    """The "Redis faults" section from ``benchmarks/rate_budget.py --faults-only`` JSON."""
+    settings = data["settings"]
+    machine = data["machine"]
+    out = [
+        "## Redis faults",
+        "",
+        "The fleet-wide rate budget (`RedisRateBudget`) losing its Redis mid-run:",
+        f"{settings['processes']} worker processes fetch invoices from the fake",
+        f"(`rate_limit={settings['limit']}`, `rate_window={settings['window']:g}`, loopback HTTP) "
+        'with `priority="bulk"` on 4 threads',
+        "each, every call timed, while this run SIGKILLs the real Valkey server, SIGKILLs and",
+        "starts it again, or freezes it (SIGSTOP, then SIGCONT). Times are seconds after the",
+        "workers start; the ideal is when the last call could start with the budget intact.",
+        f"From `benchmarks/rate_budget.py --faults-only`, commit {machine['commit']}, "
+        f"{machine['nproc']} cores, Python {machine['python']}.",
+        "",
+        "| Fault | Ids | Finished | Lost | 429s | Elapsed / ideal | Longest call | "
+        "Warnings per process | Back on Redis |",
+        "|---|---:|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for o in data["scenarios"]:
+        when = ", ".join(f"{action} at {at:g} s" for at, action in o["redis_faults"] or [])
+        ratio = "-" if o["ratio"] is None else f"{o['elapsed_s']:.1f} s / {o['ideal_s']:g} s"
+        longest = "-" if o["max_call_s"] is None else f"{o['max_call_s']:.1f} s"
+        out.append(
+            f"| {FAULT_TITLES.get(o['name'], o['name'])} ({when}) | {o['ids']} | "
+            f"{'yes' if not o['failures'] else 'NO: ' + '; '.join(o['failures'])} | "
+            f"{o['lost']} | {o['responses_429']} | {ratio} | {longest} | "
+            f"{', '.join(map(str, o['warnings_per_process']))} | {o['redis_back_lines']} |"
+        )
+    out += [
+        "",
+        "What is checked: every worker finishes (a redis exception reaching the caller, or",
+        "anything but a `MijnKlantportaalError`, would end its process), no id ends in an error",
+        f"(Lost), and no call outlives `max_rate_wait` ({settings['max_rate_wait']:g} s; Longest",
+        "call is the slowest single `get`, its budget wait and retries included). Each process",
+        "logs one WARNING per outage (none if it needed no new start after the fault); Back on",
+        'Redis counts the "Redis is back" INFO lines. The 429s are the price of the fallback:',
+        "while Redis is away each process keeps the limit only for itself, and the client",
+        "retries them.",
+        "",
+    ]
+    return out
+
+
+def render(data: dict[str, Any], seconds: float, redis_faults: dict[str, Any] | None = None) -> str:
     counts: dict[str, dict[str, int]] = data["counts"]
     tests: dict[str, dict[str, int]] = data["tests"]
     notes: dict[str, Any] = data["notes"]
@@ -282,6 +358,8 @@ def render(data: dict[str, Any], seconds: float) -> str:
             "file descriptors, threads or `ResourceWarning`s left after the clients close.",
             "",
         ]
+    if redis_faults is not None:
+        out += render_redis_faults(redis_faults)
     out += [
         "## Failures found and fixed",
         "",
@@ -318,7 +396,14 @@ def main(argv: list[str]) -> int:
             print("the suite wrote no figures", file=sys.stderr)
             return code or 1
         data = json.loads(figures_path.read_text(encoding="utf-8"))
-    OUTPUT.write_text(render(data, seconds), encoding="utf-8")
+        faults = None
+        if "--no-redis-faults" not in argv:
+            faults = run_redis_faults(Path(tmp) / "redis_faults.json")
+            broken = faults is None or any(
+                o["failures"] or not all(o["checks"].values()) for o in faults["scenarios"]
+            )
+            code = code or int(broken)
+    OUTPUT.write_text(render(data, seconds, faults), encoding="utf-8")
     print(f"wrote {OUTPUT.relative_to(ROOT)} (suite exit code {code})")
     return code
 
