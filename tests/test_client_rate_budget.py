@@ -201,3 +201,34 @@ def test_bad_with_options_are_refused(
     client = make_client(Recorder(ok()))
     with pytest.raises(ConfigurationError, match=named):
         client.with_options(**options)
+
+
+def test_under_a_budget_a_429_is_waited_out_without_spending_a_retry(
+    make_client: MakeClient, sleeps: list[float]
+) -> None:
+    """Another process of the key took the window: the call waits for retry-after (with
+    jitter, so that clients told the same second do not collide again) and gets its answer,
+    although max_retries=0; without a budget the same 429 is the caller's error."""
+    too_many = httpx.Response(
+        429, json={"code": 429, "message": "Too many requests."}, headers={"retry-after": "1"}
+    )
+    recorder = Recorder(too_many, ok())
+    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=0)
+    assert get(client).id == INVOICE_ID
+    assert len(recorder.requests) == 2
+    assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 1.25
+
+    reactive = make_client(Recorder(too_many, ok()), rate_budget=None, max_retries=0)
+    with pytest.raises(RateLimitError):
+        get(reactive)
+
+
+def test_429_waits_stop_at_max_rate_wait(make_client: MakeClient, sleeps: list[float]) -> None:
+    too_many = httpx.Response(
+        429, json={"code": 429, "message": "Too many requests."}, headers={"retry-after": "1"}
+    )
+    recorder = Recorder(too_many)  # the server says 429 for ever
+    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=0, max_rate_wait=2.5)
+    error = refused(client)
+    assert "x-mijnklantportaal-rate-budget" not in error.response.headers  # the server's
+    assert 1 <= len(sleeps) <= 2 and sum(sleeps) <= 2.5

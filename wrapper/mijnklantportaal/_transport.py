@@ -160,12 +160,14 @@ def _request_timeout(request: httpx.Request) -> httpx.Timeout:
 
 
 class _Retry:
-    """A decision to try again after ``delay`` seconds."""
+    """A decision to try again after ``delay`` seconds; ``counted`` against max_retries, or
+    not (a 429 under a rate budget: waited for within max_rate_wait instead)."""
 
-    __slots__ = ("delay",)
+    __slots__ = ("counted", "delay")
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, counted: bool = True) -> None:
         self.delay = delay
+        self.counted = counted
 
 
 HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
@@ -325,6 +327,7 @@ class _BaseTransport(Generic[HttpClient]):
         parse: Callable[[Any], T],
         retries_taken: int,
         started: float,
+        rate_waited: float = 0.0,
     ) -> RawResponse[T] | _Retry:
         status = response.status_code
         self.rate_limit_state.headers = response.headers
@@ -340,6 +343,10 @@ class _BaseTransport(Generic[HttpClient]):
             logger.debug("response headers: %s", dict(response.headers))
         if 200 <= status < 300:
             return RawResponse(self._parse_body(spec, response, parse), response, retries_taken)
+        if status == 429:
+            waited = self._wait_out_429(spec, response, rate_waited)
+            if waited is not None:
+                return waited
         if (
             retries_taken < self.config.max_retries
             and spec.idempotent
@@ -362,6 +369,35 @@ class _BaseTransport(Generic[HttpClient]):
                 )
                 return _Retry(delay)
         raise self._status_error(spec, response, retries_taken)
+
+    def _wait_out_429(
+        self, spec: RequestSpec, response: httpx.Response, rate_waited: float
+    ) -> _Retry | None:
+        """Under a rate budget a 429 means that another client of the key (another process,
+        another host) took the window: the budget now holds the key until ``retry-after``,
+        so the call waits for that, without spending one of ``max_retries``, as long as
+        all its waits for 429s stay within ``max_rate_wait``. Jitter spreads the clients
+        that were told the same whole second, so that they do not collide again."""
+        if self.config.rate_budget is None or not spec.idempotent:
+            return None
+        delay = self._calculate_retry_timeout(0, response.headers)
+        if delay is None:
+            return None
+        delay *= 1.0 + RETRY_JITTER * random.random()
+        if rate_waited + delay > self.config.max_rate_wait:
+            return None
+        logger.info(
+            "Waiting %.2f s after HTTP 429 for %s %s (the rate budget holds the key until then)",
+            delay,
+            spec.method,
+            response.request.url,
+            extra={
+                "mijnklantportaal_retry_delay": delay,
+                "mijnklantportaal_retry_status": 429,
+                "mijnklantportaal_retry_counted": False,
+            },
+        )
+        return _Retry(delay, counted=False)
 
     def _handle_transport_error(
         self, spec: RequestSpec, request: httpx.Request, exc: httpx.RequestError, retries_taken: int
@@ -630,6 +666,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
 
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
+        rate_waited = 0.0  # seconds waited for 429s under a rate budget
         while True:
             request = self._build_request(spec)
             self._acquire(spec, request)
@@ -642,11 +679,16 @@ class SyncTransport(_BaseTransport[httpx.Client]):
                 )
             else:
                 self._observe(response)
-                outcome = self._handle_response(spec, response, parse, retries_taken, started)
+                outcome = self._handle_response(
+                    spec, response, parse, retries_taken, started, rate_waited
+                )
             if not isinstance(outcome, _Retry):
                 return outcome
             self._sleep(outcome.delay)
-            retries_taken += 1
+            if outcome.counted:
+                retries_taken += 1
+            else:
+                rate_waited += outcome.delay
 
 
 class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
@@ -728,6 +770,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
 
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
+        rate_waited = 0.0  # seconds waited for 429s under a rate budget
         while True:
             request = self._build_request(spec)
             await self._acquire(spec, request)
@@ -740,8 +783,13 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
                 )
             else:
                 await self._observe(response)
-                outcome = self._handle_response(spec, response, parse, retries_taken, started)
+                outcome = self._handle_response(
+                    spec, response, parse, retries_taken, started, rate_waited
+                )
             if not isinstance(outcome, _Retry):
                 return outcome
             await self._sleep(outcome.delay)
-            retries_taken += 1
+            if outcome.counted:
+                retries_taken += 1
+            else:
+                rate_waited += outcome.delay

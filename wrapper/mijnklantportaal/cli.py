@@ -576,8 +576,12 @@ class _RetryProgress(logging.Handler):
         delay = getattr(record, "mijnklantportaal_retry_delay", None)
         if not isinstance(delay, int | float):
             return
-        self.retries += 1
         status = getattr(record, "mijnklantportaal_retry_status", None)
+        if getattr(record, "mijnklantportaal_retry_counted", True) is False:
+            # A 429 under the rate budget: waited for within max_rate_wait, not a retry.
+            _print_error(f"{PROG}: waiting {round(delay, 1):g} s ({_retry_reason(status)})")
+            return
+        self.retries += 1
         _print_error(
             f"{PROG}: waiting {round(delay, 1):g} s ({_retry_reason(status)}), "
             f"retry {self.retries} of {self.max_retries}"

@@ -7,7 +7,8 @@
 - ``mijnklantportaal_fake``: a fresh :class:`~mijnklantportaal.testing.FakeMijnKlantportaal`
   seeded with the spec's example invoice (``fac_abc12345def678``).
 - ``mijnklantportaal_client`` / ``mijnklantportaal_async_client``: clients wired to that
-  fake in-process, whose retries do not wait (a scripted 503 costs no test time).
+  fake in-process, whose retries do not wait (a scripted 503 costs no test time) and which
+  have no rate budget (it would pace them in real time; a scripted 429 reaches your code).
 
 Everything heavy is imported inside the fixtures: loading this plugin costs pytest nothing.
 """
@@ -41,7 +42,7 @@ def mijnklantportaal_client(
     """A MijnKlantportaal client talking to ``mijnklantportaal_fake``; retries are instant."""
     from mijnklantportaal.testing._instant import instant_retries
 
-    with mijnklantportaal_fake.client() as client, instant_retries():
+    with mijnklantportaal_fake.client(rate_budget=None) as client, instant_retries():
         yield client
 
 
@@ -54,4 +55,4 @@ def mijnklantportaal_async_client(
     from mijnklantportaal.testing._instant import instant_retries
 
     with instant_retries():
-        yield mijnklantportaal_fake.async_client()
+        yield mijnklantportaal_fake.async_client(rate_budget=None)
