@@ -120,6 +120,9 @@ def test_longest_valid_id_is_sent_unchanged(mock_client: MakeClient) -> None:
 # -- bodies, statuses and headers --------------------------------------------------------------
 
 GOOD = b'{"id":"fac_abc12345def678","subtotalAmount":12.95,"totalAmount":"15.67"}'
+# Bodies that must be refused for what they hold carry the requested id, so that the
+# answered-id check cannot refuse them in its place.
+ID_FIELD = b'{"id":"fac_abc12345def678",'
 HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
@@ -159,7 +162,7 @@ HOSTILE_RESPONSES: list[Case] = [
         "200 duplicate key",
         200,
         JSON_CT,
-        b'{"totalAmount":1,"totalAmount":2}',
+        ID_FIELD + b'"totalAmount":1,"totalAmount":2}',
         APIResponseValidationError,
         1,
     ),
@@ -167,7 +170,31 @@ HOSTILE_RESPONSES: list[Case] = [
         "200 duplicate nested",
         200,
         JSON_CT,
-        b'{"lines":[{"vatRate":21,"vatRate":9}]}',
+        ID_FIELD + b'"lines":[{"vatRate":21,"vatRate":9}]}',
+        APIResponseValidationError,
+        1,
+    ),
+    (
+        "200 duplicate beside a timestamp",
+        200,
+        JSON_CT,
+        ID_FIELD + b'"issuedAt":"2025-04-12T00:00:00Z","totalAmount":1,"totalAmount":2}',
+        APIResponseValidationError,
+        1,
+    ),
+    (
+        "200 duplicate beside an escaped colon",
+        200,
+        JSON_CT,
+        ID_FIELD + b'"invoiceNumber":"a\\u003ab","totalAmount":1,"totalAmount":2}',
+        APIResponseValidationError,
+        1,
+    ),
+    (
+        "200 duplicate with spaced colons",
+        200,
+        JSON_CT,
+        ID_FIELD + b'"totalAmount" : 1 , "totalAmount" : 2}',
         APIResponseValidationError,
         1,
     ),
