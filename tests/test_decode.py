@@ -1,8 +1,9 @@
 """``_decode.loads``: the fast parse refuses duplicate keys exactly as the checking parse does.
 
-``loads`` parses without an ``object_pairs_hook`` and proves by counting colons that no key
-was repeated (``_decode._nothing_overwritten``); when it cannot, the checking parse runs.
-These tests compare it with a plain reference parse on texts built to defeat the counting:
+From 2 kB up, ``loads`` parses without an ``object_pairs_hook`` and proves by counting colons
+that no key was repeated (``_decode._nothing_overwritten``); when it cannot, and for smaller
+bodies, the checking parse runs. These tests run both ways (``_counted`` counts whatever the
+size) and compare them with a plain reference parse on texts built to defeat the counting:
 colons inside keys and strings, escaped colons, whitespace around colons, duplicates whose
 overwritten value held the colons.
 """
@@ -10,14 +11,25 @@ overwritten value held the colons.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mijnklantportaal import Invoice, _decode
 from mijnklantportaal._decode import DecodeError, loads
+
+
+def _counted(text: str | bytes) -> Any:
+    """``loads`` with the counting parse whatever the size (it only counts from 2 kB up)."""
+    with mock.patch.object(_decode, "_COUNTING_PAYS_FROM", 0):
+        return loads(text)
+
+
+LOADS = [pytest.param(loads, id="as sized"), pytest.param(_counted, id="counted")]
 
 
 class _Duplicate(Exception):
@@ -89,12 +101,14 @@ def test_loads_refuses_exactly_the_texts_with_a_repeated_key(text: str) -> None:
     try:
         expected = _reference(text)
     except _Duplicate:
-        with pytest.raises(DecodeError, match="appears twice in one object"):
-            loads(text)
+        for parse in (loads, _counted):
+            with pytest.raises(DecodeError, match="appears twice in one object"):
+                parse(text)
         return
     # repr tells Decimal('-0') from 0 and an int from a Decimal.
-    assert repr(loads(text)) == repr(expected)
-    assert repr(loads(text.encode())) == repr(expected)
+    for parse in (loads, _counted):
+        assert repr(parse(text)) == repr(expected)
+        assert repr(parse(text.encode())) == repr(expected)
 
 
 @pytest.mark.parametrize(
@@ -114,17 +128,21 @@ def test_loads_refuses_exactly_the_texts_with_a_repeated_key(text: str) -> None:
         '[[{"x":"y"}],{"lines":[{"vatRate":21,"vatRate":9,"note":"10:00"}]}]',
     ],
 )
-def test_a_repeated_key_is_refused_whatever_else_the_body_holds(text: str) -> None:
+@pytest.mark.parametrize("parse", LOADS)
+def test_a_repeated_key_is_refused_whatever_else_the_body_holds(
+    parse: Callable[[str], Any], text: str
+) -> None:
     with pytest.raises(DecodeError, match="appears twice in one object"):
-        loads(text)
+        parse(text)
 
 
-def test_colons_in_keys_and_escapes_still_parse_exactly() -> None:
+@pytest.mark.parametrize("parse", LOADS)
+def test_colons_in_keys_and_escapes_still_parse_exactly(parse: Callable[[str], Any]) -> None:
     text = (
         '{"zzTestOnly:Unknown":"a\\u003ab","note":"\\":",'
         '"lines":[{"description":"10:00 - 12:00","amountExclVat":-0}]}'
     )
-    assert repr(loads(text)) == repr(_reference(text))
+    assert repr(parse(text)) == repr(_reference(text))
 
 
 class _CountingDecoder(json.JSONDecoder):
@@ -146,6 +164,7 @@ def test_a_timestamped_invoice_needs_no_second_parse(monkeypatch: pytest.MonkeyP
         '{"id":"fac_abc12345def678","issuedAt":"2025-04-12T00:00:00.000Z",'
         f'"lines":[{",".join([line] * 50)}],"totalAmount":"15.67"}}'
     )
+    assert len(body) > _decode._COUNTING_PAYS_FROM
     invoice = Invoice.from_dict(loads(body.encode()))
     assert invoice.lines is not None and len(invoice.lines) == 50
     assert invoice.lines[0].description == "Support 09:00-17:00"

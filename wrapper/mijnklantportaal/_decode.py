@@ -71,8 +71,8 @@ def _parse_int(digits: str) -> int | Decimal:
 
 # The checking parse: names a duplicate key, keeps the sign of an integer -0. Any
 # object_pairs_hook makes the C scanner build a (key, value) tuple per member and then a dict
-# from them, about a fifth of the parse of a large body, so ``loads`` only uses it when the
-# cheaper parse below cannot rule a duplicate key out.
+# from them, about a fifth of the parse of a large body, so ``loads`` uses it for a large body
+# only when counting (below) cannot rule a duplicate key out.
 _checking_decoder = json.JSONDecoder(
     parse_float=Decimal,
     parse_int=_parse_int,
@@ -80,9 +80,13 @@ _checking_decoder = json.JSONDecoder(
     object_pairs_hook=_refuse_duplicate_keys,
 )
 # Python's int() is the scanner's C fast path; the Python-level _parse_int costs a call per
-# JSON integer, so it is only used when the body has a "-0" that could be the integer -0
+# JSON integer, so a large body only gets it when it has a "-0" that could be the integer -0
 # (dates' "-04" are not). A false alarm (e.g. "-0" inside a string) only costs that call.
 _MAYBE_MINUS_ZERO = re.compile(r"-0(?![0-9.eE])")
+# Below this many characters the checking parse is as fast as counting (they cross at about
+# 2,000: a one-invoice body of 370 takes 4.6 us checked, 6.9 us counted, which pays for a
+# decoder and a walk per call).
+_COUNTING_PAYS_FROM = 2048
 # A colon the JSON text spells as an escape: the one way a decoded string can hold a colon
 # that the text does not (a false alarm, such as an escaped backslash before "u003a", only
 # means the checking parse runs).
@@ -93,10 +97,12 @@ def loads(content: bytes | str) -> Any:
     """Parse a JSON body; numbers with a fraction or exponent become exact ``Decimal``s.
 
     Duplicate keys are refused (an amount sent twice is ambiguous) without paying for an
-    ``object_pairs_hook`` on every body: see ``_nothing_overwritten``.
+    ``object_pairs_hook`` on every large body: see ``_nothing_overwritten``.
     """
     try:
         text = content.decode("utf-8") if isinstance(content, bytes) else content
+        if len(text) < _COUNTING_PAYS_FROM:
+            return _parse(_checking_decoder, text)
         exact_ints = _MAYBE_MINUS_ZERO.search(text) is not None
         kept = 0
 
