@@ -84,3 +84,59 @@ def test_decode_errors_name_the_nested_field() -> None:
     with pytest.raises(DecodeError) as caught:
         Invoice.from_dict(loads(b'{"lines":[{},{},{"quantity":1.5}]}'))
     assert caught.value.field == "lines[2].quantity"
+
+
+LINE = {
+    "id": "fcl_1",
+    "description": "Pro",
+    "quantity": 2,
+    "currency": "EUR",
+    "amountExclVat": Decimal("12.95"),
+    "vatRate": 21,
+    "vatAmount": Decimal("2.72"),
+    "amountInclVat": Decimal("15.67"),
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "extra"),
+    [
+        (LINE, {}),  # every declared key: read by subscript, no extras
+        ({**LINE, "zzTestOnlyUnknown": 1}, {"zzTestOnlyUnknown": 1}),
+        # as many keys as declared, but one of them unknown: its extra must be kept
+        ({**{k: v for k, v in LINE.items() if k != "id"}, "zzTestOnlyUnknown": 1}, None),
+        ({k: v for k, v in LINE.items() if k != "currency"}, {}),
+        (dict.fromkeys(LINE), {}),  # explicit nulls read as absent
+    ],
+)
+def test_declared_and_unknown_keys_read_the_same_whichever_are_present(
+    data: dict[str, object], extra: dict[str, object] | None
+) -> None:
+    line = InvoiceLine.from_dict(data)
+    for attribute, key, kind in InvoiceLine._wire_fields:
+        sent = data.get(key)
+        expected = Decimal(sent) if kind == "money" and sent is not None else sent  # type: ignore[arg-type]
+        value = getattr(line, attribute)
+        assert value == expected and type(value) is type(expected), key
+    assert dict(line.extra) == (extra if extra is not None else {"zzTestOnlyUnknown": 1})
+
+
+@pytest.mark.parametrize(
+    ("digits", "fits"),
+    [("1E+10000", True), ("1E-10000", True), ("1E+10001", False), ("1E-10001", False)],
+)
+def test_the_inline_amount_check_and_the_decoder_share_one_exponent_bound(
+    digits: str, fits: bool
+) -> None:
+    # A Decimal takes the generated inline check; a string goes through _decode.money.
+    for value in (Decimal(digits), digits):
+        for data in ({"vatRate": value}, {**LINE, "vatRate": value}):
+            if fits:
+                assert InvoiceLine.from_dict(data).vat_rate == Decimal(digits)
+            else:
+                with pytest.raises(DecodeError, match="out of range") as caught:
+                    InvoiceLine.from_dict(data)
+                assert caught.value.field == "vatRate"
+    for special in ("NaN", "Infinity", "-Infinity", "sNaN"):
+        with pytest.raises(DecodeError, match="not a finite number"):
+            InvoiceLine.from_dict({**LINE, "vatRate": Decimal(special)})

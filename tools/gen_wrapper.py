@@ -654,14 +654,12 @@ def _emit_model(model: ModelSpec) -> str:
         '        Raises ``DecodeError`` naming the field when a value does not fit."""',
         "        if type(data) is not dict:",
         f'            raise DecodeError(f"expected a JSON object for {name}, got {{kind_of(data)}}")',
-        "        get = data.get",
     ]
+    lines += ["        " + line for line in _read_lines(model.props)]
     for prop in model.props:
         lines += ["        " + line for line in _decode_lines(prop)]
-    keys = len(model.props)
-    present = " and ".join(f"v_{p.attribute} is not None" for p in model.props) or "True"
     lines += [
-        f"        if (len(data) == {keys} and {present}) or cls._wire_keys.issuperset(data):",
+        "        if complete or cls._wire_keys.issuperset(data):",
         "            extra: Mapping[str, Any] = EMPTY_EXTRA",
         "        else:",
         "            keys = cls._wire_keys",
@@ -700,11 +698,28 @@ def _prop_doc(prop: Prop) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _read_lines(props: list[Prop]) -> list[str]:
+    """Read each field's wire value into ``v_<attribute>`` and set ``complete`` when the
+    object holds exactly the declared keys (no extras to keep). Subscripts first: the common
+    case has every field, and a subscript is cheaper than a ``.get`` call per field."""
+    if not props:
+        return ["complete = not data"]
+    return [
+        "try:  # every declared field present: the common case",
+        *[f"    v_{p.attribute} = data[{p.key!r}]" for p in props],
+        f"    complete = len(data) == {len(props)}",
+        "except KeyError:",
+        "    get = data.get",
+        *[f"    v_{p.attribute} = get({p.key!r})" for p in props],
+        "    complete = False",
+    ]
+
+
 def _decode_lines(prop: Prop) -> list[str]:
     v = f"v_{prop.attribute}"
     key = prop.key
     kind = prop.type.kind
-    lines = [f"{v} = get({key!r})"]
+    lines: list[str] = []
     if kind == "text":
         lines += [
             f"if type({v}) is not str and {v} is not None:",
@@ -723,10 +738,11 @@ def _decode_lines(prop: Prop) -> list[str]:
     elif kind == "money":
         lines += [
             f"if {v} is not None and not (",
-            f"    type({v}) is Decimal and {v}.is_finite() and -MAX_EXPONENT <= {v}.adjusted() <= MAX_EXPONENT",
+            f"    type({v}) is Decimal and {v}.is_finite() and abs({v}.adjusted()) <= MAX_EXPONENT",
             "):",
             f"    if type({v}) is int and 0 <= {v} < SMALL_DECIMALS_END:",
-            f"        {v} = SMALL_DECIMALS[{v}]  # a VAT rate or whole amount: one shared Decimal",
+            "        # a VAT rate or whole amount: one shared Decimal",
+            f"        {v} = SMALL_DECIMALS[{v}]",
             "    else:",
             f"        {v} = decode_field(money, {v}, {key!r})",
         ]

@@ -120,6 +120,12 @@ def test_longest_valid_id_is_sent_unchanged(mock_client: MakeClient) -> None:
 # -- bodies, statuses and headers --------------------------------------------------------------
 
 GOOD = b'{"id":"fac_abc12345def678","subtotalAmount":12.95,"totalAmount":"15.67"}'
+# Bodies that must be refused for what they hold carry the requested id, so that the
+# answered-id check cannot refuse them in its place.
+ID_FIELD = b'{"id":"fac_abc12345def678",'
+# Makes a body larger than 2 kB, which _decode.loads checks for repeated keys by counting
+# (smaller ones go straight to the parse that checks each object).
+PADDING = b'"zzTestOnlyPadding":"' + b"x" * 2100 + b'",'
 HTML = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
 
 
@@ -159,7 +165,7 @@ HOSTILE_RESPONSES: list[Case] = [
         "200 duplicate key",
         200,
         JSON_CT,
-        b'{"totalAmount":1,"totalAmount":2}',
+        ID_FIELD + b'"totalAmount":1,"totalAmount":2}',
         APIResponseValidationError,
         1,
     ),
@@ -167,7 +173,31 @@ HOSTILE_RESPONSES: list[Case] = [
         "200 duplicate nested",
         200,
         JSON_CT,
-        b'{"lines":[{"vatRate":21,"vatRate":9}]}',
+        ID_FIELD + b'"lines":[{"vatRate":21,"vatRate":9}]}',
+        APIResponseValidationError,
+        1,
+    ),
+    (
+        "200 duplicate beside a timestamp",
+        200,
+        JSON_CT,
+        ID_FIELD + PADDING + b'"issuedAt":"2025-04-12T00:00:00Z","totalAmount":1,"totalAmount":2}',
+        APIResponseValidationError,
+        1,
+    ),
+    (
+        "200 duplicate beside an escaped colon",
+        200,
+        JSON_CT,
+        ID_FIELD + PADDING + b'"invoiceNumber":"a\\u003ab","totalAmount":1,"totalAmount":2}',
+        APIResponseValidationError,
+        1,
+    ),
+    (
+        "200 duplicate with spaced colons",
+        200,
+        JSON_CT,
+        ID_FIELD + PADDING + b'"totalAmount" : 1 , "totalAmount" : 2}',
         APIResponseValidationError,
         1,
     ),

@@ -95,78 +95,76 @@ class InvoiceLine(Model):
         Raises ``DecodeError`` naming the field when a value does not fit."""
         if type(data) is not dict:
             raise DecodeError(f"expected a JSON object for InvoiceLine, got {kind_of(data)}")
-        get = data.get
-        v_id = get("id")
+        try:  # every declared field present: the common case
+            v_id = data["id"]
+            v_description = data["description"]
+            v_quantity = data["quantity"]
+            v_currency = data["currency"]
+            v_amount_excl_vat = data["amountExclVat"]
+            v_vat_rate = data["vatRate"]
+            v_vat_amount = data["vatAmount"]
+            v_amount_incl_vat = data["amountInclVat"]
+            complete = len(data) == 8
+        except KeyError:
+            get = data.get
+            v_id = get("id")
+            v_description = get("description")
+            v_quantity = get("quantity")
+            v_currency = get("currency")
+            v_amount_excl_vat = get("amountExclVat")
+            v_vat_rate = get("vatRate")
+            v_vat_amount = get("vatAmount")
+            v_amount_incl_vat = get("amountInclVat")
+            complete = False
         if type(v_id) is not str and v_id is not None:
             v_id = decode_field(text, v_id, "id")
-        v_description = get("description")
         if type(v_description) is not str and v_description is not None:
             v_description = decode_field(text, v_description, "description")
-        v_quantity = get("quantity")
         if type(v_quantity) is not int and v_quantity is not None:
             v_quantity = decode_field(integer, v_quantity, "quantity")
-        v_currency = get("currency")
         if type(v_currency) is not str and v_currency is not None:
             v_currency = decode_field(text, v_currency, "currency")
-        v_amount_excl_vat = get("amountExclVat")
         if v_amount_excl_vat is not None and not (
             type(v_amount_excl_vat) is Decimal
             and v_amount_excl_vat.is_finite()
-            and -MAX_EXPONENT <= v_amount_excl_vat.adjusted() <= MAX_EXPONENT
+            and abs(v_amount_excl_vat.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_amount_excl_vat) is int and 0 <= v_amount_excl_vat < SMALL_DECIMALS_END:
-                v_amount_excl_vat = SMALL_DECIMALS[
-                    v_amount_excl_vat
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_amount_excl_vat = SMALL_DECIMALS[v_amount_excl_vat]
             else:
                 v_amount_excl_vat = decode_field(money, v_amount_excl_vat, "amountExclVat")
-        v_vat_rate = get("vatRate")
         if v_vat_rate is not None and not (
             type(v_vat_rate) is Decimal
             and v_vat_rate.is_finite()
-            and -MAX_EXPONENT <= v_vat_rate.adjusted() <= MAX_EXPONENT
+            and abs(v_vat_rate.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_vat_rate) is int and 0 <= v_vat_rate < SMALL_DECIMALS_END:
-                v_vat_rate = SMALL_DECIMALS[
-                    v_vat_rate
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_vat_rate = SMALL_DECIMALS[v_vat_rate]
             else:
                 v_vat_rate = decode_field(money, v_vat_rate, "vatRate")
-        v_vat_amount = get("vatAmount")
         if v_vat_amount is not None and not (
             type(v_vat_amount) is Decimal
             and v_vat_amount.is_finite()
-            and -MAX_EXPONENT <= v_vat_amount.adjusted() <= MAX_EXPONENT
+            and abs(v_vat_amount.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_vat_amount) is int and 0 <= v_vat_amount < SMALL_DECIMALS_END:
-                v_vat_amount = SMALL_DECIMALS[
-                    v_vat_amount
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_vat_amount = SMALL_DECIMALS[v_vat_amount]
             else:
                 v_vat_amount = decode_field(money, v_vat_amount, "vatAmount")
-        v_amount_incl_vat = get("amountInclVat")
         if v_amount_incl_vat is not None and not (
             type(v_amount_incl_vat) is Decimal
             and v_amount_incl_vat.is_finite()
-            and -MAX_EXPONENT <= v_amount_incl_vat.adjusted() <= MAX_EXPONENT
+            and abs(v_amount_incl_vat.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_amount_incl_vat) is int and 0 <= v_amount_incl_vat < SMALL_DECIMALS_END:
-                v_amount_incl_vat = SMALL_DECIMALS[
-                    v_amount_incl_vat
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_amount_incl_vat = SMALL_DECIMALS[v_amount_incl_vat]
             else:
                 v_amount_incl_vat = decode_field(money, v_amount_incl_vat, "amountInclVat")
-        if (
-            len(data) == 8
-            and v_id is not None
-            and v_description is not None
-            and v_quantity is not None
-            and v_currency is not None
-            and v_amount_excl_vat is not None
-            and v_vat_rate is not None
-            and v_vat_amount is not None
-            and v_amount_incl_vat is not None
-        ) or cls._wire_keys.issuperset(data):
+        if complete or cls._wire_keys.issuperset(data):
             extra: Mapping[str, Any] = EMPTY_EXTRA
         else:
             keys = cls._wire_keys
@@ -281,73 +279,72 @@ class Invoice(Model):
         Raises ``DecodeError`` naming the field when a value does not fit."""
         if type(data) is not dict:
             raise DecodeError(f"expected a JSON object for Invoice, got {kind_of(data)}")
-        get = data.get
-        v_id = get("id")
+        try:  # every declared field present: the common case
+            v_id = data["id"]
+            v_invoice_number = data["invoiceNumber"]
+            v_lines = data["lines"]
+            v_currency = data["currency"]
+            v_subtotal_amount = data["subtotalAmount"]
+            v_vat_amount = data["vatAmount"]
+            v_total_amount = data["totalAmount"]
+            v_issued_at = data["issuedAt"]
+            v_is_paid = data["isPaid"]
+            complete = len(data) == 9
+        except KeyError:
+            get = data.get
+            v_id = get("id")
+            v_invoice_number = get("invoiceNumber")
+            v_lines = get("lines")
+            v_currency = get("currency")
+            v_subtotal_amount = get("subtotalAmount")
+            v_vat_amount = get("vatAmount")
+            v_total_amount = get("totalAmount")
+            v_issued_at = get("issuedAt")
+            v_is_paid = get("isPaid")
+            complete = False
         if type(v_id) is not str and v_id is not None:
             v_id = decode_field(text, v_id, "id")
-        v_invoice_number = get("invoiceNumber")
         if type(v_invoice_number) is not str and v_invoice_number is not None:
             v_invoice_number = decode_field(text, v_invoice_number, "invoiceNumber")
-        v_lines = get("lines")
         if v_lines is not None:
             v_lines = decode_list(InvoiceLine.from_dict, v_lines, "lines")
-        v_currency = get("currency")
         if type(v_currency) is not str and v_currency is not None:
             v_currency = decode_field(text, v_currency, "currency")
-        v_subtotal_amount = get("subtotalAmount")
         if v_subtotal_amount is not None and not (
             type(v_subtotal_amount) is Decimal
             and v_subtotal_amount.is_finite()
-            and -MAX_EXPONENT <= v_subtotal_amount.adjusted() <= MAX_EXPONENT
+            and abs(v_subtotal_amount.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_subtotal_amount) is int and 0 <= v_subtotal_amount < SMALL_DECIMALS_END:
-                v_subtotal_amount = SMALL_DECIMALS[
-                    v_subtotal_amount
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_subtotal_amount = SMALL_DECIMALS[v_subtotal_amount]
             else:
                 v_subtotal_amount = decode_field(money, v_subtotal_amount, "subtotalAmount")
-        v_vat_amount = get("vatAmount")
         if v_vat_amount is not None and not (
             type(v_vat_amount) is Decimal
             and v_vat_amount.is_finite()
-            and -MAX_EXPONENT <= v_vat_amount.adjusted() <= MAX_EXPONENT
+            and abs(v_vat_amount.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_vat_amount) is int and 0 <= v_vat_amount < SMALL_DECIMALS_END:
-                v_vat_amount = SMALL_DECIMALS[
-                    v_vat_amount
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_vat_amount = SMALL_DECIMALS[v_vat_amount]
             else:
                 v_vat_amount = decode_field(money, v_vat_amount, "vatAmount")
-        v_total_amount = get("totalAmount")
         if v_total_amount is not None and not (
             type(v_total_amount) is Decimal
             and v_total_amount.is_finite()
-            and -MAX_EXPONENT <= v_total_amount.adjusted() <= MAX_EXPONENT
+            and abs(v_total_amount.adjusted()) <= MAX_EXPONENT
         ):
             if type(v_total_amount) is int and 0 <= v_total_amount < SMALL_DECIMALS_END:
-                v_total_amount = SMALL_DECIMALS[
-                    v_total_amount
-                ]  # a VAT rate or whole amount: one shared Decimal
+                # a VAT rate or whole amount: one shared Decimal
+                v_total_amount = SMALL_DECIMALS[v_total_amount]
             else:
                 v_total_amount = decode_field(money, v_total_amount, "totalAmount")
-        v_issued_at = get("issuedAt")
         if v_issued_at is not None:
             v_issued_at = decode_field(timestamp, v_issued_at, "issuedAt")
-        v_is_paid = get("isPaid")
         if type(v_is_paid) is not bool and v_is_paid is not None:
             v_is_paid = decode_field(boolean, v_is_paid, "isPaid")
-        if (
-            len(data) == 9
-            and v_id is not None
-            and v_invoice_number is not None
-            and v_lines is not None
-            and v_currency is not None
-            and v_subtotal_amount is not None
-            and v_vat_amount is not None
-            and v_total_amount is not None
-            and v_issued_at is not None
-            and v_is_paid is not None
-        ) or cls._wire_keys.issuperset(data):
+        if complete or cls._wire_keys.issuperset(data):
             extra: Mapping[str, Any] = EMPTY_EXTRA
         else:
             keys = cls._wire_keys
