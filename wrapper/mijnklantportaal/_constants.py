@@ -93,3 +93,6 @@ TAIL_CHUNK = 64 * 1024
 # ``invoices export --rate-window`` above this is a mistake on the command line (the API's
 # window is a minute).
 MAX_EXPORT_RATE_WINDOW = 3600.0
+# The export's progress counts a wait for the rate budget only from this many seconds: the
+# budget reports the microseconds a free start took to book as a wait too.
+MIN_COUNTED_BUDGET_WAIT = 0.01

@@ -38,13 +38,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Self
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard
 
 import attrs
 
 from mijnklantportaal._constants import (
     BAR_REFRESH_INTERVAL,
     MAX_ERROR_MESSAGE,
+    MIN_COUNTED_BUDGET_WAIT,
     PROGRESS_INTERVAL,
     TAIL_CHUNK,
 )
@@ -267,7 +268,8 @@ def error_record(invoice_id: str, error: MijnKlantportaalError) -> dict[str, Any
 class LogCounts(logging.Handler):
     """Counts, from the client's records on the ``mijnklantportaal`` logger, the retries
     (``mijnklantportaal_retry_delay``), the 429s among them (``mijnklantportaal_retry_status``)
-    and the waits for the rate budget (``mijnklantportaal_budget_wait``, seconds)."""
+    and the waits for the rate budget (``mijnklantportaal_budget_wait``, seconds; from
+    ``MIN_COUNTED_BUDGET_WAIT`` up, a start that was free at once is no wait)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -280,7 +282,8 @@ class LogCounts(logging.Handler):
             self.retries += 1
             if getattr(record, "mijnklantportaal_retry_status", None) == 429:
                 self.rate_limited += 1
-        if _is_number(getattr(record, "mijnklantportaal_budget_wait", None)):
+        waited = getattr(record, "mijnklantportaal_budget_wait", None)
+        if _is_number(waited) and waited >= MIN_COUNTED_BUDGET_WAIT:
             self.budget_waits += 1
 
     @contextlib.contextmanager
@@ -298,7 +301,7 @@ class LogCounts(logging.Handler):
             logger.setLevel(level)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
