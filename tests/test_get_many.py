@@ -6,7 +6,6 @@ start at once while it runs (bulk work leaves the budget's reserve)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import random
@@ -68,24 +67,24 @@ def get_many(
     *,
     take: int | None = None,
 ) -> list[tuple[str, Any]]:
-    """``client.invoices.get_many(ids)``: the first ``take`` pairs (all when None), then the
-    stream is closed, as leaving a ``for`` loop early does."""
+    """``client.invoices.get_many(ids)`` in a plain ``for`` (``async for``) loop, left with
+    ``break`` after ``take`` pairs (or run to the end when ``take`` is None)."""
+    pairs: list[tuple[str, Any]] = []
     if flavor == "sync":
         with sync_client(fake, base_url) as client:
-            stream = client.invoices.get_many(ids)
-            with contextlib.closing(stream):  # type: ignore[type-var]
-                return list(itertools.islice(stream, take))
+            for pair in client.invoices.get_many(ids):
+                pairs.append(pair)
+                if len(pairs) == take:
+                    break
+        return pairs
 
     async def run() -> list[tuple[str, Any]]:
         async with async_client(fake, base_url) as client:
-            pairs: list[tuple[str, Any]] = []
-            stream = client.invoices.get_many(ids)
-            async with contextlib.aclosing(stream):  # type: ignore[type-var]
-                async for pair in stream:
-                    pairs.append(pair)
-                    if len(pairs) == take:
-                        break
-            return pairs
+            async for pair in client.invoices.get_many(ids):
+                pairs.append(pair)
+                if len(pairs) == take:
+                    break
+        return pairs
 
     return asyncio.run(run())
 
