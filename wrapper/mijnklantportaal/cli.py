@@ -834,7 +834,7 @@ def _make_client(
     fake: FakeMijnKlantportaal | None = None,
 ) -> Iterator[MijnKlantportaal]:
     """The client a command runs on, built in this one place: key, base URL, timeout, the
-    rate budget and the priority of its calls. Closed on exit.
+    rate budget and the priority of its calls. Both closed on exit.
 
     The budget: ``RedisRateBudget(URL)`` with ``--redis``; none for the sandbox (it has no
     rate limit, and a budget would pace it at 60 a minute); else an in-process
@@ -853,7 +853,11 @@ def _make_client(
     else:
         budget = LocalRateBudget(limit=limit, window=window)
     with _client(args, fake, rate_budget=budget) as client:
-        yield client if priority == "interactive" else client.with_options(priority=priority)
+        try:
+            yield client if priority == "interactive" else client.with_options(priority=priority)
+        finally:
+            if isinstance(budget, RedisRateBudget):
+                budget.close()  # its connections to Redis; the client leaves a budget open
 
 
 @contextlib.contextmanager
