@@ -20,12 +20,8 @@ from mijnklantportaal import (
     NotFoundError,
     RateLimitError,
 )
-from mijnklantportaal._bulk import (
-    BULK_LOOKAHEAD_FACTOR,
-    THREAD_NAME_PREFIX,
-    afetch_many,
-    fetch_many,
-)
+from mijnklantportaal._bulk import THREAD_NAME_PREFIX, afetch_many, fetch_many
+from mijnklantportaal._constants import BULK_LOOKAHEAD_FACTOR
 from mijnklantportaal.testing import EXAMPLE_INVOICE, FakeMijnKlantportaal, Fault
 
 MANY = 100_000

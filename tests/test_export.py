@@ -21,20 +21,14 @@ import termios
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from _redis_server import RedisServer
 from mijnklantportaal import InvalidArgumentError, Invoice, MijnKlantportaalError, cli
-from mijnklantportaal._export import (
-    ExportFile,
-    Progress,
-    errors_path_for,
-    run_export,
-    sandbox_invoice,
-)
+from mijnklantportaal._export import ExportFile, Progress, errors_path_for, run_export
 from mijnklantportaal.testing import EXAMPLE_INVOICE, FakeMijnKlantportaal, Fault
 
 SERVED = [f"fac_srv{i:06d}" for i in range(300)]
@@ -57,13 +51,15 @@ EXACT_INVOICE = {
     "totalAmount": "1234567890123.10",
 }
 PROGRESS_LINE = re.compile(r"exported \d+/\d+ \(\d+ failed\), \d+\.\d/s, ETA \S+")
+# For the tests that are not about the rate budget: the fake they ask has no rate limit,
+# and the CLI's budget (the API's 60 a minute) would only make them slow.
+NO_BUDGET = ("--rate-limit", "1000000")
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[FakeMijnKlantportaal, str]]:
-    fake = FakeMijnKlantportaal(rate_limit=None)  # money as JSON numbers, like the API
-    for invoice_id in SERVED:
-        fake.add_invoice(sandbox_invoice(invoice_id))
+    # Money as JSON numbers, like the API; each invoice the spec's example under its id.
+    fake = FakeMijnKlantportaal(rate_limit=None, invoices=SERVED)
     fake.add_invoice(EXACT_INVOICE)
     with fake.serve() as base_url:
         yield fake, base_url
@@ -98,7 +94,10 @@ def write_ids(path: Path, ids: Iterable[str]) -> Path:
 def export(
     capfd: pytest.CaptureFixture[str], ids_file: Path, out: Path, *flags: str
 ) -> tuple[int, str]:
-    code = cli.main(["invoices", "export", str(ids_file), "--out", str(out), *flags])
+    command = ["invoices", "export", str(ids_file), "--out", str(out), *flags]
+    if "--sandbox" not in flags and "--rate-limit" not in flags:
+        command += NO_BUDGET
+    code = cli.main(command)
     captured = capfd.readouterr()
     assert captured.out == ""  # the export writes only files and stderr
     assert "Traceback" not in captured.err
@@ -113,6 +112,22 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 
 def fetched_ids(fake: FakeMijnKlantportaal) -> list[str]:
     return [r.invoice_id for r in fake.requests if r.invoice_id is not None]
+
+
+def served_as_exported(fake: FakeMijnKlantportaal, invoice_id: str) -> dict[str, Any]:
+    """What the export writes for an invoice the fake serves: the served JSON as the client
+    parses it, back in the API's field names with money as exact strings."""
+    return Invoice.from_dict(fake.invoice_json(invoice_id, money_as="string")).to_dict()
+
+
+def no_json_floats(path: Path) -> None:
+    """Fail if a line of ``path`` holds a JSON number with a fraction: money is strings."""
+
+    def refuse(number: str) -> Any:
+        raise AssertionError(f"a JSON number {number} in {path}")
+
+    for line in path.read_bytes().splitlines():
+        json.loads(line, parse_float=refuse)
 
 
 # -- in-process -------------------------------------------------------------------------------
@@ -130,16 +145,12 @@ def test_a_sandbox_export_of_500_ids_with_exact_money_then_a_rerun_has_nothing_t
     assert code == cli.EXIT_OK, err
     lines = read_lines(out)
     assert [line["id"] for line in lines] == ids  # input order, duplicates once
+    # The sandbox serves the fake's generated invoices: the spec's example under each id.
+    sandbox = FakeMijnKlantportaal(rate_limit=None, invoices=ids)
     for line in lines:
-        expected = sandbox_invoice(line["id"])
-        for key in ("subtotalAmount", "vatAmount", "totalAmount"):
-            assert line[key] == expected[key] and re.fullmatch(r"\d+\.\d\d", line[key])
-        assert [ln["amountExclVat"] for ln in line["lines"]] == [
-            ln["amountExclVat"] for ln in expected["lines"]
-        ]
-        total = sum(Decimal(ln["amountInclVat"]) for ln in line["lines"])
-        assert Decimal(line["totalAmount"]) == total
-    assert any(line["totalAmount"].endswith("0") for line in lines)  # trailing zeros kept
+        assert line == served_as_exported(sandbox, line["id"])
+        assert {**line, "id": EXAMPLE_INVOICE["id"]} == Invoice.from_dict(EXAMPLE_INVOICE).to_dict()
+    no_json_floats(out)
     assert not errors_path_for(out).exists()
     assert err.splitlines()[-1].startswith("exported 500/500 (0 failed), ")
 
@@ -205,8 +216,7 @@ def test_failures_go_to_the_errors_file_with_their_own_exit_status_and_are_retri
     assert "Invoice fac_gone00000001 not found." in errors[0]["message"]
     assert "customer invoice" in errors[1]["message"]
 
-    served.add_invoice(sandbox_invoice("fac_gone00000001"))
-    served.add_invoice(sandbox_invoice("fac_gone00000002"))
+    served.add_generated_invoices(["fac_gone00000001", "fac_gone00000002"])
     try:
         served.clear_requests()
         code, _ = export(capfd, ids_file, out, "--quiet")
@@ -244,7 +254,7 @@ def test_a_torn_last_line_is_cut_off_and_fetched_again(
     out = tmp_path / "out.jsonl"
     assert export(capfd, write_ids(tmp_path / "a", SERVED[:3]), out, "--quiet")[0] == 0
     whole = out.read_bytes()
-    torn = json.dumps(sandbox_invoice(SERVED[3]))[:-40].encode()
+    torn = json.dumps(served_as_exported(served, SERVED[3]))[:-40].encode()
     out.write_bytes(whole + torn)
     served.clear_requests()
     code, err = export(capfd, write_ids(tmp_path / "b", SERVED[:5]), out)
@@ -325,22 +335,46 @@ def test_ids_from_stdin(
     assert not stdin.closed
 
 
-def test_redis_is_refused_with_a_configuration_error_while_the_client_has_no_budget(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+def test_an_export_on_a_real_redis_budget_meets_a_rate_limited_server_without_a_429(
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Until ``MijnKlantportaal(rate_budget=...)`` exists, ``--redis`` must not be ignored.
-    When it does, this test is replaced by an export against a real Redis."""
-    import inspect
-
-    from mijnklantportaal import MijnKlantportaal
-
-    assert "rate_budget" not in inspect.signature(MijnKlantportaal).parameters
-    ids_file = write_ids(tmp_path / "ids", ["fac_a1"])
-    code, err = export(
-        capfd, ids_file, tmp_path / "out.jsonl", "--sandbox", "--redis", "redis://127.0.0.1:1/0"
-    )
-    assert code == cli.EXIT_CONFIG
-    assert "--redis needs a client that takes a shared rate budget" in err
+    """``--redis`` paces the export on a real Valkey server: 30 ids against a fake that
+    allows 10 requests per second get no 429, and every line is whole."""
+    for name in list(os.environ):
+        if name.startswith("MIJNKLANTPORTAAL_"):
+            monkeypatch.delenv(name)
+    ids = [f"fac_redis{i:06d}" for i in range(30)]
+    fake = FakeMijnKlantportaal(rate_limit=10, rate_window=1.0, invoices=ids)
+    redis_server = RedisServer()
+    redis_server.start()
+    caplog.set_level(logging.INFO, logger="mijnklantportaal")
+    out = tmp_path / "out.jsonl"
+    try:
+        with fake.serve() as base_url:
+            started = time.monotonic()
+            code, err = export(
+                capfd,
+                write_ids(tmp_path / "ids", ids),
+                out,
+                *("--redis", redis_server.url, "--base-url", base_url),
+                *("--api-key", fake.api_key, "--rate-limit", "10", "--rate-window", "1"),
+            )
+            elapsed = time.monotonic() - started
+    finally:
+        redis_server.kill()
+    assert code == cli.EXIT_OK, err
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == []  # no "Redis is unreachable": the budget really was on Redis
+    statuses = [r.status for r in fake.requests]
+    assert statuses.count(429) == 0 and len(statuses) == 30
+    lines = read_lines(out)
+    assert [line["id"] for line in lines] == ids
+    assert all(line == served_as_exported(fake, line["id"]) for line in lines)
+    # Bulk starts 8 of the 10 a second: ideal (ceil(30/8) - 1) * 1 s = 3 s; generous bounds.
+    assert 2.5 < elapsed < 3 * 1.6 + 1, elapsed
 
 
 def test_plain_progress_lines_when_stderr_is_not_a_terminal(
@@ -384,7 +418,8 @@ def test_429s_the_client_retried_are_counted_in_the_progress(
 
 def test_waits_and_429s_are_counted_from_the_clients_log_records(tmp_path: Path) -> None:
     """The client logs each retry with ``mijnklantportaal_retry_delay``/``_status`` and each
-    wait for the rate budget with ``mijnklantportaal_budget_wait``; the export counts them."""
+    wait for the rate budget with ``mijnklantportaal_budget_wait``; the export counts them
+    (a "wait" of microseconds, a start that was free at once, is not one)."""
     logger = logging.getLogger("mijnklantportaal")
     level = logger.level
 
@@ -394,6 +429,7 @@ def test_waits_and_429s_are_counted_from_the_clients_log_records(tmp_path: Path)
             extra["mijnklantportaal_retry_status"] = 429 if n % 2 else 503
             logger.info("retrying", extra=extra)
             logger.info("waited", extra={"mijnklantportaal_budget_wait": 0.25})
+            logger.info("booked", extra={"mijnklantportaal_budget_wait": 4e-6})  # no wait
             logger.info("unrelated")
             yield invoice_id, Invoice.from_dict({**EXAMPLE_INVOICE, "id": invoice_id})
         assert logger.isEnabledFor(logging.INFO)
@@ -442,6 +478,8 @@ def start_export(
     env: dict[str, str], ids_file: Path, out: Path, *flags: str, **kwargs: Any
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "mijnklantportaal", "invoices", "export", str(ids_file)]
+    if "--sandbox" not in flags and "--rate-limit" not in flags:
+        flags += NO_BUDGET
     return subprocess.Popen(
         [*command, "--out", str(out), *flags],
         env=env,
@@ -564,43 +602,75 @@ def test_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
     assert len(read_lines(out)) == 500
 
 
-def test_the_export_client_gets_its_budget_and_priority_in_one_place(
-    monkeypatch: pytest.MonkeyPatch,
+def test_ctrl_c_ends_the_export_at_once_while_calls_sleep_in_the_rate_budget(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``_make_client`` passes what the client accepts: no budget for the sandbox (it has no
-    rate limit), ``RedisRateBudget(URL)`` for ``--redis``, and the bulk priority."""
-    from mijnklantportaal._budget import RedisRateBudget
+    """Worker threads asleep in the budget (up to 30 s here) must not keep the process
+    alive after Ctrl+C: it exits 130 at once, with whole lines, and a rerun completes."""
+    ids = [f"fac_sleep{i:06d}" for i in range(20)]
+    fake = FakeMijnKlantportaal(rate_limit=2, rate_window=30, invoices=ids)
+    ids_file = write_ids(tmp_path / "ids", ids)
+    out = tmp_path / "out.jsonl"
+    with fake.serve() as base_url:
+        env = clean_env(fake, base_url)
+        process = start_export(
+            env, ids_file, out, "--quiet", "--rate-limit", "2", "--rate-window", "30"
+        )
+        try:
+            wait_for_lines(out, 1, process)
+            time.sleep(0.5)  # the next calls are asleep in the budget by now
+            assert process.poll() is None
+            sent_at = time.monotonic()
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=20)
+            stopped_in = time.monotonic() - sent_at
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == cli.EXIT_INTERRUPTED, err
+        assert stopped_in < 3, stopped_in
+        assert b"interrupted: 1 of 20 invoices are in" in err and b"Traceback" not in err
+        assert [line["id"] for line in read_lines(out)] == ids[:1]
 
-    built: list[dict[str, Any]] = []
+        fake.rate_limit = None  # the rerun need not wait out the 30 s window
+        for name in list(os.environ):
+            if name.startswith("MIJNKLANTPORTAAL_"):
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("MIJNKLANTPORTAAL_API_KEY", fake.api_key)
+        monkeypatch.setenv("MIJNKLANTPORTAAL_BASE_URL", base_url)
+        fake.clear_requests()
+        code, err = export(capfd, ids_file, out, "--quiet")
+    assert code == cli.EXIT_OK, err
+    assert sorted(fetched_ids(fake)) == ids[1:]
+    assert [line["id"] for line in read_lines(out)] == ids
 
-    class Client:
-        def __enter__(self) -> Client:
-            return self
 
-        def __exit__(self, *exc: object) -> None:
-            built.append({"closed": True})
+def test_the_export_client_gets_its_budget_and_priority_in_one_place(tmp_path: Path) -> None:
+    """``_make_client``: no budget for the sandbox (it has no rate limit), a
+    ``RedisRateBudget`` for ``--redis``, else a ``LocalRateBudget``; sized by
+    ``--rate-limit``/``--rate-window``; bulk priority for the export."""
+    from mijnklantportaal import ConfigurationError, LocalRateBudget, RedisRateBudget
 
-        def with_options(self, **options: Any) -> str:
-            built.append(options)
-            return "the bulk client"
-
-    def client(args: Any, fake: Any, **options: Any) -> Client:
-        built.append(options)
-        return Client()
-
-    monkeypatch.setattr(cli, "_accepts", lambda function, parameter: True)
-    monkeypatch.setattr(cli, "_client", client)
     parse = cli._parser().parse_args
-    args = parse(["invoices", "export", "ids", "--out", "o.jsonl", "--sandbox"])
-    with cli._make_client(args, "bulk", FakeMijnKlantportaal()) as made:
-        assert made == "the bulk client"
-    assert built == [{"rate_budget": None}, {"priority": "bulk"}, {"closed": True}]
-    built.clear()
-    args = parse(["invoices", "export", "ids", "--out", "o", "--redis", "redis://127.0.0.1:1/0"])
-    with cli._make_client(args, "interactive") as made:
-        assert isinstance(made, Client)
-    assert isinstance(built[0].pop("rate_budget"), RedisRateBudget)
-    assert built == [{}, {"closed": True}]
-    args = parse(["invoices", "export", "ids", "--out", "o", "--redis", "nonsense"])
-    with pytest.raises(cli.ConfigurationError, match="redis://"):
+    export_args = ["invoices", "export", "ids", "--out", "o.jsonl", "--api-key", "mkp_test_123"]
+    args = parse([*export_args, "--sandbox"])
+    with cli._make_client(args, "bulk", FakeMijnKlantportaal()) as client:
+        assert client.rate_budget is None and client.priority == "bulk"
+    args = parse([*export_args, "--redis", "redis://127.0.0.1:1/0", "--rate-limit", "10"])
+    with cli._make_client(args, "bulk") as client:
+        budget = client.rate_budget
+        assert isinstance(budget, RedisRateBudget) and client.priority == "bulk"
+        assert (budget.limit, budget.window) == (10, 60.0)
+    args = parse([*export_args, "--rate-window", "1.5"])
+    with cli._make_client(args, "interactive") as client:
+        budget = client.rate_budget
+        assert isinstance(budget, LocalRateBudget) and client.priority == "interactive"
+        assert (budget.limit, budget.window) == (60, 1.5)
+    args = parse([*export_args, "--redis", "nonsense"])
+    with pytest.raises(ConfigurationError, match="redis://"):
         cli._make_client(args, "bulk").__enter__()
+    for bad in (["--rate-limit", "0"], ["--rate-window", "0"], ["--rate-window", "9999"]):
+        with pytest.raises(SystemExit) as exited:
+            parse([*export_args, *bad])
+        assert exited.value.code == cli.EXIT_USAGE

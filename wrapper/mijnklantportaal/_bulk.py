@@ -33,6 +33,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
+from mijnklantportaal._constants import BULK_LOOKAHEAD_FACTOR, MAX_CONCURRENCY
 from mijnklantportaal._exceptions import InvalidArgumentError, MijnKlantportaalError
 
 if TYPE_CHECKING:
@@ -41,12 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_CONCURRENCY", "afetch_many", "check_concurrency", "fetch_many"]
 
 T = TypeVar("T")
-
-# The most calls a bulk fetch runs at once; more only queues behind the rate budget.
-MAX_CONCURRENCY = 64
-# Ids held at once, as a multiple of ``concurrency``: the calls in flight plus as many
-# queued or finished behind a slow id at the head of the stream.
-BULK_LOOKAHEAD_FACTOR = 2
 
 THREAD_NAME_PREFIX = "mijnklantportaal-bulk"
 

@@ -74,3 +74,25 @@ RATE_SAFETY_MARGIN = 0.05
 
 # A wait for the rate budget shorter than this is scheduling noise, not worth a log line.
 LOG_BUDGET_WAITS_FROM = 0.01
+
+# -- bulk fetch (``_bulk``) and export (``_export``, ``mijnklantportaal invoices export``) --
+
+# The most calls a bulk fetch runs at once; more only queues behind the rate budget.
+MAX_CONCURRENCY = 64
+# Calls at once for ``invoices export`` unless --concurrency says otherwise.
+DEFAULT_EXPORT_CONCURRENCY = 4
+# Ids a bulk fetch holds at once, as a multiple of ``concurrency``: the calls in flight
+# plus as many queued or finished behind a slow id at the head of the stream.
+BULK_LOOKAHEAD_FACTOR = 2
+# Plain export progress lines (stderr not a terminal) come this often, and once at the end.
+PROGRESS_INTERVAL = 5.0
+# The export's bar is redrawn (and a due plain line printed) at least this often, so that
+# elapsed time and ETA move while every call waits for the rate budget.
+BAR_REFRESH_INTERVAL = 1.0
+# An error message in OUT.errors.jsonl is cut to this many characters.
+MAX_ERROR_MESSAGE = 500
+# Bytes read at a time when looking for the last newline of an export's OUT file.
+TAIL_CHUNK = 64 * 1024
+# ``invoices export --rate-window`` above this is a mistake on the command line (the API's
+# window is a minute).
+MAX_EXPORT_RATE_WINDOW = 3600.0

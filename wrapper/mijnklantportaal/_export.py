@@ -19,15 +19,14 @@ What it promises, and how:
   failures, rate-budget waits and 429s), else a plain line every ``PROGRESS_INTERVAL``
   seconds and at the end. Waits and 429s are counted from the client's log records.
 
-``run_export`` takes the bulk fetch as a callable ``ids -> (id, Invoice | error)`` pairs,
-so the command picks how to fetch (``fetch_many`` over ``client.invoices.get`` today).
+``run_export`` takes the bulk fetch as a callable ``ids -> (id, Invoice | error)`` pairs:
+the command passes ``client.invoices.get_many``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import logging
 import math
@@ -37,13 +36,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Self
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard
 
 import attrs
 
+from mijnklantportaal._constants import (
+    BAR_REFRESH_INTERVAL,
+    LOG_BUDGET_WAITS_FROM,
+    MAX_ERROR_MESSAGE,
+    PROGRESS_INTERVAL,
+    TAIL_CHUNK,
+)
 from mijnklantportaal._exceptions import (
     AuthenticationError,
     InvalidArgumentError,
@@ -60,22 +65,12 @@ __all__ = [
     "errors_path_for",
     "read_ids",
     "run_export",
-    "sandbox_invoice",
 ]
 
 BulkFetch = Callable[[Iterable[str]], Iterator[tuple[str, "Invoice | MijnKlantportaalError"]]]
 ProgressMode = Literal["bar", "lines", "off"]
 
 ERRORS_SUFFIX = ".errors.jsonl"
-# Plain progress lines (stderr not a terminal) come this often, and once at the end.
-PROGRESS_INTERVAL = 5.0
-# The bar is redrawn (and a due plain line printed) at least this often, so elapsed time
-# and ETA move while every call waits for the rate budget.
-BAR_REFRESH_INTERVAL = 1.0
-# An error message in OUT.errors.jsonl is cut to this many characters.
-MAX_ERROR_MESSAGE = 500
-# Bytes read at a time when looking for the last newline of OUT.
-TAIL_CHUNK = 64 * 1024
 # Errors after which no other call can succeed: the export stops instead of logging each id.
 FATAL_ERRORS: tuple[type[MijnKlantportaalError], ...] = (AuthenticationError,)
 
@@ -273,7 +268,8 @@ def error_record(invoice_id: str, error: MijnKlantportaalError) -> dict[str, Any
 class LogCounts(logging.Handler):
     """Counts, from the client's records on the ``mijnklantportaal`` logger, the retries
     (``mijnklantportaal_retry_delay``), the 429s among them (``mijnklantportaal_retry_status``)
-    and the waits for the rate budget (``mijnklantportaal_budget_wait``, seconds)."""
+    and the waits for the rate budget (``mijnklantportaal_budget_wait``, seconds; from
+    ``LOG_BUDGET_WAITS_FROM`` up, a start that was free at once is no wait)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -286,7 +282,8 @@ class LogCounts(logging.Handler):
             self.retries += 1
             if getattr(record, "mijnklantportaal_retry_status", None) == 429:
                 self.rate_limited += 1
-        if _is_number(getattr(record, "mijnklantportaal_budget_wait", None)):
+        waited = getattr(record, "mijnklantportaal_budget_wait", None)
+        if _is_number(waited) and waited >= LOG_BUDGET_WAITS_FROM:
             self.budget_waits += 1
 
     @contextlib.contextmanager
@@ -304,7 +301,7 @@ class LogCounts(logging.Handler):
             logger.setLevel(level)
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -490,46 +487,3 @@ def run_export(
         failed=progress.failed,
         interrupted=interrupted,
     )
-
-
-# -- the sandbox's invoices -------------------------------------------------------------------
-
-
-def sandbox_invoice(invoice_id: str) -> dict[str, Any]:
-    """The spec's example invoice under ``invoice_id``, with one to three lines whose
-    amounts (cents, some with trailing zeros) and VAT rates follow from a hash of the id, so
-    the same id always gets the same invoice. Totals add up exactly."""
-    from mijnklantportaal.testing import EXAMPLE_INVOICE
-
-    digest = hashlib.sha256(invoice_id.encode("utf-8", "surrogatepass")).digest()
-    cent = Decimal("0.01")
-    lines = []
-    subtotal = vat_total = Decimal("0.00")
-    for k in range(1 + digest[0] % 3):
-        excl = Decimal(100 + int.from_bytes(digest[1 + 4 * k : 5 + 4 * k]) % 99_900).scaleb(-2)
-        rate = Decimal(("21", "9", "0")[digest[13 + k] % 3])
-        vat = (excl * rate / 100).quantize(cent, ROUND_HALF_UP)
-        subtotal += excl
-        vat_total += vat
-        lines.append(
-            {
-                "id": "fcl_" + digest[16 + 4 * k : 20 + 4 * k].hex() + f"{k:06d}",
-                "description": f"Sandbox item {k + 1}",
-                "quantity": 1,
-                "currency": "EUR",
-                "amountExclVat": str(excl),
-                "vatRate": str(rate),
-                "vatAmount": str(vat),
-                "amountInclVat": str(excl + vat),
-            }
-        )
-    return {
-        **EXAMPLE_INVOICE,
-        "id": invoice_id,
-        "invoiceNumber": f"SBX-{int.from_bytes(digest[28:32]) % 10**8:08d}",
-        "lines": lines,
-        "subtotalAmount": str(subtotal),
-        "vatAmount": str(vat_total),
-        "totalAmount": str(subtotal + vat_total),
-        "isPaid": bool(digest[31] & 1),
-    }

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import logging
 import os
@@ -44,13 +43,17 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
-from mijnklantportaal._bulk import MAX_CONCURRENCY
 from mijnklantportaal._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
+    DEFAULT_EXPORT_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_WINDOW,
     DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
+    MAX_EXPORT_RATE_WINDOW,
 )
 from mijnklantportaal._exceptions import (
     APIConnectionError,
@@ -105,9 +108,6 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
 
 # What the in-process sandbox's requests are addressed to (RFC 2606: never resolves).
 SANDBOX_BASE_URL = "https://sandbox.invalid/v1"
-
-# Calls in flight at once for `invoices export` unless --concurrency says otherwise.
-DEFAULT_EXPORT_CONCURRENCY = 4
 
 # --timeout above this is a mistake on the command line (a value meant in milliseconds, say).
 MAX_TIMEOUT_SECONDS = 3600.0
@@ -341,6 +341,21 @@ def _parser() -> argparse.ArgumentParser:
         "(redis://host:6379/0; needs mijnklantportaal[redis])",
     )
     export.add_argument(
+        "--rate-limit",
+        metavar="N",
+        type=_budget_limit,
+        default=DEFAULT_RATE_LIMIT,
+        help=f"requests the key may start per window (default: {DEFAULT_RATE_LIMIT}, the API's)",
+    )
+    export.add_argument(
+        "--rate-window",
+        metavar="SECONDS",
+        type=_budget_window,
+        default=DEFAULT_RATE_WINDOW,
+        help=f"the rolling window of --rate-limit (default: {DEFAULT_RATE_WINDOW:g}); every "
+        "process sharing a --redis budget must give the same two",
+    )
+    export.add_argument(
         "--concurrency",
         metavar="N",
         type=_concurrency,
@@ -453,6 +468,28 @@ def _rate_limit(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(
             f"must be 0 (off) or a positive number of requests per minute: {text!r}"
+        )
+    return value
+
+
+def _budget_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 request per window: {text!r}")
+    return value
+
+
+def _budget_window(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= MAX_EXPORT_RATE_WINDOW:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds above 0 and at most {MAX_EXPORT_RATE_WINDOW:g}: {text!r}"
         )
     return value
 
@@ -686,8 +723,8 @@ def render_invoice(invoice: Invoice) -> str:
 
 
 def _invoices_export(args: argparse.Namespace) -> int:
+    """The export; see ``_export``. An interrupted run ends the process (``_end_interrupted``)."""
     from mijnklantportaal import _export
-    from mijnklantportaal._bulk import fetch_many
 
     if args.out == "-":
         raise _Failure(
@@ -725,7 +762,7 @@ def _invoices_export(args: argparse.Namespace) -> int:
         with _make_client(args, "bulk", fake) as client, _sigterm_as_interrupt():
 
             def fetch(todo: Iterable[str]) -> Iterator[tuple[str, Invoice | MijnKlantportaalError]]:
-                return fetch_many(client.invoices.get, todo, concurrency=args.concurrency)
+                return client.invoices.get_many(todo, concurrency=args.concurrency)
 
             try:
                 result = _export.run_export(fetch, ids, target, progress)
@@ -734,7 +771,29 @@ def _invoices_export(args: argparse.Namespace) -> int:
                     f"cannot write to {args.out!r} or its errors file: {error.strerror or error}",
                     EXIT_OUTPUT,
                 ) from None
-    return _export_outcome(result, target)
+    code = _export_outcome(result, target)
+    if result.interrupted:
+        _end_interrupted()
+    return code
+
+
+def _end_interrupted() -> NoReturn:
+    """End the process now, with ``EXIT_INTERRUPTED``, without joining the bulk fetch's
+    worker threads.
+
+    After Ctrl+C the stream is closed and its pending calls are cancelled, but a worker
+    thread whose call is already running cannot be stopped: it may sleep in the rate budget
+    for up to ``max_rate_wait`` (60 s) before it would even send. The interpreter joins
+    those threads at exit, so a plain return would keep the process alive that long after
+    "interrupted". Nothing is lost by not waiting: OUT and the errors file are closed, and
+    every line in them was written whole by this thread (one ``os.write`` each); the calls
+    still running would only have been fetched again by the rerun anyway. So stdio is
+    flushed and the process ends here. Only the export command does this.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _export_progress_mode(progress: bool | None) -> Literal["bar", "lines", "off"]:
@@ -761,17 +820,15 @@ def _export_outcome(result: ExportResult, target: ExportFile) -> int:
 
 
 def _export_sandbox(ids: Sequence[str]) -> FakeMijnKlantportaal:
-    """The fake with a generated invoice for each ``fac_`` id. No rate limit: the fake's
-    window is a minute, and the API's 60 per minute would make a 5,000-id try-out take
-    83 minutes."""
-    from mijnklantportaal._export import sandbox_invoice
+    """The fake with its generated invoice (the spec's example under that id) for each id
+    in ``ids`` with the invoice prefix; other ids get the fake's own answers (a malformed id
+    is refused before anything is sent). No rate limit: the fake's window is a minute, and
+    the API's 60 per minute would make a 5,000-id try-out take 83 minutes."""
+    from mijnklantportaal._generated.examples import ID_PREFIX
     from mijnklantportaal.testing import FakeMijnKlantportaal
 
-    fake = FakeMijnKlantportaal(rate_limit=None)
-    for invoice_id in ids:
-        if invoice_id.startswith("fac_"):
-            fake.add_invoice(sandbox_invoice(invoice_id))
-    return fake
+    prefix = ID_PREFIX["Invoice"]
+    return FakeMijnKlantportaal(rate_limit=None, invoices=[i for i in ids if i.startswith(prefix)])
 
 
 @contextlib.contextmanager
@@ -781,33 +838,30 @@ def _make_client(
     fake: FakeMijnKlantportaal | None = None,
 ) -> Iterator[MijnKlantportaal]:
     """The client a command runs on, built in this one place: key, base URL, timeout, the
-    rate budget (``--redis``; none for the sandbox, which has no rate limit) and the priority
-    of its calls. Closed on exit."""
-    from mijnklantportaal import MijnKlantportaal
+    rate budget and the priority of its calls. Both closed on exit.
 
-    options: dict[str, Any] = {}
+    The budget: ``RedisRateBudget(URL)`` with ``--redis``; none for the sandbox (it has no
+    rate limit, and a budget would pace it at 60 a minute); else an in-process
+    ``LocalRateBudget``. ``--rate-limit``/``--rate-window`` (export) size either budget;
+    a command without them gets the API's 60 per 60 s."""
+    from mijnklantportaal import LocalRateBudget, RateBudget, RedisRateBudget
+
+    limit = getattr(args, "rate_limit", DEFAULT_RATE_LIMIT)
+    window = getattr(args, "rate_window", DEFAULT_RATE_WINDOW)
     redis_url = getattr(args, "redis", None)
-    if redis_url is None and fake is not None and _accepts(MijnKlantportaal, "rate_budget"):
-        options["rate_budget"] = None  # a default budget would pace the sandbox at 60/min
+    budget: RateBudget | None
     if redis_url is not None:
-        if not _accepts(MijnKlantportaal, "rate_budget"):
-            raise _Failure(
-                "--redis needs a client that takes a shared rate budget (rate_budget=), "
-                f"which mijnklantportaal {__version__} does not have yet; run without --redis",
-                EXIT_CONFIG,
-            )
-        from mijnklantportaal._budget import RedisRateBudget
-
-        options["rate_budget"] = RedisRateBudget(redis_url)
-    with _client(args, fake, **options) as client:
-        if priority != "interactive" and _accepts(client.with_options, "priority"):
-            yield client.with_options(priority=priority)  # type: ignore[call-arg, unused-ignore]
-        else:
-            yield client
-
-
-def _accepts(function: Any, parameter: str) -> bool:
-    return parameter in inspect.signature(function).parameters
+        budget = RedisRateBudget(redis_url, limit=limit, window=window)
+    elif fake is not None:
+        budget = None
+    else:
+        budget = LocalRateBudget(limit=limit, window=window)
+    with _client(args, fake, rate_budget=budget) as client:
+        try:
+            yield client if priority == "interactive" else client.with_options(priority=priority)
+        finally:
+            if isinstance(budget, RedisRateBudget):
+                budget.close()  # its connections to Redis; the client leaves a budget open
 
 
 @contextlib.contextmanager
