@@ -269,6 +269,8 @@ class _BaseTransport(Generic[HttpClient]):
             request=request,
         )
         config = self.config
+        budget = config.rate_budget
+        assert budget is not None  # only a budget refuses
         return RateLimitError(
             "The client's rate budget is used up",
             response=response,
@@ -278,8 +280,9 @@ class _BaseTransport(Generic[HttpClient]):
                 f"{spec.subject}: not sent, the client's rate budget has no start for "
                 f"{retry_after:.1f} s, longer than max_rate_wait={config.max_rate_wait:g} s "
                 f"({spec.method} {request.url}). Try again in {math.ceil(retry_after)} s, "
-                "raise max_rate_wait, or spread the calls (the API allows "
-                f"{_limit_text(config)})."
+                "raise max_rate_wait, or spread the calls (the budget allows "
+                f"{budget.limit} starts per {budget.window:g} s on this key, fewer while the "
+                "API's rate-limit headers say so)."
             ),
             retry_after=retry_after,
             reset_at=None,
@@ -549,13 +552,6 @@ def _wrong_id(answered: object, expected: str) -> str:
         "record (a proxy or cache mix-up, or an error page). If base_url is a static mock "
         "such as Prism serving the spec's example for every id, pass check_response_id=False"
     )
-
-
-def _limit_text(config: ClientConfig) -> str:
-    budget = config.rate_budget
-    if budget is None:
-        return "60 requests per minute per key"
-    return f"{budget.limit} requests per {budget.window:g} s per key"
 
 
 def _fallback_message(status: int) -> str:
