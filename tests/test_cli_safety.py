@@ -368,10 +368,12 @@ def test_retry_waits_are_announced_with_progress(
     fake.fail_next(Fault.status(503))
     code, out, err = run_main(capfdbinary, "invoices", "get", EXAMPLE_INVOICE_ID, "--progress")
     assert code == 0 and b"Total    EUR 15.67" in out
-    assert sleeps[0] == 3
+    # Under the CLI's rate budget a 429 is waited out (retry-after plus jitter) without
+    # spending a retry; the 503 then takes the first of the two retries.
+    assert 3 <= sleeps[0] <= 3.75
     assert err.decode().splitlines() == [
-        "mijnklantportaal: waiting 3 s (HTTP 429 rate limited), retry 1 of 2",
-        f"mijnklantportaal: waiting {round(sleeps[1], 1):g} s (HTTP 503 server error), retry 2 of 2",
+        f"mijnklantportaal: waiting {round(sleeps[0], 1):g} s (HTTP 429 rate limited)",
+        f"mijnklantportaal: waiting {round(sleeps[1], 1):g} s (HTTP 503 server error), retry 1 of 2",
     ]
 
 
@@ -386,7 +388,7 @@ def test_retry_waits_are_silent_off_a_terminal_or_with_quiet(
     fake.fail_next(Fault.rate_limited(retry_after=1))
     code, out, err = run_main(capfdbinary, "invoices", "get", EXAMPLE_INVOICE_ID, *flags)
     assert (code, err) == (0, b"") and b"Total    EUR 15.67" in out
-    assert sleeps == [1]  # it did wait, silently
+    assert len(sleeps) == 1 and 1 <= sleeps[0] <= 1.25  # it did wait, silently
 
 
 def test_the_progress_handler_formats_the_clients_retry_records(

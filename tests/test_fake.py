@@ -480,7 +480,8 @@ def test_persistent_fault_reaches_the_client_as_a_typed_error(
     error: type[Exception],
     status: int | None,
 ) -> None:
-    client = connect(max_retries=2)
+    # The reactive policy (a budget would wait a persistent 429 out up to max_rate_wait).
+    client = connect(max_retries=2, rate_budget=None)
     fake.fail_every(1, fault)
     with pytest.raises(error) as caught:
         client.invoices.get(EXAMPLE_INVOICE_ID)
