@@ -72,7 +72,8 @@ def one_line_error(err: bytes) -> str:
         (Fault.status(401), cli.EXIT_AUTH, "401"),
         (Fault.status(403), cli.EXIT_AUTH, "403"),
         (Fault.status(404), cli.EXIT_NOT_FOUND, "404"),
-        (Fault.rate_limited(retry_after=1), cli.EXIT_RATE_LIMITED, "429"),
+        # Past max_rate_wait (60 s): a shorter retry-after would be waited out, up to a minute.
+        (Fault.rate_limited(retry_after=120), cli.EXIT_RATE_LIMITED, "429"),
         (Fault.status(500), cli.EXIT_SERVER, "500"),
         (Fault.html(520), cli.EXIT_SERVER, "520"),
         (Fault.non_json(200), cli.EXIT_SERVER, ""),
