@@ -203,7 +203,9 @@ def bench_sequential(info: dict[str, str], s: Settings) -> dict[str, Any]:
 
     raw = httpx.Client(headers=request_headers(key))
     generated = AuthenticatedClient(base_url=base_url, token=key)
-    wrapper = MijnKlantportaal(api_key=key, base_url=base_url)
+    # No rate budget: the server has no limit, and this measures what the client costs per
+    # request (benchmarks/rate_budget.py measures the budgets).
+    wrapper = MijnKlantportaal(api_key=key, base_url=base_url, rate_budget=None)
 
     cpu: dict[str, list[float]] = {"raw_httpx": [], "generated": [], "wrapper": []}
 
@@ -267,7 +269,7 @@ async def _bench_async(info: dict[str, str], s: Settings) -> dict[str, Any]:
     total = tasks * per_task
 
     raw = httpx.AsyncClient(headers=request_headers(key), limits=DEFAULT_CONNECTION_LIMITS)
-    wrapper = AsyncMijnKlantportaal(api_key=key, base_url=base_url)
+    wrapper = AsyncMijnKlantportaal(api_key=key, base_url=base_url, rate_budget=None)
 
     async def raw_task() -> None:
         for _ in range(per_task):
