@@ -18,6 +18,7 @@ import pytest
 from _support import API_KEY, Recorder, ok, resolve
 from mijnklantportaal import (
     AsyncMijnKlantportaal,
+    ClientClosedError,
     ConfigurationError,
     LocalRateBudget,
     MijnKlantportaal,
@@ -232,3 +233,28 @@ def test_429_waits_stop_at_max_rate_wait(make_client: MakeClient, sleeps: list[f
     error = refused(client)
     assert "x-mijnklantportaal-rate-budget" not in error.response.headers  # the server's
     assert 1 <= len(sleeps) <= 2 and sum(sleeps) <= 2.5
+
+
+def test_a_429_without_retry_after_takes_the_counted_retries(
+    make_client: MakeClient, sleeps: list[float]
+) -> None:
+    """A proxy's bare 429 tells the budget nothing: the ordinary retry policy (counted,
+    with backoff) decides, not a fixed-rate wait for the whole of max_rate_wait."""
+    recorder = Recorder(httpx.Response(429, json={"message": "slow down"}))
+    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=1)
+    refused(client)
+    assert len(recorder.requests) == 2
+
+
+def test_a_closed_client_fails_before_it_waits_for_the_budget(
+    make_client: MakeClient, mode: str
+) -> None:
+    budget = LocalRateBudget(limit=1, window=60.0)
+    client = make_client(Recorder(ok()), rate_budget=budget, max_rate_wait=30.0)
+    get(client)  # the one start of this window is used
+    http_client = client._transport.http_client  # make_client's clients do not own theirs
+    resolve(http_client.aclose() if mode == "async" else http_client.close())
+    started = time.monotonic()
+    with pytest.raises(ClientClosedError):
+        get(client)
+    assert time.monotonic() - started < 1.0

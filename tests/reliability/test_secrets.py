@@ -276,3 +276,52 @@ def test_followed_redirect_to_another_host_drops_the_key(figures: Any) -> None:
     head = other.requests[0].decode("latin-1")
     assert "authorization" not in head.lower()
     assert_no_key(head, "the request to the redirect target")
+
+
+def _reachable_secrets(root: object, secret: str, depth: int = 16) -> list[str]:
+    """Every path from ``root`` (through attributes, slots, dicts, lists, header lists) to a
+    str or bytes that holds ``secret``: what a debugger or a dump of the object would show."""
+    import gc
+
+    needle = secret.encode()
+    found: list[str] = []
+    seen: set[int] = set()
+    frontier: list[tuple[object, str]] = [(root, "raw")]
+    for _ in range(depth):
+        following: list[tuple[object, str]] = []
+        for obj, path in frontier:
+            if id(obj) in seen or isinstance(obj, type):
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, str | bytes | bytearray):
+                if (secret if isinstance(obj, str) else needle) in obj:
+                    found.append(path)
+                continue
+            for index, child in enumerate(gc.get_referents(obj)):
+                if not callable(child) or isinstance(child, httpx.ByteStream):
+                    following.append((child, f"{path}>{type(child).__name__}[{index}]"))
+        frontier = following
+    return found
+
+
+def test_no_key_is_reachable_from_a_kept_response(mode: str, figures: Any) -> None:
+    """Not only the redacted request: the response's stream (its guard held the request as
+    sent) and anything else hanging off a RawResponse carry no key."""
+    fake = FakeMijnKlantportaal(api_key=API_KEY, rate_limit=None)
+    invoice_id = fake.add_example_invoice()
+    with fake.serve() as base_url:
+        if mode == "sync":
+            with MijnKlantportaal(api_key=API_KEY, base_url=base_url, rate_budget=None) as client:
+                raw = client.invoices.with_raw_response.get(invoice_id)
+        else:
+
+            async def main() -> Any:
+                async with AsyncMijnKlantportaal(
+                    api_key=API_KEY, base_url=base_url, rate_budget=None
+                ) as client:
+                    return await client.invoices.with_raw_response.get(invoice_id)
+
+            raw = asyncio.run(main())
+    figures.count("secrets", "kept responses walked for the key")
+    assert raw.parsed.id == invoice_id
+    assert _reachable_secrets(raw, API_KEY) == []

@@ -264,8 +264,10 @@ def decode_here(response: httpx.Response) -> _ContentDecoder:
 def keep(response: httpx.Response, request: httpx.Request) -> httpx.Response:
     """The read response as the client keeps it (``RawResponse.http_response``, errors):
     its request a redacted copy (the caller's transport or event hooks may hold the one
-    that was sent), and no connection objects among its extensions."""
+    that was sent), and no connection objects among its extensions or its stream (the
+    guarded stream holds the request as sent, key included; the body is read already)."""
     response.request = redact_request(request)
+    response.stream = httpx.ByteStream(response.content)
     response.extensions = {
         name: response.extensions[name]
         for name in ("http_version", "reason_phrase")

@@ -41,6 +41,7 @@ from mijnklantportaal._constants import (
     LOG_BUDGET_WAITS_FROM,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
+    MAX_TIMEOUT,
     REQUEST_ID_HEADERS,
     RETRY_JITTER,
     RETRYABLE_STATUS_CODES,
@@ -383,8 +384,10 @@ class _BaseTransport(Generic[HttpClient]):
         that were told the same whole second, so that they do not collide again."""
         if self.config.rate_budget is None or not spec.idempotent:
             return None
-        delay = self._calculate_retry_timeout(0, response.headers)
-        if delay is None:
+        # Without retry-after (a proxy's 429) the budget learns nothing: the ordinary,
+        # counted retry policy with its backoff decides.
+        delay = self._parse_retry_after_header(response.headers)
+        if delay is None or delay > MAX_RETRY_AFTER:
             return None
         delay *= 1.0 + RETRY_JITTER * random.random()
         if rate_waited + delay > self.config.max_rate_wait:
@@ -658,11 +661,14 @@ class SyncTransport(_BaseTransport[httpx.Client]):
         if response.status_code == 429:
             retry_after = self._parse_retry_after_header(response.headers)
             if retry_after is not None:
-                config.rate_budget.penalize(config.key_id, retry_after)
+                # A year-long retry-after is garbage, not a reason to block the key for it.
+                config.rate_budget.penalize(config.key_id, min(retry_after, MAX_TIMEOUT))
 
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         rate_waited = 0.0  # seconds waited for 429s under a rate budget
+        if self.http_client.is_closed:  # before waiting for (and using up) a budget start
+            raise ClientClosedError(_CLOSED)
         while True:
             request = self._build_request(spec)
             self._acquire(spec, request)
@@ -762,11 +768,16 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
         if response.status_code == 429:
             retry_after = self._parse_retry_after_header(response.headers)
             if retry_after is not None:
-                await config.rate_budget.penalize_async(config.key_id, retry_after)
+                # A year-long retry-after is garbage, not a reason to block the key for it.
+                await config.rate_budget.penalize_async(
+                    config.key_id, min(retry_after, MAX_TIMEOUT)
+                )
 
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         rate_waited = 0.0  # seconds waited for 429s under a rate budget
+        if self.http_client.is_closed:  # before waiting for (and using up) a budget start
+            raise ClientClosedError(_CLOSED)
         while True:
             request = self._build_request(spec)
             await self._acquire(spec, request)

@@ -402,7 +402,11 @@ class RedisRateBudget:
             if client is not None:
                 await self._run_async(client, _RELEASE, key_id, member)
             else:
-                self._release_sync(self._sync_or_raise(), key_id, member)
+                import anyio  # the sync client blocks: off the event loop, as acquire does
+
+                await anyio.to_thread.run_sync(
+                    self._release_sync, self._sync_or_raise(), key_id, member
+                )
         except self._errors:
             pass
 

@@ -358,7 +358,7 @@ class FakeMijnKlantportaal:
         with self._lock:
             fault = self._next_fault()
             if fault is not None and fault.kind != "pass":
-                reply = self._fault_reply(fault, token if authenticated else None, path, method)
+                reply = self._fault_reply(fault, token if authenticated else None, target, method)
             else:
                 reply = self._answer(method, target, token, authenticated)
             if fault is not None:
@@ -392,11 +392,11 @@ class FakeMijnKlantportaal:
                         self._every.remove(rule)
         return chosen
 
-    def _fault_reply(self, fault: Fault, token: str | None, path: str, method: str) -> Reply:
+    def _fault_reply(self, fault: Fault, token: str | None, target: str, method: str) -> Reply:
         if fault.kind == "drop":
             return Reply(0, [], b"", drop=True)
         if fault.kind == "truncate":
-            reply = self._answer(method, path, token, token is not None)  # the body, cut
+            reply = self._answer(method, target, token, token is not None)  # the body, cut
             reply.truncate = True
             return reply
         if fault.kind == "rate_limited":
