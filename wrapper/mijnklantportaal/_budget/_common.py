@@ -66,6 +66,14 @@ class Settings:
         return max(1, math.floor(limit * (1 - self.bulk_reserve) + 1e-9))
 
 
+def penalty(retry_after: object) -> float | None:
+    """A 429's ``retry-after`` as seconds to block a key for, or None when it blocks nothing
+    (not a number, not finite, or not positive)."""
+    if isinstance(retry_after, bool) or not isinstance(retry_after, int | float):
+        return None
+    return float(retry_after) if 0 < retry_after < math.inf else None
+
+
 def finite(name: str, value: object, *, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigurationError(f"rate budget {name} must be a finite number, got {value!r}.")

@@ -15,6 +15,7 @@ from mijnklantportaal._budget._common import (
     check_call,
     earliest_start,
     epoch_seconds,
+    penalty,
 )
 from mijnklantportaal._constants import (
     BULK_RESERVE,
@@ -170,15 +171,14 @@ class LocalRateBudget:
 
     def penalize(self, key_id: str, retry_after: float) -> None:
         """A 429 came anyway: start nothing on this key for ``retry_after`` seconds."""
-        if not isinstance(retry_after, int | float) or not math.isfinite(retry_after):
-            return
-        if retry_after <= 0:
+        seconds = penalty(retry_after)
+        if seconds is None:
             return
         with self._lock:
             now = time.monotonic()
             state = self._state(key_id, now)
-            if now + retry_after > state.blocked_until:
-                state.blocked_until = now + retry_after
+            if now + seconds > state.blocked_until:
+                state.blocked_until = now + seconds
                 state.generation += 1
 
     async def penalize_async(self, key_id: str, retry_after: float) -> None:

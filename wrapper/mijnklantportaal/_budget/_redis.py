@@ -25,6 +25,7 @@ from mijnklantportaal._budget._common import (
     check_call,
     epoch_seconds,
     finite,
+    penalty,
 )
 from mijnklantportaal._budget._local import LocalRateBudget
 from mijnklantportaal._constants import (
@@ -461,12 +462,13 @@ class RedisRateBudget:
     def penalize(self, key_id: str, retry_after: float) -> None:
         """A 429 came anyway: no process starts on this key for ``retry_after`` seconds."""
         self._fallback.penalize(key_id, retry_after)
-        if not isinstance(retry_after, int | float) or not 0 < retry_after < float("inf"):
+        seconds = penalty(retry_after)
+        if seconds is None:
             return
         client = self._sync()
         if client is not None and self._health.may_try():
             try:
-                self._run_sync(client, _PENALIZE, key_id, round(retry_after * 1e6))
+                self._run_sync(client, _PENALIZE, key_id, round(seconds * 1e6))
             except self._errors as error:
                 self._health.failed(error)
             else:
@@ -474,9 +476,10 @@ class RedisRateBudget:
 
     async def penalize_async(self, key_id: str, retry_after: float) -> None:
         self._fallback.penalize(key_id, retry_after)
-        if not isinstance(retry_after, int | float) or not 0 < retry_after < float("inf"):
+        seconds = penalty(retry_after)
+        if seconds is None:
             return
-        await self._call_async(_PENALIZE, key_id, round(retry_after * 1e6))
+        await self._call_async(_PENALIZE, key_id, round(seconds * 1e6))
 
     async def _call_async(self, script: _Script, key_id: str, *args: Any) -> None:
         import anyio
