@@ -9,6 +9,12 @@ What it promises, and how:
 - **Resumable.** A run first reads the ids already in OUT (streaming through it, keeping
   only the set of ids) and fetches only the others; duplicates in the ids file are fetched
   once. At most the lines in flight when a run was killed are missing; the rerun fetches them.
+- **Only its own files.** OUT is recognised as this command's when each whole line is a JSON
+  object with a string ``id`` and a last line without its newline is the start of one; the
+  errors file likewise (a string ``error`` too). Anything else is refused before either
+  file changes: the torn-line cut and the errors file's removal touch only this command's.
+- **One run per OUT.** An exclusive ``flock`` on OUT, held until the run ends: a second
+  export to the same OUT is refused (``OSError``), so no line is written twice.
 - **Failures on the side.** An id that fails (404, a malformed id, 429 after the retries) is
   one line in ``OUT.errors.jsonl`` (``out.jsonl`` -> ``out.errors.jsonl``) with the error's
   type, status and a bounded, terminal-safe message; it is not in OUT, so a rerun tries it
