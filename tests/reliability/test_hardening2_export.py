@@ -177,7 +177,7 @@ def test_i17_17_an_out_that_is_not_this_commands_export_is_refused_and_left_byte
     assert digest(notes) == before
     assert fetched_ids(served) == []
     assert not errors_path_for(notes).exists()
-    figures.count("hardening", "export: foreign OUT files refused")
+    figures.count("hardening2", "export: foreign OUT files refused")
 
 
 def test_i17_17_a_foreign_errors_file_is_refused_and_neither_file_changes(
@@ -218,7 +218,7 @@ def test_i17_17_a_foreign_errors_file_is_refused_and_neither_file_changes(
     assert code == cli.EXIT_OK, err
     assert not errors.exists()
     assert exported_ids(out) == SERVED[:3]
-    figures.count("hardening", "export: foreign errors files refused")
+    figures.count("hardening2", "export: foreign errors files refused")
 
 
 @pytest.mark.parametrize("cut", [1, 2, 7, 30, -1])
@@ -279,7 +279,7 @@ def test_i17_18_an_unreachable_redis_refuses_to_start_without_showing_its_passwo
     assert fetched_ids(fake) == []  # refused before the first request
     assert not out.exists()  # and before OUT was opened
     assert elapsed < 30, elapsed  # a process start and one short PING, on a loaded machine
-    figures.count("hardening", "export: unreachable --redis refused")
+    figures.count("hardening2", "export: unreachable --redis refused")
 
 
 def test_i17_18_a_redis_that_refuses_the_password_refuses_to_start_and_the_right_one_works(
@@ -321,7 +321,7 @@ def test_i17_18_a_redis_that_refuses_the_password_refuses_to_start_and_the_right
         assert exported_ids(out) == SERVED[:5]
     finally:
         redis_server.kill()
-    figures.count("hardening", "export: --redis with a wrong password refused")
+    figures.count("hardening2", "export: --redis with a wrong password refused")
 
 
 def test_i17_18_redis_lost_during_the_export_is_said_on_stderr(
@@ -352,7 +352,7 @@ def test_i17_18_redis_lost_during_the_export_is_said_on_stderr(
     assert exported_ids(out) == SERVED
     assert "mijnklantportaal: warning: Rate budget: Redis is unreachable" in err, err
     assert len(err.splitlines()) == 1, err  # once per outage
-    figures.count("hardening", "export: Redis lost mid-run reported")
+    figures.count("hardening2", "export: Redis lost mid-run reported")
 
 
 # -- 22: one export per OUT at a time --------------------------------------------------------
@@ -391,7 +391,7 @@ def test_i17_22_a_second_export_to_the_same_out_is_refused_while_the_first_runs(
     result = subprocess.run(export_command(ids_file, out), env=env, capture_output=True, timeout=60)
     assert result.returncode == cli.EXIT_OK, result.stderr.decode()
     assert "nothing to fetch" in result.stderr.decode()
-    figures.count("hardening", "export: concurrent run on one OUT refused")
+    figures.count("hardening2", "export: concurrent run on one OUT refused")
 
 
 def test_i17_22_two_exports_started_together_never_write_a_line_twice(
@@ -414,7 +414,7 @@ def test_i17_22_two_exports_started_together_never_write_a_line_twice(
     duplicates = [i for i, n in Counter(exported_ids(out)).items() if n > 1]
     assert duplicates == []
     assert sorted(exported_ids(out)) == SERVED
-    figures.count("hardening", "export: simultaneous runs on one OUT")
+    figures.count("hardening2", "export: simultaneous runs on one OUT")
 
 
 def test_i17_18_a_warning_is_printed_above_the_progress_bar(tmp_path: Path) -> None:
