@@ -264,13 +264,14 @@ def test_a_torn_last_line_is_cut_off_and_fetched_again(
     assert sorted(fetched_ids(served)) == SERVED[3:5]
 
 
-def test_a_torn_line_longer_than_the_read_chunk_and_a_file_without_any_newline(
+def test_a_long_torn_line_and_an_export_line_without_any_newline(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out.jsonl"
-    out.write_bytes(b'{"id":"fac_a1"}\n' + b"x" * 200_000)
+    torn = b'{"id":"fac_a2","note":"' + b"x" * 200_000
+    out.write_bytes(b'{"id":"fac_a1"}\n' + torn)
     with ExportFile(out) as target:
-        assert target.torn_bytes == 200_000 and target.done == {"fac_a1"}
+        assert target.torn_bytes == len(torn) and target.done == {"fac_a1"}
     assert out.read_bytes() == b'{"id":"fac_a1"}\n'
     out.write_bytes(b'{"id":"fac_a1"')
     with ExportFile(out) as target:
@@ -292,7 +293,7 @@ def test_bad_inputs_are_one_line_errors_with_their_exit_status(
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\nno newline at the end")
     code, err = export(capfd, ids_file, notes)
-    assert code == cli.EXIT_USAGE and "line 1 of --out" in err
+    assert code == cli.EXIT_USAGE and "is not an export of this command: line 1 is" in err
     assert notes.read_text() == "my notes\nno newline at the end"  # left alone, not cut
     code, err = export(capfd, ids_file, Path("-"))
     assert code == cli.EXIT_USAGE and "--out must name a file" in err

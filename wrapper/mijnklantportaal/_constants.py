@@ -91,8 +91,6 @@ PROGRESS_INTERVAL = 5.0
 BAR_REFRESH_INTERVAL = 1.0
 # An error message in OUT.errors.jsonl is cut to this many characters.
 MAX_ERROR_MESSAGE = 500
-# Bytes read at a time when looking for the last newline of an export's OUT file.
-TAIL_CHUNK = 64 * 1024
 # ``invoices export --rate-window`` above this is a mistake on the command line (the API's
 # window is a minute).
 MAX_EXPORT_RATE_WINDOW = 3600.0

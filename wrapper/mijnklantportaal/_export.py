@@ -9,6 +9,12 @@ What it promises, and how:
 - **Resumable.** A run first reads the ids already in OUT (streaming through it, keeping
   only the set of ids) and fetches only the others; duplicates in the ids file are fetched
   once. At most the lines in flight when a run was killed are missing; the rerun fetches them.
+- **Only its own files.** OUT is recognised as this command's when each whole line is a JSON
+  object with a string ``id`` and a last line without its newline is the start of one; the
+  errors file likewise (a string ``error`` too). Anything else is refused before either
+  file changes: the torn-line cut and the errors file's removal touch only this command's.
+- **One run per OUT.** An exclusive ``flock`` on OUT, held until the run ends: a second
+  export to the same OUT is refused (``OSError``), so no line is written twice.
 - **Failures on the side.** An id that fails (404, a malformed id, 429 after the retries) is
   one line in ``OUT.errors.jsonl`` (``out.jsonl`` -> ``out.errors.jsonl``) with the error's
   type, status and a bounded, terminal-safe message; it is not in OUT, so a rerun tries it
@@ -25,12 +31,15 @@ the command passes ``client.invoices.get_many``.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
+import fcntl
 import json
 import logging
 import math
 import os
+import re
 import stat
 import sys
 import threading
@@ -47,7 +56,6 @@ from mijnklantportaal._constants import (
     LOG_BUDGET_WAITS_FROM,
     MAX_ERROR_MESSAGE,
     PROGRESS_INTERVAL,
-    TAIL_CHUNK,
 )
 from mijnklantportaal._exceptions import (
     AuthenticationError,
@@ -148,37 +156,122 @@ def _append(fd: int, line: bytes) -> None:
         raise OSError(errno.ENOSPC, f"wrote {written} of {len(line)} bytes (is the disk full?)")
 
 
-def _cut_torn_line(fd: int) -> int:
-    """Truncate the file to just after its last newline; returns the bytes cut."""
-    size = os.fstat(fd).st_size
-    end = size
-    while end > 0:
-        start = max(0, end - TAIL_CHUNK)
-        chunk = os.pread(fd, end - start, start)
-        newline = chunk.rfind(b"\n")
-        if newline >= 0:
-            keep = start + newline + 1
+# What a line of OUT is, and what a line of OUT.errors.jsonl is: a JSON object with these
+# string fields. Together with the rule for a torn last line (``_may_be_torn``) this is how a
+# file is recognised as this command's; any other file is refused, never changed.
+_OUT_FIELDS = ("id",)
+_ERRORS_FIELDS = ("id", "error")
+# Every line this command writes starts so (``json.dumps`` of a dict with keys), and holds no
+# raw control character: ``json.dumps`` escapes them, and the newline ends it.
+_LINE_START = b'{"'
+_CONTROL = re.compile(rb"[\x00-\x1f]")
+
+
+def _record(raw: bytes, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """``raw`` as a JSON object with a string at each of ``fields``, or None."""
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return record if _has_fields(record, fields) else None
+
+
+def _has_fields(record: object, fields: tuple[str, ...]) -> TypeGuard[dict[str, Any]]:
+    return isinstance(record, dict) and all(isinstance(record.get(f), str) for f in fields)
+
+
+def _may_be_torn(tail: bytes, fields: tuple[str, ...]) -> bool:
+    """Whether ``tail``, a last line without its newline, can be what an interrupted write of
+    this command left: the start of one of its lines (``{"``, UTF-8, no raw control
+    character, not a whole JSON value with more after it), or a whole line that lost only its
+    newline. Anything else is not ours."""
+    if not (_LINE_START.startswith(tail) or tail.startswith(_LINE_START)):
+        return False
+    if _CONTROL.search(tail):
+        return False
+    try:  # final=False: a character cut in two at the end is what a torn write leaves
+        text = codecs.getincrementaldecoder("utf-8")().decode(tail, final=False)
+    except UnicodeDecodeError:
+        return False
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except RecursionError:
+        return False  # nothing this command writes nests that deep
+    except ValueError:
+        return True  # cut short
+    return end == len(text) and _has_fields(value, fields)  # whole: it must be one of ours
+
+
+class _NotOurs(Exception):
+    """A line of a file that this command did not write (its number and whether it is the
+    unfinished last one)."""
+
+    def __init__(self, number: int, last: bool) -> None:
+        super().__init__(number, last)
+        self.number = number
+        self.last = last
+
+    def where(self) -> str:
+        if self.last:
+            return f"its last line (line {self.number}, which has no final newline)"
+        return f"line {self.number}"
+
+
+def _scan(file: IO[bytes], fields: tuple[str, ...]) -> tuple[list[str], int]:
+    """The ids of ``file``'s whole lines and where its torn last line starts (its size when
+    there is none). ``_NotOurs`` at the first line that is neither."""
+    ids: list[str] = []
+    whole = 0
+    file.seek(0)
+    head = file.read(len(_LINE_START))
+    if head and not _LINE_START.startswith(head):
+        raise _NotOurs(1, last=False)  # at once: a big binary file is not read as one line
+    file.seek(0)
+    for number, raw in enumerate(file, start=1):
+        if not raw.endswith(b"\n"):
+            if not _may_be_torn(raw, fields):
+                raise _NotOurs(number, last=True)
             break
-        end = start
-    else:
-        keep = 0
-    if keep < size:
-        os.ftruncate(fd, keep)
-    return size - keep
+        record = _record(raw, fields)
+        if record is None:
+            raise _NotOurs(number, last=False)
+        ids.append(record["id"])
+        whole += len(raw)
+    return ids, whole
+
+
+def _lock(fd: int) -> None:
+    """Hold an exclusive ``flock`` on OUT until its fd is closed (the end of the run, or of
+    the process): a second export to the same OUT would write every line again."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OSError(
+            errno.EWOULDBLOCK,
+            "another export is writing to it now; wait for that run to end, or give another "
+            "--out (it is left unchanged)",
+        ) from None
 
 
 class ExportFile:
     """OUT, opened for appending whole lines, with the ids it already holds.
 
-    Opening it reads the ids already exported (``done``), then cuts a torn last line
-    (``torn_bytes``), and removes the errors file of an earlier run. A file that is not an
-    export is refused (``InvalidArgumentError``) before anything in it changes; OSError when
-    it cannot be opened.
+    Opening it checks that the errors file is one this command wrote, takes OUT's lock
+    (``OSError`` while another export holds it), reads the ids already exported (``done``),
+    then cuts a torn last line off OUT (``torn_bytes``) and removes the errors file. OUT is this
+    command's when each whole line is a JSON object with a string ``id`` and a last line
+    without its newline is the start of one (``_may_be_torn``); the errors file when each
+    line also has a string ``error``. Anything else is refused (``InvalidArgumentError``)
+    before either file changes. An empty or missing file is a new one; OSError when a file
+    cannot be opened.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.errors_path = errors_path_for(path)
+        # Read-only, so first: a refusal then creates no OUT. (A concurrent export, which
+        # the lock below refuses, writes only lines that pass this check.)
+        self._check_errors_file()
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
         self._fd = os.open(path, flags, 0o644)
         self._errors_fd: int | None = None
@@ -188,34 +281,52 @@ class ExportFile:
                     f"--out {str(path)!r} is not a regular file; the export appends to a file "
                     "and reads it back to resume"
                 )
-            self.done = self._read_done()
-            self.torn_bytes = _cut_torn_line(self._fd)
+            _lock(self._fd)
+            self.done, whole = self._read_done()
+            self.torn_bytes = os.fstat(self._fd).st_size - whole
+            if self.torn_bytes:
+                os.ftruncate(self._fd, whole)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.errors_path)
         except BaseException:
-            os.close(self._fd)
+            os.close(self._fd)  # which also lets go of the lock
             raise
 
-    def _read_done(self) -> set[str]:
-        """The ids of OUT's whole lines (a last line without its newline is torn: skipped)."""
-        done: set[str] = set()
+    def _read_done(self) -> tuple[set[str], int]:
+        """The ids of OUT's whole lines, and the length of those lines."""
         with open(self._fd, "rb", closefd=False) as file:
-            file.seek(0)
-            for number, raw in enumerate(file, start=1):
-                if not raw.endswith(b"\n"):
-                    break
-                try:
-                    record = json.loads(raw)
-                except (ValueError, RecursionError):
-                    record = None
-                invoice_id = record.get("id") if isinstance(record, dict) else None
-                if not isinstance(invoice_id, str):
-                    raise InvalidArgumentError(
-                        f"line {number} of --out {str(self.path)!r} is not an exported invoice; "
-                        "--out must be a file this command wrote (to resume) or a new one"
-                    )
-                done.add(invoice_id)
-        return done
+            try:
+                ids, whole = _scan(file, _OUT_FIELDS)
+            except _NotOurs as line:
+                raise InvalidArgumentError(
+                    f"--out {str(self.path)!r} is not an export of this command: "
+                    f"{line.where()} is not an exported invoice. It is left unchanged; give "
+                    "--out a file this command wrote (to resume it) or a new one"
+                ) from None
+        return set(ids), whole
+
+    def _check_errors_file(self) -> None:
+        """Refuse an errors file this command did not write: each run replaces it."""
+        try:  # O_NONBLOCK: opening a FIFO there must not wait for a writer
+            fd = os.open(
+                self.errors_path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+            )
+        except FileNotFoundError:
+            return
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise InvalidArgumentError(
+                    f"{str(self.errors_path)!r}, where this export writes its failures, is "
+                    "not a regular file. It is left unchanged; move it away or give another --out"
+                )
+            try:
+                _scan(file, _ERRORS_FIELDS)
+            except _NotOurs as line:
+                raise InvalidArgumentError(
+                    f"{str(self.errors_path)!r}, which this export replaces with its failures, "
+                    f"is not an errors file of this command: {line.where()} is not one of its "
+                    "lines. It and --out are left unchanged; move it away or give another --out"
+                ) from None
 
     def write_invoice(self, invoice: Invoice) -> None:
         _append(self._fd, _line(invoice.to_dict()))
@@ -269,13 +380,20 @@ class LogCounts(logging.Handler):
     """Counts, from the client's records on the ``mijnklantportaal`` logger, the retries
     (``mijnklantportaal_retry_delay``), the 429s among them (``mijnklantportaal_retry_status``)
     and the waits for the rate budget (``mijnklantportaal_budget_wait``, seconds; from
-    ``LOG_BUDGET_WAITS_FROM`` up, a start that was free at once is no wait)."""
+    ``LOG_BUDGET_WAITS_FROM`` up, a start that was free at once is no wait).
+
+    A WARNING or worse (such as the Redis budget falling back to the in-process one) goes to
+    ``on_warning`` when no other handler would show it: this handler being there keeps
+    logging's last-resort output to stderr from doing so.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.retries = 0
         self.rate_limited = 0
         self.budget_waits = 0
+        self.on_warning: Callable[[str], None] | None = None
+        self._echo_warnings = False
 
     def emit(self, record: logging.LogRecord) -> None:
         if _is_number(getattr(record, "mijnklantportaal_retry_delay", None)):
@@ -285,12 +403,15 @@ class LogCounts(logging.Handler):
         waited = getattr(record, "mijnklantportaal_budget_wait", None)
         if _is_number(waited) and waited >= LOG_BUDGET_WAITS_FROM:
             self.budget_waits += 1
+        if record.levelno >= logging.WARNING and self._echo_warnings and self.on_warning:
+            self.on_warning(record.getMessage())
 
     @contextlib.contextmanager
     def attached(self) -> Iterator[Self]:
         """Listen while active; the logger's level goes down to INFO meanwhile if needed."""
         logger = logging.getLogger(_LOGGER)
         level = logger.level
+        self._echo_warnings = not logger.hasHandlers()
         logger.addHandler(self)
         if not logger.isEnabledFor(logging.INFO):
             logger.setLevel(logging.INFO)
@@ -309,6 +430,7 @@ class _Bar(Protocol):
     def update(self, n: int = 1) -> bool | None: ...
     def set_postfix_str(self, s: str = "", refresh: bool = True) -> None: ...
     def refresh(self) -> None: ...
+    def clear(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -317,7 +439,8 @@ class Progress:
     """What the export has done, shown on ``stream`` as a bar, periodic lines or nothing.
 
     ``advance`` is called for each id from the export's thread; a ticker thread redraws
-    while calls wait (a long wait for the rate budget must not look like a hang).
+    while calls wait (a long wait for the rate budget must not look like a hang). The
+    client's warnings are printed above the bar (``warn``), whatever the mode.
     """
 
     mode: ProgressMode
@@ -333,6 +456,9 @@ class Progress:
     _stop: threading.Event = attrs.field(factory=threading.Event)
     _ticker: threading.Thread | None = None
     _next_line: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        self.counts.on_warning = self.warn
 
     def __enter__(self) -> Self:
         self.started = time.monotonic()
@@ -384,6 +510,19 @@ class Progress:
                 self._bar.update(1)
             elif self.mode == "lines" and time.monotonic() >= self._next_line:
                 self._print(self.line())
+
+    def warn(self, message: str) -> None:
+        """``mijnklantportaal: warning: ...`` on one terminal-safe line, above the bar."""
+        from mijnklantportaal.cli import PROG, terminal_safe
+
+        line = f"{PROG}: warning: {terminal_safe(' '.join(message.split()))}\n"
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            if self._bar is not None:
+                self._bar.clear()
+            self.stream.write(line)
+            self.stream.flush()
+            if self._bar is not None:
+                self._bar.refresh()
 
     def _tick(self) -> None:
         while not self._stop.wait(BAR_REFRESH_INTERVAL):

@@ -36,6 +36,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -54,6 +55,7 @@ from mijnklantportaal._constants import (
     DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
     MAX_EXPORT_RATE_WINDOW,
+    REDIS_SOCKET_TIMEOUT,
 )
 from mijnklantportaal._exceptions import (
     APIConnectionError,
@@ -316,7 +318,12 @@ def _parser() -> argparse.ArgumentParser:
         "OUT and retries the ones that failed; Ctrl+C or kill leaves only whole lines.\n"
         "Failures go to OUT.errors.jsonl (out.jsonl -> out.errors.jsonl) and give exit\n"
         f"status {EXIT_EXPORT_FAILURES}. Progress goes to stderr: a bar on a terminal, else a "
-        "line every\nfew seconds.",
+        "line every\nfew seconds.\n\n"
+        "OUT must be new, empty, or written by this command (each line a JSON object with\n"
+        f'an "id"); any other file is refused and left unchanged (exit {EXIT_USAGE}), and so '
+        "is an\nOUT.errors.jsonl this command did not write. One export at a time per OUT: "
+        "a second\none to the same OUT is refused while the first runs (exit "
+        f"{EXIT_OUTPUT}).",
         epilog=_exit_status_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -326,7 +333,10 @@ def _parser() -> argparse.ArgumentParser:
         help="one invoice id per line (blank lines and # comments skipped); - reads stdin",
     )
     export.add_argument(
-        "--out", required=True, metavar="OUT.jsonl", help="the JSON lines file to append to"
+        "--out",
+        required=True,
+        metavar="OUT.jsonl",
+        help="the JSON lines file to append to: new, or one this command wrote",
     )
     export.add_argument(
         "--sandbox",
@@ -338,7 +348,9 @@ def _parser() -> argparse.ArgumentParser:
         "--redis",
         metavar="URL",
         help="share the API key's rate budget with every process using this Redis "
-        "(redis://host:6379/0; needs mijnklantportaal[redis])",
+        "(redis://host:6379/0; needs mijnklantportaal[redis]). The export refuses to start "
+        f"(exit {EXIT_CONFIG}) when a PING to it fails; if Redis goes away later, it goes on "
+        "under an in-process budget and says so on stderr",
     )
     export.add_argument(
         "--rate-limit",
@@ -732,6 +744,8 @@ def _invoices_export(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     ids = _export.read_ids(args.ids_file)
+    if args.redis is not None:
+        _check_redis(args.redis)  # before OUT is opened, or anything sent
     out = Path(args.out)
     try:
         target = _export.ExportFile(out)
@@ -775,6 +789,75 @@ def _invoices_export(args: argparse.Namespace) -> int:
     if result.interrupted:
         _end_interrupted()
     return code
+
+
+def _check_redis(url: str) -> None:
+    """Refuse to start an export whose ``--redis`` cannot be used, with ``EXIT_CONFIG``.
+
+    The budget would fall back to an in-process one and log it once, which is right when
+    Redis goes away mid-run; at the start, though, the operator asked for a shared budget and
+    would get a private one, pacing this process alone. So: one PING (connect, AUTH and
+    SELECT as the URL says) with the budget's own socket timeout and no retries. The message
+    names the URL without its user, password or query (``_redis_shown``)."""
+    from mijnklantportaal import RedisRateBudget
+
+    RedisRateBudget(url).close()  # the redis package is there and the URL parses (its messages)
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis.from_url(
+        url,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
+        health_check_interval=0,
+    )
+    try:
+        client.ping()
+    except Exception as error:  # any failure of the PING means: not usable as given
+        raise _Failure(
+            f"cannot reach the --redis budget at {_redis_shown(url)}: "
+            f"{_redis_reason(error, url)}. Start it or fix the URL, or leave --redis out to "
+            "pace this export on its own",
+            EXIT_CONFIG,
+        ) from None
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+def _redis_shown(url: str) -> str:
+    """``url`` as scheme, host, port and path only: a user, a password (``:pw@`` or
+    ``?password=``) and other query options are left out."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "the --redis URL"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+def _redis_reason(error: BaseException, url: str) -> str:
+    """The error's type and text, with any password from ``url`` masked (redis names only the
+    host and port in its messages, but a message is not ours to trust)."""
+    text = " ".join(str(error).split()).rstrip(".") or "no reason given"
+    secrets: set[str] = set()
+    with contextlib.suppress(ValueError):
+        parts = urllib.parse.urlsplit(url)
+        if parts.password:
+            secrets.add(parts.password)
+        for name, values in urllib.parse.parse_qs(parts.query).items():
+            if name.lower() == "password":
+                secrets.update(values)
+    secrets |= {urllib.parse.unquote(secret) for secret in secrets}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return f"{type(error).__name__}: {text}"
 
 
 def _end_interrupted() -> NoReturn:
