@@ -127,7 +127,8 @@ def finite(
 
 def shown(value: object) -> str:
     """``value`` for a message: the repr of a huge int has thousands of digits (and past
-    4,300 raises ValueError), so such an int is described instead."""
+    4,300 raises ValueError), so such an int is described instead. Also used for the
+    client's settings (``_config``)."""
     if isinstance(value, int) and value.bit_length() > 64:
         digits = int(abs(value).bit_length() * math.log10(2)) + 1
         return f"an int of about {digits} digits"
