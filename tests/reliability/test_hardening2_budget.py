@@ -94,7 +94,7 @@ def test_i17_12_a_far_reset_does_not_stall_the_key(mode: str, figures: Any) -> N
     script = Script(response_bytes(200, headers=headers), response_bytes(200))
     with RawServer(script) as base_url:
         results = run_calls(mode, base_url, 2, rate_budget=LocalRateBudget(5, 1.0))
-    figures.count("hardening2", "far resets")
+    figures.count("hardening2 budget", "far resets")
     (first, _), (second, seconds) = results
     assert isinstance(first, Invoice), repr(first)
     assert isinstance(second, Invoice), repr(second)
@@ -115,7 +115,7 @@ def test_i17_12_a_far_reset_under_the_default_budget_refuses_promptly(
     script = Script(response_bytes(200, headers=headers))
     with RawServer(script) as base_url:
         results = run_calls(mode, base_url, 2, rate_budget=LocalRateBudget(), max_rate_wait=1.0)
-    figures.count("hardening2", "far resets")
+    figures.count("hardening2 budget", "far resets")
     (first, _), (second, seconds) = results
     assert isinstance(first, Invoice), repr(first)
     assert type(second) is RateLimitError, repr(second)
@@ -140,7 +140,7 @@ def test_i17_12_a_429_with_a_far_reset_is_no_retry_time(
     rate_budget = LocalRateBudget(5, 1.0) if budget == "local" else None
     with RawServer(script) as base_url:
         results = run_calls(mode, base_url, 2, rate_budget=rate_budget, max_retries=0)
-    figures.count("hardening2", "far resets")
+    figures.count("hardening2 budget", "far resets")
     (first, seconds), (second, _) = results
     assert type(first) is RateLimitError, repr(first)
     assert seconds < 3.0
@@ -174,7 +174,7 @@ def test_i17_13_429s_saying_retry_now_are_resent_a_bounded_number_of_times(
         [(result, _)] = run_calls(
             mode, base_url, 1, rate_budget=LocalRateBudget(10, 2.0), max_retries=max_retries
         )
-    figures.count("hardening2", "429 floods")
+    figures.count("hardening2 budget", "429 floods")
     assert len(script.arrived) <= 2 * (max_retries + 1), len(script.arrived)
     assert type(result) is RateLimitError, repr(result)
 
@@ -198,7 +198,7 @@ def test_i17_14_a_retry_after_wins_over_remaining_zero(
         caplog.at_level(logging.INFO, logger="mijnklantportaal"),
     ):
         [(result, seconds)] = run_calls(mode, base_url, 1, rate_budget=LocalRateBudget())
-    figures.count("hardening2", "retry-after beside Remaining: 0")
+    figures.count("hardening2 budget", "retry-after beside Remaining: 0")
     assert isinstance(result, Invoice), repr(result)
     assert seconds < 2.0
     # The log accounts for the wait: what it says the call waited (after the 429, and for
@@ -226,7 +226,7 @@ def test_i17_15_max_retries_zero_sends_exactly_one_request(
         options["rate_budget"] = None  # else: the client's default LocalRateBudget
     with RawServer(script) as base_url:
         [(result, seconds)] = run_calls(mode, base_url, 1, **options)
-    figures.count("hardening2", "max_retries=0")
+    figures.count("hardening2 budget", "max_retries=0")
     assert type(result) is RateLimitError, repr(result)
     assert seconds < 3.0
     assert len(script.arrived) == 1
@@ -269,7 +269,7 @@ def make_budget(kind: str, **settings: Any) -> Any:
 def test_i17_16_budget_settings_that_overflow_are_refused(
     kind: str, name: str, value: object, figures: Any
 ) -> None:
-    figures.count("hardening2", "overflowing budget settings")
+    figures.count("hardening2 budget", "overflowing budget settings")
     with pytest.raises(ConfigurationError, match=name):
         make_budget(kind, **{name: value})
 
@@ -279,7 +279,7 @@ def test_i17_16_budget_settings_that_overflow_are_refused(
 def test_i17_16_redis_budget_timings_that_overflow_are_refused(
     name: str, value: object, figures: Any
 ) -> None:
-    figures.count("hardening2", "overflowing budget settings")
+    figures.count("hardening2 budget", "overflowing budget settings")
     with pytest.raises(ConfigurationError, match=name):
         make_budget("redis", **{name: value})
 
@@ -296,7 +296,7 @@ def test_the_largest_budget_settings_accepted_still_work(
     rate = LocalRateBudget(1, **{name: largest})
     with RawServer(Script(response_bytes(200))) as base_url:
         results = run_calls(mode, base_url, 2, rate_budget=rate, max_rate_wait=0.5)
-    figures.count("hardening2", "overflowing budget settings")
+    figures.count("hardening2 budget", "overflowing budget settings")
     (first, _), (second, _) = results
     assert isinstance(first, Invoice), repr(first)
     assert type(second) is RateLimitError, repr(second)
@@ -316,7 +316,7 @@ def test_the_largest_budget_settings_accepted_still_work(
 def test_i17_16_client_settings_that_overflow_are_refused(
     client_class: type[Any], name: str, value: object, figures: Any
 ) -> None:
-    figures.count("hardening2", "overflowing client settings")
+    figures.count("hardening2 budget", "overflowing client settings")
     with pytest.raises(ConfigurationError, match=name):
         client_class(api_key=API_KEY, **{name: value})
     if client_class is MijnKlantportaal:
