@@ -348,7 +348,8 @@ def test_error_messages_say_what_to_do(make_client: MakeClient) -> None:
 
 
 def test_rate_limit_error_carries_retry_after_and_reset(make_client: MakeClient) -> None:
-    reset = int(datetime(2030, 1, 1, tzinfo=UTC).timestamp())
+    # Within a window (plus slack) from now: a reset years ahead is implausible, no reset.
+    reset = int(time.time()) + 30
     response = status(
         429,
         {"code": 429, "message": "Too many requests."},
@@ -359,7 +360,7 @@ def test_rate_limit_error_carries_retry_after_and_reset(make_client: MakeClient)
     with pytest.raises(RateLimitError) as caught:
         get(client)
     assert caught.value.retry_after == 30.0
-    assert caught.value.reset_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert caught.value.reset_at == datetime.fromtimestamp(reset, tz=UTC)
     assert caught.value.message == "Too many requests."
 
 

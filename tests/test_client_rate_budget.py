@@ -208,31 +208,42 @@ def test_under_a_budget_a_429_is_waited_out_without_spending_a_retry(
     make_client: MakeClient, sleeps: list[float]
 ) -> None:
     """Another process of the key took the window: the call waits for retry-after (with
-    jitter, so that clients told the same second do not collide again) and gets its answer,
-    although max_retries=0; without a budget the same 429 is the caller's error."""
+    jitter, so that clients told the same second do not collide again) and gets its answer
+    without spending one of its max_retries; without a budget the same 429 takes a retry."""
     too_many = httpx.Response(
         429, json={"code": 429, "message": "Too many requests."}, headers={"retry-after": "1"}
     )
     recorder = Recorder(too_many, ok())
-    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=0)
-    assert get(client).id == INVOICE_ID
+    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=1)
+    answer = resolve(client.invoices.with_raw_response.get(INVOICE_ID))
+    assert answer.parsed.id == INVOICE_ID and answer.retries_taken == 0
     assert len(recorder.requests) == 2
     assert len(sleeps) == 1 and 1.0 <= sleeps[0] <= 1.25
 
-    reactive = make_client(Recorder(too_many, ok()), rate_budget=None, max_retries=0)
-    with pytest.raises(RateLimitError):
-        get(reactive)
+    reactive = make_client(Recorder(too_many, ok()), rate_budget=None, max_retries=1)
+    assert resolve(reactive.invoices.with_raw_response.get(INVOICE_ID)).retries_taken == 1
 
 
-def test_429_waits_stop_at_max_rate_wait(make_client: MakeClient, sleeps: list[float]) -> None:
+def test_429_waits_stop_at_max_rate_wait(
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 429s waited out under a budget stop where the next wait would pass max_rate_wait
+    (here after one, although max_retries=2 would allow two); then the counted retries."""
     too_many = httpx.Response(
         429, json={"code": 429, "message": "Too many requests."}, headers={"retry-after": "1"}
     )
     recorder = Recorder(too_many)  # the server says 429 for ever
-    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=0, max_rate_wait=2.5)
-    error = refused(client)
+    client = make_client(recorder, rate_budget=LocalRateBudget(), max_retries=2, max_rate_wait=1.5)
+    with caplog.at_level(logging.INFO, logger="mijnklantportaal"):
+        error = refused(client)
     assert "x-mijnklantportaal-rate-budget" not in error.response.headers  # the server's
-    assert 1 <= len(sleeps) <= 2 and sum(sleeps) <= 2.5
+    uncounted = [
+        record.mijnklantportaal_retry_delay
+        for record in caplog.records
+        if getattr(record, "mijnklantportaal_retry_counted", True) is False
+    ]
+    assert len(uncounted) == 1 and uncounted[0] <= 1.5
+    assert len(recorder.requests) == 1 + 1 + 2  # the first, the waited-out 429, two retries
 
 
 def test_a_429_without_retry_after_takes_the_counted_retries(

@@ -527,7 +527,9 @@ RETRY_AFTER_CASES: list[tuple[str, dict[str, str], float | str]] = [
     ("reset in the past", {"x-ratelimit-reset": "5"}, "backoff"),
     ("reset garbage", {"x-ratelimit-reset": "tomorrow"}, "backoff"),
     ("reset superscript", {"x-ratelimit-reset": "\xb9"}, "backoff"),
-    ("reset far future", {"x-ratelimit-reset": "99999999999"}, "give up"),
+    # Implausibly far ahead (issue 17, item 12): no reset at all, so the ordinary backoff.
+    ("reset far future", {"x-ratelimit-reset": "99999999999"}, "backoff"),
+    ("reset in epoch ms", {"x-ratelimit-reset": "1765000000000"}, "backoff"),
 ]
 
 

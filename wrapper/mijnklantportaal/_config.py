@@ -12,6 +12,7 @@ import attrs
 import httpx
 
 from mijnklantportaal._budget import Priority, RateBudget, key_id_for
+from mijnklantportaal._budget._common import shown
 from mijnklantportaal._constants import (
     ACCEPT_ENCODING,
     API_KEY_ENV,
@@ -143,7 +144,7 @@ def checked_max_rate_wait(seconds: float) -> float:
         return float(seconds)
     raise ConfigurationError(
         f"max_rate_wait must be a number of seconds from 0 to {MAX_TIMEOUT:g} (how long a call "
-        f"may wait for the rate budget; default {DEFAULT_MAX_RATE_WAIT:g}), not {seconds!r}"
+        f"may wait for the rate budget; default {DEFAULT_MAX_RATE_WAIT:g}), not {shown(seconds)}"
     )
 
 
@@ -152,7 +153,7 @@ def checked_priority(priority: Priority) -> Priority:
         return priority
     raise ConfigurationError(
         f'priority must be "interactive" (the default) or "bulk" (leaves a reserve of the rate '
-        f"budget to interactive calls), not {priority!r}"
+        f"budget to interactive calls), not {shown(priority)}"
     )
 
 
@@ -169,14 +170,14 @@ def checked_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
             if seconds is not None and not _valid_seconds(seconds):
                 raise ConfigurationError(
                     f"the {name} component of timeout must be a positive number of seconds "
-                    f"up to {MAX_TIMEOUT:g}, or None, not {seconds!r}"
+                    f"up to {MAX_TIMEOUT:g}, or None, not {shown(seconds)}"
                 )
         return timeout
     if _valid_seconds(timeout):
         return httpx.Timeout(float(timeout))
     raise ConfigurationError(
         f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:g} or an "
-        f"httpx.Timeout, not {timeout!r} (the default is {DEFAULT_TIMEOUT.read:g} s read, "
+        f"httpx.Timeout, not {shown(timeout)} (the default is {DEFAULT_TIMEOUT.read:g} s read, "
         f"{DEFAULT_TIMEOUT.connect:g} s connect)"
     )
 
@@ -198,7 +199,7 @@ def checked_max_retries(max_retries: int) -> int:
     ):
         return max_retries
     raise ConfigurationError(
-        f"max_retries must be a whole number from 0 to 10, not {max_retries!r} (default {DEFAULT_MAX_RETRIES})"
+        f"max_retries must be a whole number from 0 to 10, not {shown(max_retries)} (default {DEFAULT_MAX_RETRIES})"
     )
 
 

@@ -72,6 +72,20 @@ REDIS_RETRY_INTERVAL = 2.0
 # just inside it.
 RATE_SAFETY_MARGIN = 0.05
 
+# The largest settings a budget takes. Beyond them the numbers derived from the settings
+# (window plus margin, the Redis budget's microseconds, a refusal's retry_after) stop being
+# finite or meaningful, so a budget refuses them with ConfigurationError. The window is the
+# API's minute; an hour is the longest a budget makes sense for (and the longest a call waits).
+MAX_RATE_LIMIT = 1_000_000
+MAX_RATE_WINDOW = 3600.0
+MAX_RATE_SAFETY_MARGIN = 60.0
+# ``x-ratelimit-reset`` more than the budget's window plus RESET_SLACK ahead, or more than
+# MAX_RESET_AHEAD ahead whatever the window, is implausible (typically epoch milliseconds
+# read as seconds, or a wrong clock) and treated as no reset: it would block the key for
+# years. The slack allows for the server's and the client's clocks disagreeing a little.
+RESET_SLACK = 300.0
+MAX_RESET_AHEAD = 3600.0
+
 # A wait for the rate budget shorter than this is scheduling noise, not worth a log line.
 LOG_BUDGET_WAITS_FROM = 0.01
 

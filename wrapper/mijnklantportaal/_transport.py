@@ -34,8 +34,10 @@ from mijnklantportaal._body import (
     start_watchdog,
 )
 from mijnklantportaal._budget import BudgetExhausted, Priority
+from mijnklantportaal._budget._common import epoch_seconds
 from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
+    DEFAULT_RATE_WINDOW,
     IDEMPOTENT_METHODS,
     INITIAL_RETRY_DELAY,
     LOG_BUDGET_WAITS_FROM,
@@ -62,7 +64,6 @@ from mijnklantportaal._response import (
     RawResponse,
     _RateLimitState,
     header_int,
-    header_timestamp,
 )
 
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
@@ -171,6 +172,20 @@ class _Retry:
         self.counted = counted
 
 
+class _RateWaits:
+    """One call's uncounted waits for 429s under a rate budget: how many, how long."""
+
+    __slots__ = ("count", "seconds")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+
+    def add(self, delay: float) -> None:
+        self.count += 1
+        self.seconds += delay
+
+
 HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
 
 
@@ -242,13 +257,26 @@ class _BaseTransport(Generic[HttpClient]):
                 when = None
             if when is not None and when.tzinfo is not None:
                 return max(0.0, (when - datetime.now(UTC)).total_seconds())
-        reset = header_int(headers, "x-ratelimit-reset")
+        reset = self._plausible_reset(headers)
         if reset is not None:
             wait = reset - time.time()
             # A reset time already past says nothing about when to retry (or was sent in
             # seconds, not as a timestamp): back off rather than retry at once.
             return wait if wait > 0 else None
         return None
+
+    def _plausible_reset(self, headers: httpx.Headers) -> float | None:
+        """``x-ratelimit-reset`` as UNIX seconds, or None when absent or implausibly far
+        ahead: more than the budget's window (the API's minute without a budget) plus
+        ``RESET_SLACK``, or more than ``MAX_RESET_AHEAD`` (``_budget.epoch_seconds``). Epoch
+        milliseconds read as seconds would otherwise block the key for 55,000 years."""
+        budget = self.config.rate_budget
+        window = DEFAULT_RATE_WINDOW
+        if budget is not None:
+            own = budget.window
+            if isinstance(own, int | float) and math.isfinite(own) and own > 0:
+                window = float(own)
+        return epoch_seconds(header_int(headers, "x-ratelimit-reset"), window)
 
     # -- rate budget ----------------------------------------------------------------------
 
@@ -261,6 +289,8 @@ class _BaseTransport(Generic[HttpClient]):
         ``x-mijnklantportaal-rate-budget: refused``), since no request left this process.
         """
         retry_after = exc.retry_after
+        if not 0 <= retry_after <= MAX_TIMEOUT:  # NaN too: a budget of another make
+            retry_after = MAX_TIMEOUT if retry_after > 0 else 0.0
         response = httpx.Response(
             429,
             headers={
@@ -299,15 +329,29 @@ class _BaseTransport(Generic[HttpClient]):
                 extra={"mijnklantportaal_budget_wait": waited},
             )
 
-    @staticmethod
-    def _budget_news(response: httpx.Response) -> tuple[int | None, int | None, int | None]:
-        """``X-RateLimit-Limit``, ``-Remaining`` and ``x-ratelimit-reset`` for the budget."""
+    def _budget_news(
+        self, response: httpx.Response
+    ) -> tuple[int | None, int | None, float | None, float | None]:
+        """What the budget learns from a response: ``X-RateLimit-Limit``, ``-Remaining``,
+        the reset (UNIX seconds) and, for a 429, the seconds its ``retry-after`` asks for.
+
+        The reset is a plausible ``x-ratelimit-reset`` or None (``_plausible_reset``). On a
+        429 with a retry-after, that is when the server says to retry, so it stands in for
+        the reset: otherwise ``Remaining: 0`` without a reset makes the budget book the rest
+        of the window as taken, and a call told "retry in 1 s" would wait a minute.
+        """
         headers = response.headers
-        return (
-            header_int(headers, "x-ratelimit-limit"),
-            header_int(headers, "x-ratelimit-remaining"),
-            header_int(headers, "x-ratelimit-reset"),
-        )
+        remaining = header_int(headers, "x-ratelimit-remaining")
+        reset = self._plausible_reset(headers)
+        retry_after = None
+        if response.status_code == 429:
+            retry_after = self._parse_retry_after_header(headers)
+            if retry_after is not None:
+                # A year-long retry-after is garbage, not a reason to block the key for it.
+                retry_after = min(retry_after, MAX_TIMEOUT)
+                if remaining is not None:  # the only thing a reset is used with
+                    reset = time.time() + retry_after
+        return header_int(headers, "x-ratelimit-limit"), remaining, reset, retry_after
 
     # -- one attempt ------------------------------------------------------------------------
 
@@ -331,7 +375,7 @@ class _BaseTransport(Generic[HttpClient]):
         parse: Callable[[Any], T],
         retries_taken: int,
         started: float,
-        rate_waited: float = 0.0,
+        rate_waits: _RateWaits | None = None,
     ) -> RawResponse[T] | _Retry:
         status = response.status_code
         self.rate_limit_state.headers = response.headers
@@ -348,7 +392,7 @@ class _BaseTransport(Generic[HttpClient]):
         if 200 <= status < 300:
             return RawResponse(self._parse_body(spec, response, parse), response, retries_taken)
         if status == 429:
-            waited = self._wait_out_429(spec, response, rate_waited)
+            waited = self._wait_out_429(spec, response, rate_waits or _RateWaits())
             if waited is not None:
                 return waited
         if (
@@ -375,14 +419,20 @@ class _BaseTransport(Generic[HttpClient]):
         raise self._status_error(spec, response, retries_taken)
 
     def _wait_out_429(
-        self, spec: RequestSpec, response: httpx.Response, rate_waited: float
+        self, spec: RequestSpec, response: httpx.Response, rate_waits: _RateWaits
     ) -> _Retry | None:
         """Under a rate budget a 429 means that another client of the key (another process,
         another host) took the window: the budget now holds the key until ``retry-after``,
         so the call waits for that, without spending one of ``max_retries``, as long as
         all its waits for 429s stay within ``max_rate_wait``. Jitter spreads the clients
-        that were told the same whole second, so that they do not collide again."""
+        that were told the same whole second, so that they do not collide again.
+
+        At most ``max_retries`` such waits per call, so that one call sends at most
+        ``2 * max_retries + 1`` requests: a server answering "429, retry-after: 0" for ever
+        cannot make it loop, and ``max_retries=0`` sends one request and no other."""
         if self.config.rate_budget is None or not spec.idempotent:
+            return None
+        if rate_waits.count >= self.config.max_retries:
             return None
         # Without retry-after (a proxy's 429) the budget learns nothing: the ordinary,
         # counted retry policy with its backoff decides.
@@ -390,7 +440,7 @@ class _BaseTransport(Generic[HttpClient]):
         if delay is None or delay > MAX_RETRY_AFTER:
             return None
         delay *= 1.0 + RETRY_JITTER * random.random()
-        if rate_waited + delay > self.config.max_rate_wait:
+        if rate_waits.seconds + delay > self.config.max_rate_wait:
             return None
         logger.info(
             "Waiting %.2f s after HTTP 429 for %s %s (the rate budget holds the key until then)",
@@ -504,7 +554,7 @@ class _BaseTransport(Generic[HttpClient]):
                 request_id=request_id,
                 detail=detail,
                 retry_after=self._parse_retry_after_header(response.headers),
-                reset_at=header_timestamp(response.headers, "x-ratelimit-reset"),
+                reset_at=_as_datetime(self._plausible_reset(response.headers)),
             )
         return error_class(
             message, response=response, body=body, request_id=request_id, detail=detail
@@ -593,6 +643,10 @@ def _finite_nonnegative(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _as_datetime(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
+
+
 def _describe_timeout(timeout: httpx.Timeout) -> str:
     return f"{timeout.read} s read, {timeout.connect} s connect"
 
@@ -653,20 +707,17 @@ class SyncTransport(_BaseTransport[httpx.Client]):
         config = self.config
         if config.rate_budget is None:
             return
-        limit, remaining, reset = self._budget_news(response)
+        limit, remaining, reset, retry_after = self._budget_news(response)
         if limit is not None or remaining is not None or reset is not None:
             config.rate_budget.observe(
                 config.key_id, limit=limit, remaining=remaining, reset_at=reset
             )
-        if response.status_code == 429:
-            retry_after = self._parse_retry_after_header(response.headers)
-            if retry_after is not None:
-                # A year-long retry-after is garbage, not a reason to block the key for it.
-                config.rate_budget.penalize(config.key_id, min(retry_after, MAX_TIMEOUT))
+        if retry_after is not None:
+            config.rate_budget.penalize(config.key_id, retry_after)
 
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
-        rate_waited = 0.0  # seconds waited for 429s under a rate budget
+        rate_waits = _RateWaits()  # 429s waited out under a rate budget
         if self.http_client.is_closed:  # before waiting for (and using up) a budget start
             raise ClientClosedError(_CLOSED)
         while True:
@@ -682,7 +733,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             else:
                 self._observe(response)
                 outcome = self._handle_response(
-                    spec, response, parse, retries_taken, started, rate_waited
+                    spec, response, parse, retries_taken, started, rate_waits
                 )
             if not isinstance(outcome, _Retry):
                 return outcome
@@ -690,7 +741,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             if outcome.counted:
                 retries_taken += 1
             else:
-                rate_waited += outcome.delay
+                rate_waits.add(outcome.delay)
 
 
 class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
@@ -760,22 +811,17 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
         config = self.config
         if config.rate_budget is None:
             return
-        limit, remaining, reset = self._budget_news(response)
+        limit, remaining, reset, retry_after = self._budget_news(response)
         if limit is not None or remaining is not None or reset is not None:
             await config.rate_budget.observe_async(
                 config.key_id, limit=limit, remaining=remaining, reset_at=reset
             )
-        if response.status_code == 429:
-            retry_after = self._parse_retry_after_header(response.headers)
-            if retry_after is not None:
-                # A year-long retry-after is garbage, not a reason to block the key for it.
-                await config.rate_budget.penalize_async(
-                    config.key_id, min(retry_after, MAX_TIMEOUT)
-                )
+        if retry_after is not None:
+            await config.rate_budget.penalize_async(config.key_id, retry_after)
 
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
-        rate_waited = 0.0  # seconds waited for 429s under a rate budget
+        rate_waits = _RateWaits()  # 429s waited out under a rate budget
         if self.http_client.is_closed:  # before waiting for (and using up) a budget start
             raise ClientClosedError(_CLOSED)
         while True:
@@ -791,7 +837,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
             else:
                 await self._observe(response)
                 outcome = self._handle_response(
-                    spec, response, parse, retries_taken, started, rate_waited
+                    spec, response, parse, retries_taken, started, rate_waits
                 )
             if not isinstance(outcome, _Retry):
                 return outcome
@@ -799,4 +845,4 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
             if outcome.counted:
                 retries_taken += 1
             else:
-                rate_waited += outcome.delay
+                rate_waits.add(outcome.delay)

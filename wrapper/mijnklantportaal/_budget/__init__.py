@@ -28,13 +28,25 @@ The contract the transport relies on (both budgets implement ``RateBudget``):
     the budget did not (other processes on the key) are booked as taken, leaving the window
     at the reset time if one was given, else one window from now (when they really started
     is unknown, and later is the safe guess); ``remaining == 0`` with a reset time blocks
-    the key until then. A laxer report changes nothing.
+    the key until then. A laxer report changes nothing. A reset more than ``window +
+    RESET_SLACK`` (5 minutes) ahead, or more than ``MAX_RESET_AHEAD`` (an hour), is
+    implausible (epoch milliseconds read as seconds) and treated as no reset
+    (``_common.epoch_seconds``); the transport hands every budget only plausible ones. On a
+    429 with a ``retry-after`` the transport passes ``now + retry_after`` as the reset: the
+    server's word on when to retry wins over the rest of the window inferred from
+    ``remaining == 0``.
 
 ``penalize(key_id, retry_after)``
-    After a 429 anyway: no start on the key for ``retry_after`` seconds.
+    After a 429 anyway: no start on the key for ``retry_after`` seconds (at most
+    ``MAX_TIMEOUT``, an hour).
 
 ``observe_async`` and ``penalize_async`` are the async twins (the Redis budget's sync ones
 would block an event loop). Nonsense values (negative, NaN, a naive datetime) are ignored.
+
+Settings are checked when a budget is made (``_common.Settings``): ``limit`` up to
+``MAX_RATE_LIMIT``, ``window`` up to ``MAX_RATE_WINDOW``, ``safety_margin`` up to
+``MAX_RATE_SAFETY_MARGIN``, other seconds up to ``MAX_TIMEOUT``, so no derived number
+overflows; a value out of range (huge, inf, NaN) raises ``ConfigurationError`` naming it.
 
 Starts are spaced ``window + safety_margin`` apart (``RATE_SAFETY_MARGIN``, 50 ms): a
 request reaches the server after a network delay that varies, and one sent exactly a

@@ -144,7 +144,8 @@ class LocalRateBudget:
         reset_at: float | datetime | None = None,
     ) -> None:
         """Take in ``X-RateLimit-Limit``/``-Remaining``/``x-ratelimit-reset`` where stricter."""
-        reset_epoch = epoch_seconds(reset_at)
+        # A reset implausibly far ahead (epoch milliseconds read as seconds) is no reset.
+        reset_epoch = epoch_seconds(reset_at, self._settings.window)
         with self._lock:
             now = time.monotonic()
             state = self._state(key_id, now)
