@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 import weakref
@@ -33,6 +34,7 @@ from mijnklantportaal._constants import (
     DEFAULT_MAX_RATE_WAIT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_WINDOW,
+    MAX_TIMEOUT,
     RATE_SAFETY_MARGIN,
     REDIS_RATE_PREFIX,
     REDIS_RETRY_INTERVAL,
@@ -74,6 +76,59 @@ _PENALIZE = _Script(_lua.PENALIZE)
 _RELEASE = _Script(_lua.RELEASE)
 
 
+class BadReply(Exception):
+    """Redis answered, but not with what the script returns (a proxy, another program on the
+    port, a server bug, a handshake redis-py cannot use): treated as an unreachable Redis."""
+
+
+# A script's microseconds, as Lua's string.format('%d') writes them (or an int).
+_MICROS = re.compile(rb"-?[0-9]{1,20}\Z")
+
+
+def _micros(value: object, what: str) -> float:
+    """Seconds from a reply's microseconds; BadReply for anything that is not an integer."""
+    if isinstance(value, str):
+        value = value.encode("ascii", "replace")
+    if isinstance(value, bytes) and _MICROS.match(value):
+        return int(value) / 1e6
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value / 1e6
+    raise BadReply(f"{what} is {_shape(value)}, not microseconds")
+
+
+def _shape(value: object) -> str:
+    """What a reply was, for the warning (never its content: it may be anything)."""
+    if isinstance(value, list | tuple):
+        return f"an array of {len(value)}"
+    return "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def _acquire_reply(reply: object, max_wait: float) -> tuple[bytes | str | None, float]:
+    """``(member, seconds to sleep)`` for a reservation, ``(None, retry_after)`` for a refusal.
+
+    The script answers ``{1, wait_us, member}`` or ``{0, wait_us, ''}``; anything else is
+    BadReply. A wait is clamped to ``0..max_wait`` (the script never books past it), a
+    refusal's retry-after to ``MAX_TIMEOUT``: a reply never makes a caller sleep longer.
+    """
+    if not isinstance(reply, list | tuple) or len(reply) != 3:
+        raise BadReply(f"ACQUIRE returned {_shape(reply)}, not an array of 3")
+    status, wait_us, member = reply
+    if isinstance(status, bool) or status not in (0, 1):
+        raise BadReply(f"ACQUIRE returned a status that is {_shape(status)}, not 0 or 1")
+    seconds = max(0.0, _micros(wait_us, "the wait ACQUIRE returned"))
+    if status == 0:
+        return None, min(seconds, MAX_TIMEOUT)
+    if not isinstance(member, bytes | str) or not member:
+        raise BadReply(f"ACQUIRE returned a reservation that is {_shape(member)}")
+    return member, min(seconds, max_wait)
+
+
+def _check_done(reply: object, script: str) -> None:
+    """OBSERVE and PENALIZE return 1."""
+    if isinstance(reply, bool) or reply != 1:
+        raise BadReply(f"{script} returned {_shape(reply)}, not 1")
+
+
 class _Health:
     """Whether Redis is in use, and when to try it again after it failed."""
 
@@ -100,10 +155,18 @@ class _Health:
             if self._down:
                 return
             self._down = True
-        logger.warning(
-            "Rate budget: Redis is unreachable (%s); using the in-process budget until it is back.",
-            type(error).__name__,
-        )
+        if isinstance(error, BadReply):
+            logger.warning(
+                "Rate budget: Redis answered what the budget cannot use (%s); using the "
+                "in-process budget until it answers properly.",
+                error,
+            )
+        else:
+            logger.warning(
+                "Rate budget: Redis is unreachable (%s); using the in-process budget until "
+                "it is back.",
+                type(error).__name__,
+            )
 
     def succeeded(self) -> None:
         with self._lock:
@@ -181,6 +244,7 @@ class RedisRateBudget:
             limit, window, bulk_reserve=bulk_reserve, safety_margin=safety_margin
         )
         self._errors: tuple[type[BaseException], ...] = (
+            BadReply,
             redis_module.RedisError,
             OSError,
             TimeoutError,  # asyncio.TimeoutError is TimeoutError since Python 3.11
@@ -286,18 +350,34 @@ class RedisRateBudget:
     def _run_sync(self, client: redis.Redis, script: _Script, key_id: str, *args: Any) -> Any:
         keys = self.redis_keys(key_id)
         try:
-            return client.evalsha(script.sha, 2, *keys, *args)
-        except self._redis.exceptions.NoScriptError:
-            return client.eval(script.text, 2, *keys, *args)
+            try:
+                return client.evalsha(script.sha, 2, *keys, *args)
+            except self._redis.exceptions.NoScriptError:
+                return client.eval(script.text, 2, *keys, *args)
+        except self._errors:
+            raise
+        except Exception as error:
+            # Not a Redis error: redis-py choked on what the server sent (a HELLO reply
+            # that is no map, say). The connection may be half set up: drop it.
+            if self._url is not None:  # only a client the budget made: not a caller's pool
+                client.connection_pool.disconnect()
+            raise BadReply(f"redis-py could not read its answer ({type(error).__name__})") from None
 
     async def _run_async(
         self, client: redis.asyncio.Redis, script: _Script, key_id: str, *args: Any
     ) -> Any:
         keys = self.redis_keys(key_id)
         try:
-            return await client.evalsha(script.sha, 2, *keys, *args)
-        except self._redis.exceptions.NoScriptError:
-            return await client.eval(script.text, 2, *keys, *args)
+            try:
+                return await client.evalsha(script.sha, 2, *keys, *args)
+            except self._redis.exceptions.NoScriptError:
+                return await client.eval(script.text, 2, *keys, *args)
+        except self._errors:
+            raise
+        except Exception as error:  # as in _run_sync: a reply redis-py could not read
+            if self._url is not None:
+                await client.connection_pool.disconnect()
+            raise BadReply(f"redis-py could not read its answer ({type(error).__name__})") from None
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -327,14 +407,16 @@ class RedisRateBudget:
                 reply = self._run_sync(
                     client, _ACQUIRE, key_id, *self._acquire_args(priority, max_wait)
                 )
+                member, seconds = _acquire_reply(reply, max_wait)
             except self._errors as error:
                 self._health.failed(error)
             else:
                 self._health.succeeded()
-                member = self._granted(reply)
+                if member is None:
+                    raise BudgetExhausted(retry_after=seconds)
                 try:
                     # Counted from the reply, which came after Redis's "now": late, never early.
-                    time.sleep(int(reply[1]) / 1e6)
+                    time.sleep(seconds)
                 except BaseException:
                     self._release_sync(client, key_id, member)
                     raise
@@ -367,13 +449,15 @@ class RedisRateBudget:
                     reply = await anyio.to_thread.run_sync(
                         lambda: self._run_sync(sync_client, _ACQUIRE, key_id, *args)
                     )
+                member, seconds = _acquire_reply(reply, max_wait)
             except self._errors as error:
                 self._health.failed(error)
             else:
                 self._health.succeeded()
-                member = self._granted(reply)
+                if member is None:
+                    raise BudgetExhausted(retry_after=seconds)
                 try:
-                    await anyio.sleep(int(reply[1]) / 1e6)  # from the reply: late, never early
+                    await anyio.sleep(seconds)  # from the reply: late, never early
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await self._release_async(client, key_id, member)
@@ -383,21 +467,14 @@ class RedisRateBudget:
         await self._fallback.acquire_async(key_id, priority=priority, max_wait=left)
         return time.monotonic() - arrived
 
-    @staticmethod
-    def _granted(reply: Any) -> bytes:
-        if int(reply[0]) != 1:
-            raise BudgetExhausted(retry_after=int(reply[1]) / 1e6)
-        member: bytes = reply[2]
-        return member
-
-    def _release_sync(self, client: redis.Redis, key_id: str, member: bytes) -> None:
+    def _release_sync(self, client: redis.Redis, key_id: str, member: bytes | str) -> None:
         try:
             self._run_sync(client, _RELEASE, key_id, member)
         except self._errors:
             pass  # the reservation expires with the key; it only costs one slot a window
 
     async def _release_async(
-        self, client: redis.asyncio.Redis | None, key_id: str, member: bytes
+        self, client: redis.asyncio.Redis | None, key_id: str, member: bytes | str
     ) -> None:
         try:
             if client is not None:
@@ -440,9 +517,10 @@ class RedisRateBudget:
         client = self._sync()
         if client is not None and self._health.may_try():
             try:
-                self._run_sync(
+                reply = self._run_sync(
                     client, _OBSERVE, key_id, *self._observe_args(limit, remaining, reset_at)
                 )
+                _check_done(reply, "OBSERVE")
             except self._errors as error:
                 self._health.failed(error)
             else:
@@ -457,7 +535,9 @@ class RedisRateBudget:
         reset_at: float | datetime | None = None,
     ) -> None:
         self._fallback.observe(key_id, limit=limit, remaining=remaining, reset_at=reset_at)
-        await self._call_async(_OBSERVE, key_id, *self._observe_args(limit, remaining, reset_at))
+        await self._call_async(
+            _OBSERVE, "OBSERVE", key_id, *self._observe_args(limit, remaining, reset_at)
+        )
 
     def penalize(self, key_id: str, retry_after: float) -> None:
         """A 429 came anyway: no process starts on this key for ``retry_after`` seconds."""
@@ -468,7 +548,8 @@ class RedisRateBudget:
         client = self._sync()
         if client is not None and self._health.may_try():
             try:
-                self._run_sync(client, _PENALIZE, key_id, round(seconds * 1e6))
+                reply = self._run_sync(client, _PENALIZE, key_id, round(seconds * 1e6))
+                _check_done(reply, "PENALIZE")
             except self._errors as error:
                 self._health.failed(error)
             else:
@@ -479,9 +560,9 @@ class RedisRateBudget:
         seconds = penalty(retry_after)
         if seconds is None:
             return
-        await self._call_async(_PENALIZE, key_id, round(seconds * 1e6))
+        await self._call_async(_PENALIZE, "PENALIZE", key_id, round(seconds * 1e6))
 
-    async def _call_async(self, script: _Script, key_id: str, *args: Any) -> None:
+    async def _call_async(self, script: _Script, name: str, key_id: str, *args: Any) -> None:
         import anyio
 
         client = self._async()
@@ -489,12 +570,14 @@ class RedisRateBudget:
         if (client is None and sync_client is None) or not self._health.may_try():
             return
         try:
+            reply: Any = None
             if client is not None:
-                await self._run_async(client, script, key_id, *args)
+                reply = await self._run_async(client, script, key_id, *args)
             elif sync_client is not None:
-                await anyio.to_thread.run_sync(
+                reply = await anyio.to_thread.run_sync(
                     lambda: self._run_sync(sync_client, script, key_id, *args)
                 )
+            _check_done(reply, name)
         except self._errors as error:
             self._health.failed(error)
         else:
