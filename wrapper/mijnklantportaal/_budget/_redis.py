@@ -29,6 +29,7 @@ from mijnklantportaal._budget._common import (
     penalty,
 )
 from mijnklantportaal._budget._local import LocalRateBudget
+from mijnklantportaal._budget._sleep import CancelToken, sleep, sleep_async
 from mijnklantportaal._constants import (
     BULK_RESERVE,
     DEFAULT_MAX_RATE_WAIT,
@@ -397,6 +398,7 @@ class RedisRateBudget:
         *,
         priority: Priority = "interactive",
         max_wait: float = DEFAULT_MAX_RATE_WAIT,
+        cancel: CancelToken | None = None,
     ) -> float:
         """Wait for a start in the fleet; return the seconds waited (see the module contract)."""
         max_wait = check_call(priority, max_wait)
@@ -416,13 +418,13 @@ class RedisRateBudget:
                     raise BudgetExhausted(retry_after=seconds)
                 try:
                     # Counted from the reply, which came after Redis's "now": late, never early.
-                    time.sleep(seconds)
+                    sleep(seconds, cancel)  # a closed client's cancel wakes it
                 except BaseException:
                     self._release_sync(client, key_id, member)
                     raise
                 return time.monotonic() - arrived
         left = max(0.0, max_wait - (time.monotonic() - arrived))
-        self._fallback.acquire(key_id, priority=priority, max_wait=left)
+        self._fallback.acquire(key_id, priority=priority, max_wait=left, cancel=cancel)
         return time.monotonic() - arrived
 
     async def acquire_async(
@@ -431,6 +433,7 @@ class RedisRateBudget:
         *,
         priority: Priority = "interactive",
         max_wait: float = DEFAULT_MAX_RATE_WAIT,
+        cancel: CancelToken | None = None,
     ) -> float:
         """``acquire`` for async code; a cancelled task frees its reservation."""
         import anyio
@@ -457,14 +460,15 @@ class RedisRateBudget:
                 if member is None:
                     raise BudgetExhausted(retry_after=seconds)
                 try:
-                    await anyio.sleep(seconds)  # from the reply: late, never early
+                    # From the reply: late, never early. A closed client's cancel wakes it.
+                    await sleep_async(seconds, cancel)
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await self._release_async(client, key_id, member)
                     raise
                 return time.monotonic() - arrived
         left = max(0.0, max_wait - (time.monotonic() - arrived))
-        await self._fallback.acquire_async(key_id, priority=priority, max_wait=left)
+        await self._fallback.acquire_async(key_id, priority=priority, max_wait=left, cancel=cancel)
         return time.monotonic() - arrived
 
     def _release_sync(self, client: redis.Redis, key_id: str, member: bytes | str) -> None:
