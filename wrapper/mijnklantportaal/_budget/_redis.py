@@ -14,9 +14,10 @@ import logging
 import re
 import threading
 import time
-import weakref
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from mijnklantportaal._budget import _lua
 from mijnklantportaal._budget._common import (
@@ -130,6 +131,32 @@ def _check_done(reply: object, script: str) -> None:
         raise BadReply(f"{script} returned {_shape(reply)}, not 1")
 
 
+class _LoopClient:
+    """One event loop's async client, and the async generator that closes it on that loop."""
+
+    __slots__ = ("client", "keeper", "loop_gone")
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+        self.keeper: AsyncGenerator[None, None] | None = None
+        self.loop_gone = False
+
+    def forget(self) -> None:
+        """Its loop closed without finalizing the keeper: end the keeper here, off any loop
+        (so that no finalizer later schedules it on the closed loop), leaving the client
+        to the garbage collector."""
+        self.loop_gone = True
+        if self.keeper is None:
+            return
+        closing = self.keeper.aclose()
+        try:
+            closing.send(None)  # the keeper's finally awaits nothing when its loop is gone
+        except StopIteration:
+            pass
+        finally:
+            closing.close()
+
+
 class _Health:
     """Whether Redis is in use, and when to try it again after it failed."""
 
@@ -213,9 +240,7 @@ class RedisRateBudget:
         self._url: str | None = None
         self._sync_client: redis.Redis | None = None
         self._async_client: redis.asyncio.Redis | None = None
-        self._async_by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, redis.asyncio.Redis
-        ] = weakref.WeakKeyDictionary()
+        self._async_by_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
         self._clients_lock = threading.Lock()
         if isinstance(url_or_client, str):
             if not url_or_client.startswith(("redis://", "rediss://", "unix://")):
@@ -295,8 +320,14 @@ class RedisRateBudget:
                     )
         return self._sync_client
 
-    def _async(self) -> redis.asyncio.Redis | None:
-        """The async client for the running asyncio loop, or None (then: sync in a thread)."""
+    async def _async(self) -> redis.asyncio.Redis | None:
+        """The async client for the running asyncio loop, or None (then: sync in a thread).
+
+        An asyncio connection belongs to its loop, so each loop gets a client of its own,
+        closed on that loop when the loop shuts down (see ``_close_at_loop_end``): used
+        across many ``asyncio.run()`` calls, the budget holds no connection of a loop that
+        ended.
+        """
         if self._async_client is not None:
             return self._async_client
         if self._url is None:
@@ -307,16 +338,47 @@ class RedisRateBudget:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not asyncio (trio): the sync client, in a worker thread
             return None
-        client = self._async_by_loop.get(loop)
-        if client is None:
+        with self._clients_lock:
+            entry = self._async_by_loop.get(loop)
+            if entry is not None:
+                return entry.client
+            gone = self._forget_closed_loops()
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
-            client = self._redis.asyncio.Redis.from_url(
-                self._url, retry=Retry(NoBackoff(), 0), **self._client_options()
+            entry = _LoopClient(
+                self._redis.asyncio.Redis.from_url(
+                    self._url, retry=Retry(NoBackoff(), 0), **self._client_options()
+                )
             )
-            self._async_by_loop[loop] = client
-        return client
+            self._async_by_loop[loop] = entry
+        for old in gone:
+            old.forget()
+        entry.keeper = self._close_at_loop_end(loop, entry)
+        # Its first step, on this loop: asyncio now finalizes it when the loop shuts down
+        # its async generators (asyncio.run and asyncio.Runner do, before closing the loop).
+        await entry.keeper.asend(None)
+        return entry.client
+
+    async def _close_at_loop_end(
+        self, loop: asyncio.AbstractEventLoop, entry: _LoopClient
+    ) -> AsyncGenerator[None, None]:
+        """Parks until its loop shuts down (or ``aclose()``), then closes the loop's client."""
+        try:
+            yield
+        finally:
+            with self._clients_lock:
+                if self._async_by_loop.get(loop) is entry:
+                    del self._async_by_loop[loop]
+            if not entry.loop_gone:
+                await entry.client.aclose()
+
+    def _forget_closed_loops(self) -> list[_LoopClient]:
+        """Take out the clients of loops closed without shutting down their async generators
+        (a loop run by hand): they cannot be closed on their loop any more; dropped, their
+        sockets close when collected. Called under ``_clients_lock``."""
+        gone = [loop for loop in self._async_by_loop if loop.is_closed()]
+        return [self._async_by_loop.pop(loop) for loop in gone]
 
     def _sync_or_raise(self) -> redis.Redis:
         client = self._sync()
@@ -328,25 +390,55 @@ class RedisRateBudget:
         return client
 
     def close(self) -> None:
-        """Close the clients this budget made from a URL (not ones it was given)."""
-        if self._url is not None and self._sync_client is not None:
-            self._sync_client.close()
-            self._sync_client = None
+        """Close the connections this budget made from a URL (not a client it was given):
+        the sync client's. An event loop's async client is closed when that loop shuts
+        down, or by ``aclose()`` on it. The budget stays usable: it connects again."""
+        with self._clients_lock:
+            client, self._sync_client = self._sync_client, None
+            if self._url is None:
+                self._sync_client = client  # the caller's: left as given
+                client = None
+            gone = self._forget_closed_loops()
+        for old in gone:
+            old.forget()
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
-        """Close the clients this budget made from a URL, the current loop's async one too."""
+        """``close()``, and the running event loop's async client too."""
         self.close()
-        if self._url is None:
-            return
         import asyncio  # here: sync users of the package do not pay for importing it
 
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        client = self._async_by_loop.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        with self._clients_lock:
+            entry = self._async_by_loop.pop(loop, None)
+        if entry is not None and entry.keeper is not None:
+            await entry.keeper.aclose()  # closes the client on this loop
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def _run_sync(self, client: redis.Redis, script: _Script, key_id: str, *args: Any) -> Any:
         keys = self.redis_keys(key_id)
@@ -440,7 +532,7 @@ class RedisRateBudget:
 
         max_wait = check_call(priority, max_wait)
         arrived = time.monotonic()
-        client = self._async()
+        client = await self._async()
         if client is None:
             sync_client = self._sync_or_raise()
         if self._health.may_try():
@@ -569,7 +661,7 @@ class RedisRateBudget:
     async def _call_async(self, script: _Script, name: str, key_id: str, *args: Any) -> None:
         import anyio
 
-        client = self._async()
+        client = await self._async()
         sync_client = self._sync() if client is None else None
         if (client is None and sync_client is None) or not self._health.may_try():
             return
