@@ -17,7 +17,8 @@ leaves the rest of ``ids`` unread.
 
 One id that fails is one ``MijnKlantportaalError`` value in the stream; the others go on.
 Any other exception (a bug in ``fetch``, ``KeyboardInterrupt``) ends the stream and is
-raised to the consumer. Stopping early (``break``, ``close()``/``aclose()``, an exception
+raised to the consumer. When reading ``ids`` raises (a read error), the results of the ids
+already read, fetched or in flight, are yielded first, then that exception is raised. Stopping early (``break``, ``close()``/``aclose()``, an exception
 in the consumer, Ctrl+C) cancels the calls not yet started. Async calls already running
 are cancelled too; a thread's call already running finishes on its own (a thread cannot
 be stopped), and nothing waits for it.
@@ -106,6 +107,7 @@ def _stream(
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=THREAD_NAME_PREFIX)
     held = BULK_LOOKAHEAD_FACTOR * concurrency
     exhausted = False
+    source_error: Exception | None = None
     try:
         while True:
             while not exhausted and len(window) < held:
@@ -114,8 +116,13 @@ def _stream(
                 except StopIteration:
                     exhausted = True
                     break
+                except Exception as error:  # a read error: first hand over what was fetched
+                    exhausted, source_error = True, error
+                    break
                 window.append((item, pool.submit(_call, fetch, item)))
             if not window:
+                if source_error is not None:
+                    raise source_error
                 return
             item, future = window[0]
             result = future.result()  # re-raises what is not a MijnKlantportaalError
@@ -170,6 +177,7 @@ async def _astream(
     window: deque[tuple[str, asyncio.Task[T | MijnKlantportaalError]]] = deque()
     held = BULK_LOOKAHEAD_FACTOR * concurrency
     exhausted = False
+    source_error: Exception | None = None
     try:
         while True:
             while not exhausted and len(window) < held:
@@ -182,8 +190,13 @@ async def _astream(
                 except (StopIteration, StopAsyncIteration):
                     exhausted = True
                     break
+                except Exception as error:  # a read error: first hand over what was fetched
+                    exhausted, source_error = True, error
+                    break
                 window.append((item, asyncio.ensure_future(_acall(fetch, item, slots))))
             if not window:
+                if source_error is not None:
+                    raise source_error
                 return
             item, task = window[0]
             result = await task  # re-raises what is not a MijnKlantportaalError

@@ -49,6 +49,7 @@ NOT_GIVEN: Any = _NotGiven()
 class _ClientBase:
     _transport: SyncTransport | AsyncTransport
     _owns_http_client: bool
+    _is_copy = False  # a with_options copy: its close() closes nothing
     # Set by each concrete client: the httpx client class it sends with, and its transport.
     _http_client_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
     _transport_class: ClassVar[type[SyncTransport] | type[AsyncTransport]]
@@ -129,6 +130,7 @@ class _ClientBase:
         )
         copy = object.__new__(type(self))
         copy._setup(self._transport.with_config(new_config), owns_http_client=False)
+        copy._is_copy = True
         return copy
 
     @property
@@ -226,6 +228,11 @@ class MijnKlantportaal(_ClientBase, SyncResources):
         self._setup_resources(transport)  # one attribute per tag, from the generated code
 
     def close(self) -> None:
+        """Close the client: its calls asleep in the rate budget or before a retry (in any
+        thread, get_many's workers too) wake and raise ``ClientClosedError``, and nothing is
+        sent after this returns; then the pool is closed, unless the caller gave it."""
+        if not self._is_copy:
+            self._transport.cancel.cancel()
         if self._owns_http_client:
             self._transport.http_client.close()
 
@@ -281,6 +288,10 @@ class AsyncMijnKlantportaal(_ClientBase, AsyncResources):
         self._setup_resources(transport)
 
     async def close(self) -> None:
+        """Close the client, as ``MijnKlantportaal.close`` does: its tasks asleep in the
+        rate budget or before a retry wake and raise ``ClientClosedError``."""
+        if not self._is_copy:
+            self._transport.cancel.cancel()
         if self._owns_http_client:
             await self._transport.http_client.aclose()
 

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
@@ -33,8 +33,15 @@ from mijnklantportaal._body import (
     keep,
     start_watchdog,
 )
-from mijnklantportaal._budget import BudgetExhausted, Priority
+from mijnklantportaal._budget import (
+    BudgetExhausted,
+    CancellableRateBudget,
+    CancelToken,
+    Priority,
+    takes_cancel,
+)
 from mijnklantportaal._budget._common import epoch_seconds
+from mijnklantportaal._budget._sleep import sleep, sleep_async
 from mijnklantportaal._config import ClientConfig, checked_timeout
 from mijnklantportaal._constants import (
     DEFAULT_RATE_WINDOW,
@@ -202,6 +209,7 @@ class _BaseTransport(Generic[HttpClient]):
         http_client: HttpClient,
         rate_limit_state: _RateLimitState | None = None,
         headers_on_client: bool = False,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.config = config
         self.http_client: HttpClient = http_client
@@ -210,9 +218,18 @@ class _BaseTransport(Generic[HttpClient]):
         # passing them per request makes httpx copy and re-normalise them every time.
         self.headers_on_client = headers_on_client
         self._request_headers = None if headers_on_client else config.headers
+        # Cancelled by the client's close(): wakes this client's calls asleep in the rate
+        # budget or before a retry (shared with its copies, not with other clients).
+        self.cancel = cancel or CancelToken()
+
+    @property
+    def closed(self) -> bool:
+        return self.cancel.cancelled or self.http_client.is_closed
 
     def with_config(self, config: ClientConfig) -> Self:
-        return type(self)(config, self.http_client, self.rate_limit_state, self.headers_on_client)
+        return type(self)(
+            config, self.http_client, self.rate_limit_state, self.headers_on_client, self.cancel
+        )
 
     def with_priority(self, priority: Priority) -> Self:
         """The same transport for ``priority`` work (``get_many`` sends as ``"bulk"``)."""
@@ -666,10 +683,10 @@ class SyncTransport(_BaseTransport[httpx.Client]):
     """Sends with an ``httpx.Client``; shared by a client and its ``with_options`` copies."""
 
     def _sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+        sleep(seconds, self.cancel)  # close() wakes it: ClientClosedError
 
     def _send(self, request: httpx.Request) -> httpx.Response:
-        if self.http_client.is_closed:
+        if self.closed:
             raise ClientClosedError(_CLOSED)
         response = self.http_client.send(request, stream=True)
         try:
@@ -696,9 +713,17 @@ class SyncTransport(_BaseTransport[httpx.Client]):
         if config.rate_budget is None:
             return
         try:
-            waited = config.rate_budget.acquire(
-                config.key_id, priority=config.priority, max_wait=config.max_rate_wait
-            )
+            if takes_cancel(config.rate_budget):
+                waited = cast(CancellableRateBudget, config.rate_budget).acquire(
+                    config.key_id,
+                    priority=config.priority,
+                    max_wait=config.max_rate_wait,
+                    cancel=self.cancel,
+                )
+            else:
+                waited = config.rate_budget.acquire(
+                    config.key_id, priority=config.priority, max_wait=config.max_rate_wait
+                )
         except BudgetExhausted as exc:
             raise self._budget_refused(spec, request, exc) from None
         self._budget_waited(spec, waited)
@@ -718,7 +743,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         rate_waits = _RateWaits()  # 429s waited out under a rate budget
-        if self.http_client.is_closed:  # before waiting for (and using up) a budget start
+        if self.closed:  # before waiting for (and using up) a budget start
             raise ClientClosedError(_CLOSED)
         while True:
             request = self._build_request(spec)
@@ -748,12 +773,10 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     """Sends with an ``httpx.AsyncClient``; shared by a client and its ``with_options`` copies."""
 
     async def _sleep(self, seconds: float) -> None:
-        import anyio  # here, not at the top: sync users need not pay for its import
-
-        await anyio.sleep(seconds)
+        await sleep_async(seconds, self.cancel)  # close() wakes it: ClientClosedError
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        if self.http_client.is_closed:
+        if self.closed:
             raise ClientClosedError(_CLOSED)
         timeout = _request_timeout(request)
         if timeout.read is None:
@@ -800,9 +823,17 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
         if config.rate_budget is None:
             return
         try:
-            waited = await config.rate_budget.acquire_async(
-                config.key_id, priority=config.priority, max_wait=config.max_rate_wait
-            )
+            if takes_cancel(config.rate_budget):
+                waited = await cast(CancellableRateBudget, config.rate_budget).acquire_async(
+                    config.key_id,
+                    priority=config.priority,
+                    max_wait=config.max_rate_wait,
+                    cancel=self.cancel,
+                )
+            else:
+                waited = await config.rate_budget.acquire_async(
+                    config.key_id, priority=config.priority, max_wait=config.max_rate_wait
+                )
         except BudgetExhausted as exc:
             raise self._budget_refused(spec, request, exc) from None
         self._budget_waited(spec, waited)
@@ -822,7 +853,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
         retries_taken = 0
         rate_waits = _RateWaits()  # 429s waited out under a rate budget
-        if self.http_client.is_closed:  # before waiting for (and using up) a budget start
+        if self.closed:  # before waiting for (and using up) a budget start
             raise ClientClosedError(_CLOSED)
         while True:
             request = self._build_request(spec)

@@ -21,6 +21,14 @@ The contract the transport relies on (both budgets implement ``RateBudget``):
     ``acquire_async`` is the same for async code (it sleeps with anyio, so a cancelled
     task gives its reservation back).
 
+``acquire(..., cancel=token)``, ``acquire_async(..., cancel=token)``
+    Optional, keyword-only (``_sleep.CancelToken``; both budgets here take it): the
+    client's ``close()`` cancels the token, which wakes that client's sleepers (and no
+    other client's on a shared budget); each frees its reservation and raises
+    ``ClientClosedError``. The transport passes ``cancel=`` only to a budget whose
+    ``acquire`` and ``acquire_async`` both take it (``takes_cancel``), so a budget
+    written to the contract without it still works; its sleeps just run to the end.
+
 ``observe(key_id, *, limit, remaining, reset_at)``
     After each response, with ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
     ``x-ratelimit-reset`` (UNIX seconds or an aware datetime; any may be None). Where the
@@ -64,14 +72,18 @@ from typing import Protocol, runtime_checkable
 from mijnklantportaal._budget._common import BudgetExhausted, Priority
 from mijnklantportaal._budget._local import LocalRateBudget
 from mijnklantportaal._budget._redis import RedisRateBudget
+from mijnklantportaal._budget._sleep import CancelToken, takes_cancel
 
 __all__ = [
     "BudgetExhausted",
+    "CancelToken",
+    "CancellableRateBudget",
     "LocalRateBudget",
     "Priority",
     "RateBudget",
     "RedisRateBudget",
     "key_id_for",
+    "takes_cancel",
 ]
 
 
@@ -121,3 +133,26 @@ class RateBudget(Protocol):
     def penalize(self, key_id: str, retry_after: float) -> None: ...
 
     async def penalize_async(self, key_id: str, retry_after: float) -> None: ...
+
+
+@runtime_checkable
+class CancellableRateBudget(RateBudget, Protocol):
+    """A ``RateBudget`` whose waits a client's ``close()`` can cut short (``cancel=``)."""
+
+    def acquire(
+        self,
+        key_id: str,
+        *,
+        priority: Priority = "interactive",
+        max_wait: float = ...,
+        cancel: CancelToken | None = None,
+    ) -> float: ...
+
+    async def acquire_async(
+        self,
+        key_id: str,
+        *,
+        priority: Priority = "interactive",
+        max_wait: float = ...,
+        cancel: CancelToken | None = None,
+    ) -> float: ...

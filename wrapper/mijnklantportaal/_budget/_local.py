@@ -17,6 +17,7 @@ from mijnklantportaal._budget._common import (
     epoch_seconds,
     penalty,
 )
+from mijnklantportaal._budget._sleep import CancelToken, sleep, sleep_async
 from mijnklantportaal._constants import (
     BULK_RESERVE,
     DEFAULT_MAX_RATE_WAIT,
@@ -93,6 +94,7 @@ class LocalRateBudget:
         *,
         priority: Priority = "interactive",
         max_wait: float = DEFAULT_MAX_RATE_WAIT,
+        cancel: CancelToken | None = None,
     ) -> float:
         """Wait for a start; return the seconds waited (``BudgetExhausted`` past ``max_wait``)."""
         max_wait = check_call(priority, max_wait)
@@ -102,7 +104,7 @@ class LocalRateBudget:
             try:
                 delay = ticket.at - time.monotonic()
                 if delay > 0:
-                    time.sleep(delay)
+                    sleep(delay, cancel)  # a closed client's cancel wakes it
             except BaseException:
                 self._release(ticket)
                 raise
@@ -115,10 +117,9 @@ class LocalRateBudget:
         *,
         priority: Priority = "interactive",
         max_wait: float = DEFAULT_MAX_RATE_WAIT,
+        cancel: CancelToken | None = None,
     ) -> float:
         """``acquire`` for async code: the task sleeps, a cancelled one frees its start."""
-        import anyio  # here, not at the top: sync users need not pay for its import
-
         max_wait = check_call(priority, max_wait)
         arrived = time.monotonic()
         while True:
@@ -126,7 +127,7 @@ class LocalRateBudget:
             try:
                 delay = ticket.at - time.monotonic()
                 if delay > 0:
-                    await anyio.sleep(delay)
+                    await sleep_async(delay, cancel)  # a closed client's cancel wakes it
             except BaseException:
                 self._release(ticket)
                 raise

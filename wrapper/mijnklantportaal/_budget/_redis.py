@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
-import weakref
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from mijnklantportaal._budget import _lua
 from mijnklantportaal._budget._common import (
@@ -28,11 +30,13 @@ from mijnklantportaal._budget._common import (
     penalty,
 )
 from mijnklantportaal._budget._local import LocalRateBudget
+from mijnklantportaal._budget._sleep import CancelToken, sleep, sleep_async
 from mijnklantportaal._constants import (
     BULK_RESERVE,
     DEFAULT_MAX_RATE_WAIT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_WINDOW,
+    MAX_TIMEOUT,
     RATE_SAFETY_MARGIN,
     REDIS_RATE_PREFIX,
     REDIS_RETRY_INTERVAL,
@@ -74,6 +78,85 @@ _PENALIZE = _Script(_lua.PENALIZE)
 _RELEASE = _Script(_lua.RELEASE)
 
 
+class BadReply(Exception):
+    """Redis answered, but not with what the script returns (a proxy, another program on the
+    port, a server bug, a handshake redis-py cannot use): treated as an unreachable Redis."""
+
+
+# A script's microseconds, as Lua's string.format('%d') writes them (or an int).
+_MICROS = re.compile(rb"-?[0-9]{1,20}\Z")
+
+
+def _micros(value: object, what: str) -> float:
+    """Seconds from a reply's microseconds; BadReply for anything that is not an integer."""
+    if isinstance(value, str):
+        value = value.encode("ascii", "replace")
+    if isinstance(value, bytes) and _MICROS.match(value):
+        return int(value) / 1e6
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value / 1e6
+    raise BadReply(f"{what} is {_shape(value)}, not microseconds")
+
+
+def _shape(value: object) -> str:
+    """What a reply was, for the warning (never its content: it may be anything)."""
+    if isinstance(value, list | tuple):
+        return f"an array of {len(value)}"
+    return "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def _acquire_reply(reply: object, max_wait: float) -> tuple[bytes | str | None, float]:
+    """``(member, seconds to sleep)`` for a reservation, ``(None, retry_after)`` for a refusal.
+
+    The script answers ``{1, wait_us, member}`` or ``{0, wait_us, ''}``; anything else is
+    BadReply. A wait is clamped to ``0..max_wait`` (the script never books past it), a
+    refusal's retry-after to ``MAX_TIMEOUT``: a reply never makes a caller sleep longer.
+    """
+    if not isinstance(reply, list | tuple) or len(reply) != 3:
+        raise BadReply(f"ACQUIRE returned {_shape(reply)}, not an array of 3")
+    status, wait_us, member = reply
+    if isinstance(status, bool) or status not in (0, 1):
+        raise BadReply(f"ACQUIRE returned a status that is {_shape(status)}, not 0 or 1")
+    seconds = max(0.0, _micros(wait_us, "the wait ACQUIRE returned"))
+    if status == 0:
+        return None, min(seconds, MAX_TIMEOUT)
+    if not isinstance(member, bytes | str) or not member:
+        raise BadReply(f"ACQUIRE returned a reservation that is {_shape(member)}")
+    return member, min(seconds, max_wait)
+
+
+def _check_done(reply: object, script: str) -> None:
+    """OBSERVE and PENALIZE return 1."""
+    if isinstance(reply, bool) or reply != 1:
+        raise BadReply(f"{script} returned {_shape(reply)}, not 1")
+
+
+class _LoopClient:
+    """One event loop's async client, and the async generator that closes it on that loop."""
+
+    __slots__ = ("client", "keeper", "loop_gone")
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self.client = client
+        self.keeper: AsyncGenerator[None, None] | None = None
+        self.loop_gone = False
+
+    def forget(self) -> None:
+        """Its loop closed without finalizing the keeper: end the keeper here, off any loop
+        (so that no finalizer later schedules it on the closed loop), leaving the client
+        to the garbage collector."""
+        self.loop_gone = True
+        if self.keeper is None:
+            return
+        closing = self.keeper.aclose()
+        try:
+            closing.send(None)  # the keeper's finally awaits nothing when its loop is gone
+        except StopIteration:
+            pass
+        finally:
+            closing.close()
+
+
 class _Health:
     """Whether Redis is in use, and when to try it again after it failed."""
 
@@ -100,10 +183,18 @@ class _Health:
             if self._down:
                 return
             self._down = True
-        logger.warning(
-            "Rate budget: Redis is unreachable (%s); using the in-process budget until it is back.",
-            type(error).__name__,
-        )
+        if isinstance(error, BadReply):
+            logger.warning(
+                "Rate budget: Redis answered what the budget cannot use (%s); using the "
+                "in-process budget until it answers properly.",
+                error,
+            )
+        else:
+            logger.warning(
+                "Rate budget: Redis is unreachable (%s); using the in-process budget until "
+                "it is back.",
+                type(error).__name__,
+            )
 
     def succeeded(self) -> None:
         with self._lock:
@@ -149,9 +240,7 @@ class RedisRateBudget:
         self._url: str | None = None
         self._sync_client: redis.Redis | None = None
         self._async_client: redis.asyncio.Redis | None = None
-        self._async_by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, redis.asyncio.Redis
-        ] = weakref.WeakKeyDictionary()
+        self._async_by_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
         self._clients_lock = threading.Lock()
         if isinstance(url_or_client, str):
             if not url_or_client.startswith(("redis://", "rediss://", "unix://")):
@@ -181,6 +270,7 @@ class RedisRateBudget:
             limit, window, bulk_reserve=bulk_reserve, safety_margin=safety_margin
         )
         self._errors: tuple[type[BaseException], ...] = (
+            BadReply,
             redis_module.RedisError,
             OSError,
             TimeoutError,  # asyncio.TimeoutError is TimeoutError since Python 3.11
@@ -230,8 +320,14 @@ class RedisRateBudget:
                     )
         return self._sync_client
 
-    def _async(self) -> redis.asyncio.Redis | None:
-        """The async client for the running asyncio loop, or None (then: sync in a thread)."""
+    async def _async(self) -> redis.asyncio.Redis | None:
+        """The async client for the running asyncio loop, or None (then: sync in a thread).
+
+        An asyncio connection belongs to its loop, so each loop gets a client of its own,
+        closed on that loop when the loop shuts down (see ``_close_at_loop_end``): used
+        across many ``asyncio.run()`` calls, the budget holds no connection of a loop that
+        ended.
+        """
         if self._async_client is not None:
             return self._async_client
         if self._url is None:
@@ -242,16 +338,47 @@ class RedisRateBudget:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not asyncio (trio): the sync client, in a worker thread
             return None
-        client = self._async_by_loop.get(loop)
-        if client is None:
+        with self._clients_lock:
+            entry = self._async_by_loop.get(loop)
+            if entry is not None:
+                return entry.client
+            gone = self._forget_closed_loops()
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
-            client = self._redis.asyncio.Redis.from_url(
-                self._url, retry=Retry(NoBackoff(), 0), **self._client_options()
+            entry = _LoopClient(
+                self._redis.asyncio.Redis.from_url(
+                    self._url, retry=Retry(NoBackoff(), 0), **self._client_options()
+                )
             )
-            self._async_by_loop[loop] = client
-        return client
+            self._async_by_loop[loop] = entry
+        for old in gone:
+            old.forget()
+        entry.keeper = self._close_at_loop_end(loop, entry)
+        # Its first step, on this loop: asyncio now finalizes it when the loop shuts down
+        # its async generators (asyncio.run and asyncio.Runner do, before closing the loop).
+        await entry.keeper.asend(None)
+        return entry.client
+
+    async def _close_at_loop_end(
+        self, loop: asyncio.AbstractEventLoop, entry: _LoopClient
+    ) -> AsyncGenerator[None, None]:
+        """Parks until its loop shuts down (or ``aclose()``), then closes the loop's client."""
+        try:
+            yield
+        finally:
+            with self._clients_lock:
+                if self._async_by_loop.get(loop) is entry:
+                    del self._async_by_loop[loop]
+            if not entry.loop_gone:
+                await entry.client.aclose()
+
+    def _forget_closed_loops(self) -> list[_LoopClient]:
+        """Take out the clients of loops closed without shutting down their async generators
+        (a loop run by hand): they cannot be closed on their loop any more; dropped, their
+        sockets close when collected. Called under ``_clients_lock``."""
+        gone = [loop for loop in self._async_by_loop if loop.is_closed()]
+        return [self._async_by_loop.pop(loop) for loop in gone]
 
     def _sync_or_raise(self) -> redis.Redis:
         client = self._sync()
@@ -263,41 +390,87 @@ class RedisRateBudget:
         return client
 
     def close(self) -> None:
-        """Close the clients this budget made from a URL (not ones it was given)."""
-        if self._url is not None and self._sync_client is not None:
-            self._sync_client.close()
-            self._sync_client = None
+        """Close the connections this budget made from a URL (not a client it was given):
+        the sync client's. An event loop's async client is closed when that loop shuts
+        down, or by ``aclose()`` on it. The budget stays usable: it connects again."""
+        with self._clients_lock:
+            client, self._sync_client = self._sync_client, None
+            if self._url is None:
+                self._sync_client = client  # the caller's: left as given
+                client = None
+            gone = self._forget_closed_loops()
+        for old in gone:
+            old.forget()
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
-        """Close the clients this budget made from a URL, the current loop's async one too."""
+        """``close()``, and the running event loop's async client too."""
         self.close()
-        if self._url is None:
-            return
         import asyncio  # here: sync users of the package do not pay for importing it
 
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        client = self._async_by_loop.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        with self._clients_lock:
+            entry = self._async_by_loop.pop(loop, None)
+        if entry is not None and entry.keeper is not None:
+            await entry.keeper.aclose()  # closes the client on this loop
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def _run_sync(self, client: redis.Redis, script: _Script, key_id: str, *args: Any) -> Any:
         keys = self.redis_keys(key_id)
         try:
-            return client.evalsha(script.sha, 2, *keys, *args)
-        except self._redis.exceptions.NoScriptError:
-            return client.eval(script.text, 2, *keys, *args)
+            try:
+                return client.evalsha(script.sha, 2, *keys, *args)
+            except self._redis.exceptions.NoScriptError:
+                return client.eval(script.text, 2, *keys, *args)
+        except self._errors:
+            raise
+        except Exception as error:
+            # Not a Redis error: redis-py choked on what the server sent (a HELLO reply
+            # that is no map, say). The connection may be half set up: drop it.
+            if self._url is not None:  # only a client the budget made: not a caller's pool
+                client.connection_pool.disconnect()
+            raise BadReply(f"redis-py could not read its answer ({type(error).__name__})") from None
 
     async def _run_async(
         self, client: redis.asyncio.Redis, script: _Script, key_id: str, *args: Any
     ) -> Any:
         keys = self.redis_keys(key_id)
         try:
-            return await client.evalsha(script.sha, 2, *keys, *args)
-        except self._redis.exceptions.NoScriptError:
-            return await client.eval(script.text, 2, *keys, *args)
+            try:
+                return await client.evalsha(script.sha, 2, *keys, *args)
+            except self._redis.exceptions.NoScriptError:
+                return await client.eval(script.text, 2, *keys, *args)
+        except self._errors:
+            raise
+        except Exception as error:  # as in _run_sync: a reply redis-py could not read
+            if self._url is not None:
+                await client.connection_pool.disconnect()
+            raise BadReply(f"redis-py could not read its answer ({type(error).__name__})") from None
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -317,6 +490,7 @@ class RedisRateBudget:
         *,
         priority: Priority = "interactive",
         max_wait: float = DEFAULT_MAX_RATE_WAIT,
+        cancel: CancelToken | None = None,
     ) -> float:
         """Wait for a start in the fleet; return the seconds waited (see the module contract)."""
         max_wait = check_call(priority, max_wait)
@@ -327,20 +501,22 @@ class RedisRateBudget:
                 reply = self._run_sync(
                     client, _ACQUIRE, key_id, *self._acquire_args(priority, max_wait)
                 )
+                member, seconds = _acquire_reply(reply, max_wait)
             except self._errors as error:
                 self._health.failed(error)
             else:
                 self._health.succeeded()
-                member = self._granted(reply)
+                if member is None:
+                    raise BudgetExhausted(retry_after=seconds)
                 try:
                     # Counted from the reply, which came after Redis's "now": late, never early.
-                    time.sleep(int(reply[1]) / 1e6)
+                    sleep(seconds, cancel)  # a closed client's cancel wakes it
                 except BaseException:
                     self._release_sync(client, key_id, member)
                     raise
                 return time.monotonic() - arrived
         left = max(0.0, max_wait - (time.monotonic() - arrived))
-        self._fallback.acquire(key_id, priority=priority, max_wait=left)
+        self._fallback.acquire(key_id, priority=priority, max_wait=left, cancel=cancel)
         return time.monotonic() - arrived
 
     async def acquire_async(
@@ -349,13 +525,14 @@ class RedisRateBudget:
         *,
         priority: Priority = "interactive",
         max_wait: float = DEFAULT_MAX_RATE_WAIT,
+        cancel: CancelToken | None = None,
     ) -> float:
         """``acquire`` for async code; a cancelled task frees its reservation."""
         import anyio
 
         max_wait = check_call(priority, max_wait)
         arrived = time.monotonic()
-        client = self._async()
+        client = await self._async()
         if client is None:
             sync_client = self._sync_or_raise()
         if self._health.may_try():
@@ -367,37 +544,33 @@ class RedisRateBudget:
                     reply = await anyio.to_thread.run_sync(
                         lambda: self._run_sync(sync_client, _ACQUIRE, key_id, *args)
                     )
+                member, seconds = _acquire_reply(reply, max_wait)
             except self._errors as error:
                 self._health.failed(error)
             else:
                 self._health.succeeded()
-                member = self._granted(reply)
+                if member is None:
+                    raise BudgetExhausted(retry_after=seconds)
                 try:
-                    await anyio.sleep(int(reply[1]) / 1e6)  # from the reply: late, never early
+                    # From the reply: late, never early. A closed client's cancel wakes it.
+                    await sleep_async(seconds, cancel)
                 except BaseException:
                     with anyio.CancelScope(shield=True):
                         await self._release_async(client, key_id, member)
                     raise
                 return time.monotonic() - arrived
         left = max(0.0, max_wait - (time.monotonic() - arrived))
-        await self._fallback.acquire_async(key_id, priority=priority, max_wait=left)
+        await self._fallback.acquire_async(key_id, priority=priority, max_wait=left, cancel=cancel)
         return time.monotonic() - arrived
 
-    @staticmethod
-    def _granted(reply: Any) -> bytes:
-        if int(reply[0]) != 1:
-            raise BudgetExhausted(retry_after=int(reply[1]) / 1e6)
-        member: bytes = reply[2]
-        return member
-
-    def _release_sync(self, client: redis.Redis, key_id: str, member: bytes) -> None:
+    def _release_sync(self, client: redis.Redis, key_id: str, member: bytes | str) -> None:
         try:
             self._run_sync(client, _RELEASE, key_id, member)
         except self._errors:
             pass  # the reservation expires with the key; it only costs one slot a window
 
     async def _release_async(
-        self, client: redis.asyncio.Redis | None, key_id: str, member: bytes
+        self, client: redis.asyncio.Redis | None, key_id: str, member: bytes | str
     ) -> None:
         try:
             if client is not None:
@@ -440,9 +613,10 @@ class RedisRateBudget:
         client = self._sync()
         if client is not None and self._health.may_try():
             try:
-                self._run_sync(
+                reply = self._run_sync(
                     client, _OBSERVE, key_id, *self._observe_args(limit, remaining, reset_at)
                 )
+                _check_done(reply, "OBSERVE")
             except self._errors as error:
                 self._health.failed(error)
             else:
@@ -457,7 +631,9 @@ class RedisRateBudget:
         reset_at: float | datetime | None = None,
     ) -> None:
         self._fallback.observe(key_id, limit=limit, remaining=remaining, reset_at=reset_at)
-        await self._call_async(_OBSERVE, key_id, *self._observe_args(limit, remaining, reset_at))
+        await self._call_async(
+            _OBSERVE, "OBSERVE", key_id, *self._observe_args(limit, remaining, reset_at)
+        )
 
     def penalize(self, key_id: str, retry_after: float) -> None:
         """A 429 came anyway: no process starts on this key for ``retry_after`` seconds."""
@@ -468,7 +644,8 @@ class RedisRateBudget:
         client = self._sync()
         if client is not None and self._health.may_try():
             try:
-                self._run_sync(client, _PENALIZE, key_id, round(seconds * 1e6))
+                reply = self._run_sync(client, _PENALIZE, key_id, round(seconds * 1e6))
+                _check_done(reply, "PENALIZE")
             except self._errors as error:
                 self._health.failed(error)
             else:
@@ -479,22 +656,24 @@ class RedisRateBudget:
         seconds = penalty(retry_after)
         if seconds is None:
             return
-        await self._call_async(_PENALIZE, key_id, round(seconds * 1e6))
+        await self._call_async(_PENALIZE, "PENALIZE", key_id, round(seconds * 1e6))
 
-    async def _call_async(self, script: _Script, key_id: str, *args: Any) -> None:
+    async def _call_async(self, script: _Script, name: str, key_id: str, *args: Any) -> None:
         import anyio
 
-        client = self._async()
+        client = await self._async()
         sync_client = self._sync() if client is None else None
         if (client is None and sync_client is None) or not self._health.may_try():
             return
         try:
+            reply: Any = None
             if client is not None:
-                await self._run_async(client, script, key_id, *args)
+                reply = await self._run_async(client, script, key_id, *args)
             elif sync_client is not None:
-                await anyio.to_thread.run_sync(
+                reply = await anyio.to_thread.run_sync(
                     lambda: self._run_sync(sync_client, script, key_id, *args)
                 )
+            _check_done(reply, name)
         except self._errors as error:
             self._health.failed(error)
         else:
