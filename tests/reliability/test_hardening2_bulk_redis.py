@@ -545,6 +545,41 @@ def test_i17_20_the_process_exits_within_2_s_after_close(mode: str) -> None:
         assert len(fake.requests) == sent, "a request was sent after close() returned"
 
 
+def test_i17_20_a_close_racing_a_send_is_a_client_closed_error(mode: str) -> None:
+    """close() landing between the closed check and the send (another thread): httpx's bare
+    RuntimeError about its closed pool becomes ClientClosedError, and nothing is sent."""
+    with served_invoices(1) as (fake, base_url, ids):
+        if mode == "sync":
+            client = MijnKlantportaal(api_key=fake.api_key, base_url=base_url, rate_budget=None)
+            send = client._transport.http_client.send
+
+            def close_then_send(*args: Any, **kwargs: Any) -> Any:
+                client.close()
+                return send(*args, **kwargs)
+
+            client._transport.http_client.send = close_then_send  # type: ignore[method-assign]
+            with pytest.raises(ClientClosedError):
+                client.invoices.get(ids[0])
+        else:
+
+            async def main() -> None:
+                aclient = AsyncMijnKlantportaal(
+                    api_key=fake.api_key, base_url=base_url, rate_budget=None
+                )
+                asend = aclient._transport.http_client.send
+
+                async def close_then_send(*args: Any, **kwargs: Any) -> Any:
+                    await aclient.close()
+                    return await asend(*args, **kwargs)
+
+                aclient._transport.http_client.send = close_then_send  # type: ignore[method-assign]
+                with pytest.raises(ClientClosedError):
+                    await aclient.invoices.get(ids[0])
+
+            asyncio.run(main())
+        assert fake.requests == []
+
+
 # -- 21: an export stopped by a 401 exits promptly ---------------------------------------------
 
 

@@ -688,7 +688,12 @@ class SyncTransport(_BaseTransport[httpx.Client]):
     def _send(self, request: httpx.Request) -> httpx.Response:
         if self.closed:
             raise ClientClosedError(_CLOSED)
-        response = self.http_client.send(request, stream=True)
+        try:
+            response = self.http_client.send(request, stream=True)
+        except RuntimeError:
+            if self.closed:  # close() ran since the check above; httpx sent nothing
+                raise ClientClosedError(_CLOSED) from None
+            raise
         try:
             guard = BodyGuard(request, _request_timeout(request))
             watchdog = start_watchdog(response, guard)  # before decode_here drops Content-Length
@@ -779,24 +784,12 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
         if self.closed:
             raise ClientClosedError(_CLOSED)
         timeout = _request_timeout(request)
-        if timeout.read is None:
-            response = await self.http_client.send(request, stream=True)
-        else:
-            # Each read has its own timeout, so a server trickling the status line and headers
-            # could hold the call forever; async code can also bound the whole wait for them
-            # (sync code cannot interrupt a blocking read). anyio, httpx's own dependency,
-            # works under asyncio and trio alike.
-            import anyio
-
-            limit = timeout.read + (timeout.connect or 0.0)
-            try:
-                with anyio.fail_after(limit):
-                    response = await self.http_client.send(request, stream=True)
-            except TimeoutError:
-                raise httpx.ReadTimeout(
-                    f"no response headers within {limit:g} s (the connect plus read timeout)",
-                    request=request,
-                ) from None
+        try:
+            response = await self._send_for_headers(request, timeout)
+        except RuntimeError:
+            if self.closed:  # close() ran since the check above; httpx sent nothing
+                raise ClientClosedError(_CLOSED) from None
+            raise
         try:
             guard = BodyGuard(request, timeout)
             decoder = decode_here(response)
@@ -817,6 +810,27 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
         finally:
             await response.aclose()
         return keep(response, request)
+
+    async def _send_for_headers(
+        self, request: httpx.Request, timeout: httpx.Timeout
+    ) -> httpx.Response:
+        if timeout.read is None:
+            return await self.http_client.send(request, stream=True)
+        # Each read has its own timeout, so a server trickling the status line and headers
+        # could hold the call forever; async code can also bound the whole wait for them
+        # (sync code cannot interrupt a blocking read). anyio, httpx's own dependency,
+        # works under asyncio and trio alike.
+        import anyio
+
+        limit = timeout.read + (timeout.connect or 0.0)
+        try:
+            with anyio.fail_after(limit):
+                return await self.http_client.send(request, stream=True)
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                f"no response headers within {limit:g} s (the connect plus read timeout)",
+                request=request,
+            ) from None
 
     async def _acquire(self, spec: RequestSpec, request: httpx.Request) -> None:
         config = self.config
