@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tomllib
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -420,14 +420,21 @@ def read_low_level(package: Path) -> dict[tuple[str, str], LowLevelOperation]:
     read from the files, never derived from the spec a second time: a naming rule of the
     generator that the wrapper did not foresee (a tag starting with a digit, an operationId
     starting with ``_``) cannot make the wrapper import a module that does not exist."""
+    for source in sorted(package.rglob("*.py")):
+        for part in source.relative_to(package).with_suffix("").parts:
+            folded = unicodedata.normalize("NFKC", part)
+            if not part.isidentifier() or keyword.iskeyword(part) or folded != part:
+                raise SpecError(
+                    f"openapi-python-client wrote a module {part!r}, which Python cannot "
+                    f"import by that name (it reads {folded!r}): a tag, operationId, schema "
+                    "or parameter name of the spec has characters Python folds (NFKC: "
+                    "ligatures, full-width letters); rename it in the spec"
+                )
     found: dict[tuple[str, str], LowLevelOperation] = {}
     for source in sorted((package / "api").glob("*/*.py")):
         if source.name == "__init__.py":
             continue
         where = f"mijnklantportaal_api/api/{source.parent.name}/{source.name}"
-        for name in (source.parent.name, source.stem):
-            if not name.isidentifier() or keyword.iskeyword(name):
-                raise SpecError(f"{where}: {name!r} is not an importable module name")
         method, path, operation = _read_operation(
             ast.parse(source.read_text(encoding="utf-8"), where),
             source.parent.name,
@@ -1052,9 +1059,33 @@ def emit_models(api: Api) -> str:
         f"__all__ = {sorted(api.models)!r}",
         "",
     ]
+    cyclic = _cyclic(api.models)
+    if cyclic:
+        at = out.index("    DecodeError,")
+        out.insert(at + 1, "    check_depth,")
     for name in _model_order(api.models):
-        out.append(_emit_model(api.models[name]))
+        out.append(_emit_model(api.models[name], cyclic))
     return "\n".join(out) + "\n"
+
+
+def _cyclic(models: Mapping[str, ModelSpec]) -> frozenset[str]:
+    """The models that hold themselves, directly or through others (``replies: [Comment]``)."""
+    refs = {
+        name: {str(p.type.model) for p in model.props if p.type.model in models}
+        for name, model in models.items()
+    }
+    found = set()
+    for start in models:
+        stack, seen = list(refs[start]), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                found.add(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                stack.extend(refs[name])
+    return frozenset(found)
 
 
 def _model_order(models: Mapping[str, ModelSpec]) -> list[str]:
@@ -1075,8 +1106,12 @@ def _model_order(models: Mapping[str, ModelSpec]) -> list[str]:
     return done
 
 
-def _emit_model(model: ModelSpec) -> str:
+def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
     name = model.name
+    # A model that holds itself decodes its nested instances through ``_from_tree``, after
+    # one depth check of the whole tree in ``from_dict``: nesting is bounded by MAX_JSON_DEPTH
+    # (a DecodeError naming the field), never by Python's recursion limit.
+    entry = "_from_tree" if name in cyclic else "from_dict"
     lines = [
         "",
         "@final",
@@ -1113,12 +1148,27 @@ def _emit_model(model: ModelSpec) -> str:
         '        """Build from decoded JSON (``mijnklantportaal._decode.loads``).',
         "",
         '        Raises ``DecodeError`` naming the field when a value does not fit."""',
+    ]
+    if entry == "_from_tree":
+        lines += [
+            "        if type(data) is dict:  # it nests itself: bound the whole tree once",
+            "            check_depth(data)",
+            "        return cls._from_tree(data)",
+            "",
+            "    @classmethod",
+            "    def _from_tree(cls, data: object) -> Self:",
+            '        """``from_dict`` inside a tree whose depth ``from_dict`` checked."""',
+        ]
+    lines += [
         "        if type(data) is not dict:",
         f'            raise DecodeError(f"expected a JSON object for {name}, got {{kind_of(data)}}")',
     ]
     lines += ["        " + line for line in _read_lines(model.props)]
     for prop in model.props:
-        lines += ["        " + line for line in _decode_lines(prop)]
+        nested = (
+            "_from_tree" if entry == "_from_tree" and prop.type.model in cyclic else "from_dict"
+        )
+        lines += ["        " + line for line in _decode_lines(prop, nested)]
     lines += [
         "        if complete or cls._wire_keys.issuperset(data):",
         "            extra: Mapping[str, Any] = EMPTY_EXTRA",
@@ -1176,7 +1226,7 @@ def _read_lines(props: list[Prop]) -> list[str]:
     ]
 
 
-def _decode_lines(prop: Prop) -> list[str]:
+def _decode_lines(prop: Prop, nested: str = "from_dict") -> list[str]:
     v = f"v_{prop.attribute}"
     key = prop.key
     kind = prop.type.kind
@@ -1212,12 +1262,12 @@ def _decode_lines(prop: Prop) -> list[str]:
     elif kind == "model":
         lines += [
             f"if {v} is not None:",
-            f"    {v} = decode_field({prop.type.model}.from_dict, {v}, {key!r})",
+            f"    {v} = decode_field({prop.type.model}.{nested}, {v}, {key!r})",
         ]
     elif kind == "models":
         lines += [
             f"if {v} is not None:",
-            f"    {v} = decode_list({prop.type.model}.from_dict, {v}, {key!r})",
+            f"    {v} = decode_list({prop.type.model}.{nested}, {v}, {key!r})",
         ]
     if prop.required:
         lines += [
@@ -1644,10 +1694,13 @@ def emit_examples(api: Api) -> str:
             "# schema -> the id prefix of a stored object without one",
             f"ID_PREFIX: dict[str, str] = {id_prefix!r}",
             "# schema -> one example in the API's JSON shape, from the spec's examples (money as text)",
-            f"EXAMPLES: dict[str, dict[str, Any]] = {examples!r}",
+            f"EXAMPLES: dict[str, dict[str, Any]] = {literal(examples, 'the examples')}",
             "# operation id -> the example answer of an operation answered from examples",
             "OPERATION_EXAMPLES: dict[str, Any] = "
-            + repr({op.op_id: op.example for op in sorted(api.operations, key=lambda o: o.op_id)}),
+            + literal(
+                {op.op_id: op.example for op in sorted(api.operations, key=lambda o: o.op_id)},
+                "the operation examples",
+            ),
             f"PAGE_FIELDS: tuple[str, ...] = {PAGE_FIELDS!r}",
             "",
         ]
