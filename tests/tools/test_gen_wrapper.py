@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import gen_wrapper  # noqa: E402
+from _hostile import HOSTILE, MARKER, NAME_TEXTS, TIMESTAMP, hostile_spec  # noqa: E402
 
 SPEC: dict[str, Any] = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
 MAP: dict[str, Any] = tomllib.loads((REPO / "spec-map.toml").read_text(encoding="utf-8"))
@@ -276,3 +279,307 @@ def test_an_unquoted_yaml_timestamp_example_stays_iso_8601() -> None:
     issued["example"] = yaml.safe_load("2025-04-12T00:00:00Z")  # a datetime, as YAML reads it
     examples = generate(spec)["examples.py"]
     assert "'issuedAt': '2025-04-12T00:00:00+00:00'" in examples
+
+
+# -- issue 17: spec text is untrusted input ------------------------------------------------------
+
+
+def _constants(source: str) -> list[str]:
+    """Every string constant of a module (docstrings included), as Python reads them."""
+    tree = ast.parse(source)
+    return [
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    ]
+
+
+def _assert_inert(source: str, texts: tuple[str, ...]) -> None:
+    """``source`` compiles, holds each of ``texts`` verbatim inside a string, and has no
+    statement the hostile texts carry (they call ``__import__``)."""
+    compile(source, "generated", "exec")
+    assert "__import__" not in {
+        n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)
+    }, "spec text became code"
+    constants = "\n".join(_constants(source))
+    for text in texts:
+        expected = text.replace("\r\n", "\n").strip()
+        assert expected in constants, f"{text!r} did not come through as text"
+
+
+@pytest.mark.parametrize("text", [*HOSTILE, "\ud800 a lone surrogate", "\\N{BULLET} \\x00 \\u0041"])
+def test_i17_1_doc_text_keeps_every_hostile_string_inert(text: str) -> None:
+    escaped = gen_wrapper.doc_text(text)
+    for wrapped in (f'"""{escaped}"""', f'    """{escaped}"""'.strip()):
+        assert ast.literal_eval(wrapped) == text.replace("\r\n", "\n").strip()
+    assert all(c.isprintable() or c in "\n\t" for c in escaped), escaped
+    escaped.encode("utf-8")  # no lone surrogate reaches the file
+
+
+def test_i17_1_enum_values_of_a_field_stay_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["components"]["schemas"]["Invoice"]["properties"]["zzTestState"] = {
+        "type": "string",
+        "enum": list(HOSTILE),
+    }
+    files = generate(spec)
+    _assert_inert(files["models.py"], HOSTILE)
+    _assert_inert(files["examples.py"], HOSTILE[:1])  # the first value is the example
+    monkeypatch.chdir(tmp_path)
+    models = load_models(files, tmp_path)  # runs the module: the payload must not run
+    assert not (tmp_path / MARKER).exists()
+    assert models.Invoice.from_dict({"zzTestState": HOSTILE[0]}).zz_test_state == HOSTILE[0]
+
+
+def test_i17_2_hostile_tags_stay_text(low_level_of: LowLevelOf) -> None:
+    files = generate(hostile_spec(SPEC), low_level_of=low_level_of)
+    _assert_inert(files["resources.py"], tuple(f"ZzTest{n} {t}" for n, t in enumerate(NAME_TEXTS)))
+
+
+def test_i17_3_hostile_operation_ids_summaries_and_descriptions_stay_text(
+    low_level_of: LowLevelOf,
+) -> None:
+    files = generate(hostile_spec(SPEC), low_level_of=low_level_of)
+    op_ids = tuple(f"zz-test-{n}-{t}" for n, t in enumerate(NAME_TEXTS))
+    _assert_inert(files["resources.py"], op_ids + NAME_TEXTS)
+    _assert_inert(files["examples.py"], op_ids)
+    for source in files.values():
+        _assert_inert(source, ())
+
+
+def test_i17_3_identifiers_made_from_spec_text_are_checked() -> None:
+    for bad in ("class", "2fa", "_private", "two words", "\ufb01eld", "\uff21pi", ""):
+        with pytest.raises(gen_wrapper.SpecError, match="cannot be used; rename"):
+            gen_wrapper.checked_name(bad, "zz test", "rename")
+    assert gen_wrapper.checked_name("get_many_things", "zz test", "rename") == "get_many_things"
+    # Names are folded (NFKC) explicitly before the rules apply, as Python would fold them.
+    assert gen_wrapper.identifier("\ufb01eld\uff21mount") == "field_amount"
+    assert gen_wrapper.identifier("class") == "class_"
+    with pytest.raises(gen_wrapper.SpecError, match="cannot be used"):
+        gen_wrapper.generate(
+            SPEC, {**MAP, "operations": {"get-invoice": {"method": "if"}}}, LOW_LEVEL
+        )
+
+
+def test_i17_4_the_low_level_module_of_a_digit_tag_is_the_one_written(
+    low_level_of: LowLevelOf,
+) -> None:
+    low_level = low_level_of(hostile_spec(SPEC))
+    written = low_level[("GET", "/zz-test-2fa/status")]
+    resources = gen_wrapper.generate(hostile_spec(SPEC), MAP, low_level)["resources.py"]
+    line = f"from mijnklantportaal_api.api.{written.tag_module} import {written.module} as"
+    assert line in resources
+    assert written.tag_module == "tag2fa_api"  # openapi-python-client's name, not the wrapper's
+    assert "    field_2fa: Field2fa\n" in resources  # the wrapper's own rule
+
+
+def test_i17_5_the_low_level_module_of_an_underscore_operation_id_is_the_one_written(
+    low_level_of: LowLevelOf,
+) -> None:
+    low_level = low_level_of(hostile_spec(SPEC))
+    written = low_level[("GET", "/zz-test-underscore/comments/latest")]
+    resources = gen_wrapper.generate(hostile_spec(SPEC), MAP, low_level)["resources.py"]
+    assert written.module == "field_zz_test_get_comment"
+    assert f"import {written.module} as _{written.module}\n" in resources
+    assert "    def zz_test_get_comment(" in resources
+
+
+def test_i17_4_a_module_python_cannot_import_by_its_name_is_refused(tmp_path: Path) -> None:
+    # openapi-python-client keeps a ligature in a module name; Python folds it on import.
+    module = tmp_path / "api" / "zz_test_\ufb01les_api" / "get_zz_test.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("def _get_kwargs(): return {'method': 'get', 'url': '/zz'}\n")
+    with pytest.raises(gen_wrapper.SpecError, match="NFKC"):
+        gen_wrapper.read_low_level(tmp_path)
+
+
+def test_i17_6_a_nul_and_control_characters_in_descriptions_stay_text(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    text = "zz NUL\x00 VT\x0b FF\x0c ESC\x1b LS\u2028 end"
+    spec["components"]["schemas"]["Invoice"]["description"] = text
+    spec["components"]["schemas"]["Invoice"]["properties"]["isPaid"]["description"] = text
+    spec["paths"]["/invoices/{invoiceId}"]["get"]["description"] = text
+    files = generate(spec)
+    for source in files.values():
+        assert "\x00" not in source and "\u2028" not in source
+    _assert_inert(files["models.py"], (text,))
+    _assert_inert(files["resources.py"], (text,))
+    assert load_models(files, tmp_path).Invoice.__doc__.startswith(text)
+
+
+def test_i17_7_examples_are_json_literals(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    schemas = spec["components"]["schemas"]
+    invoice = schemas["Invoice"]["properties"]
+    invoice["zzTestMeta"] = {
+        "type": "object",
+        "example": {"seenAt": TIMESTAMP, "on": TIMESTAMP.date()},
+    }
+    invoice["zzTestCount"] = {"type": "integer", "example": TIMESTAMP.date()}
+    schemas["InvoiceLine"]["example"] = {"id": "fcl_1", "zzTestAt": TIMESTAMP}
+    examples = generate(spec)["examples.py"]
+    namespace: dict[str, Any] = {}
+    exec(compile(examples, "examples.py", "exec"), namespace)  # a NameError before the fix
+    invoice_example = namespace["EXAMPLES"]["Invoice"]
+    assert invoice_example["zzTestMeta"] == {
+        "seenAt": "2025-04-12T00:00:00+00:00",
+        "on": "2025-04-12",
+    }
+    assert invoice_example["zzTestCount"] == "2025-04-12"
+    assert namespace["EXAMPLES"]["InvoiceLine"]["zzTestAt"] == "2025-04-12T00:00:00+00:00"
+    json.dumps(namespace["EXAMPLES"])  # JSON data only
+    for bad, why in (
+        (b"\x00", "not a JSON value"),
+        (float("nan"), "not a JSON number"),
+        ({1: "x"}, "not a string"),
+    ):
+        invoice["zzTestMeta"]["example"] = {"zz": bad}
+        with pytest.raises(gen_wrapper.SpecError, match=why) as caught:
+            generate(spec)
+        assert "zzTestMeta" in str(caught.value)
+
+
+def test_i17_8_the_reserved_names_are_the_clients_own_members() -> None:
+    from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
+    from mijnklantportaal._generated.resources import AsyncResources, SyncResources
+
+    reserved = gen_wrapper.client_members()
+    assert {"close", "rate_limit", "with_options", "base_url", "timeout", "max_retries"} <= reserved
+    assert set(dir(MijnKlantportaal)) - set(dir(SyncResources)) <= reserved
+    assert set(dir(AsyncMijnKlantportaal)) - set(dir(AsyncResources)) <= reserved
+    client = MijnKlantportaal(api_key="mkp_zz_test_key_0123456789", base_url="http://127.0.0.1:9")
+    try:
+        resources = set(SyncResources.__annotations__)
+        assert set(vars(client)) - resources <= reserved
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("tag", "member"), [("Rate Limit API", "rate_limit"), ("Close API", "close")]
+)
+def test_i17_8_a_tag_named_like_a_client_member_is_refused_or_renamed_by_the_map(
+    low_level_of: LowLevelOf, tag: str, member: str
+) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/zz-test-member"] = {
+        "get": {
+            "tags": [tag],
+            "operationId": "zz-test-get-member",
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}}
+                    },
+                }
+            },
+        }
+    }
+    with pytest.raises(gen_wrapper.SpecError) as caught:
+        generate(spec, low_level_of=low_level_of)
+    message = str(caught.value)
+    assert f"client.{member}" in message and f'[resources."{tag}"] attribute = ' in message
+    spec_map = {**MAP, "resources": {tag: {"attribute": f"zz_test_{member}s"}}}
+    resources = generate(spec, spec_map, low_level_of)["resources.py"]
+    assert f"    zz_test_{member}s: " in resources and f"    {member}: " not in resources
+
+
+def _invoice_op(
+    op_id: str, tag: str = "Invoices API", path: str = "/zz-test-invoices/{invoiceId}"
+) -> dict[str, Any]:
+    return {
+        "get": {
+            "tags": [tag],
+            "operationId": op_id,
+            "parameters": [
+                {"name": "invoiceId", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}}
+                    },
+                }
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("op_id", "tag", "parties"),
+    [
+        ("get-invoice-many", "Invoices API", ("'get-invoice'", "'get-invoice-many'", "get_many")),
+        (
+            "with-raw-response-invoice",
+            "Invoices API",
+            ("'with-raw-response-invoice'", "with_raw_response"),
+        ),
+        (
+            "get-invoices",
+            "Invoices API",
+            ("'get-invoice'", "'get-invoices'", "client.invoices.get;"),
+        ),
+        ("zz-test-get-invoice", "Invoices", ("'Invoices API'", "'Invoices'", "client.invoices")),
+    ],
+    ids=["bulk-method", "with-raw-response", "same-method", "same-resource"],
+)
+def test_i17_9_collisions_are_refused_naming_both_parties(
+    low_level_of: LowLevelOf, op_id: str, tag: str, parties: tuple[str, ...]
+) -> None:
+    spec = copy.deepcopy(SPEC)
+    spec["paths"]["/zz-test-invoices/{invoiceId}"] = _invoice_op(op_id, tag)
+    with pytest.raises(gen_wrapper.SpecError) as caught:
+        generate(spec, low_level_of=low_level_of)
+    for party in parties:
+        assert party in str(caught.value)
+    assert "spec-map.toml" in str(caught.value)
+
+
+def test_i17_10_parameters_named_like_per_call_options_get_a_trailing_underscore(
+    low_level_of: LowLevelOf,
+) -> None:
+    resources = generate(hostile_spec(SPEC), low_level_of=low_level_of)["resources.py"]
+    for name in ("timeout", "extra_headers", "concurrency"):
+        assert f" {name}_: " in resources
+        assert f"{name}=UNSET if {name}_ is None else {name}_" in resources  # low-level name
+    assert "timeout: float | httpx.Timeout | None = None" in resources  # the option stays
+
+
+def test_i17_11_a_schema_that_holds_itself_decodes_within_the_depth_limit(tmp_path: Path) -> None:
+    spec = copy.deepcopy(SPEC)
+    comment = hostile_spec(SPEC)["components"]["schemas"]["ZzTestComment"]
+    spec["components"]["schemas"]["ZzTestComment"] = comment
+    spec["components"]["schemas"]["Invoice"]["properties"]["zzTestComments"] = {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/ZzTestComment"},
+    }
+    files = generate(spec)  # a RecursionError before the fix
+    models = load_models(files, tmp_path)
+    tree = {
+        "id": "zzc_1",
+        "replies": [{"id": "zzc_2", "replies": [{"id": "zzc_3"}]}],
+        "parent": {"id": "zzc_0"},
+    }
+    invoice = models.Invoice.from_dict({"zzTestComments": [tree]})
+    top = invoice.zz_test_comments[0]
+    assert top.replies[0].replies[0].id == "zzc_3" and top.parent.id == "zzc_0"
+    assert top.to_dict() == tree
+    deep: dict[str, Any] = {"id": "zzc_deep"}
+    for _ in range(5000):
+        deep = {"replies": [deep]}
+    for decode in (
+        models.ZzTestComment.from_dict,
+        lambda d: models.Invoice.from_dict({"zzTestComments": [d]}),
+    ):
+        with pytest.raises(models.DecodeError, match="nests more than"):
+            decode(deep)
+    example = namespace_of(files["examples.py"])["EXAMPLES"]["ZzTestComment"]
+    assert example["replies"] == [] and "parent" not in example
+
+
+def namespace_of(source: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "generated", "exec"), namespace)
+    return namespace
