@@ -483,7 +483,10 @@ def _read_operation(
     if not isinstance(method, str) or not isinstance(url, ast.Constant):
         raise SpecError(f"{where}: cannot read the method and URL from _get_kwargs")
     template = str(url.value)
-    path_args = tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    try:
+        path_args = tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    except ValueError:
+        raise SpecError(f"{where}: cannot read the path parameters of {template!r}") from None
     enums = {}
     for argument in arguments:
         annotation = argument.annotation or ast.Constant(None)

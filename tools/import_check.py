@@ -13,8 +13,6 @@ one line per module that failed (no traceback) and exits 1.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import pkgutil
 import shutil
 import sys
 import tempfile
@@ -31,14 +29,15 @@ def _import(names: list[str]) -> list[str]:
     return problems
 
 
-def _modules(package: str) -> list[str]:
-    """``package`` and every module under it (found on disk, so none is skipped)."""
-    spec = importlib.util.find_spec(package)
-    assert spec is not None and spec.submodule_search_locations is not None
-    found = [
-        info.name for info in pkgutil.walk_packages(spec.submodule_search_locations, f"{package}.")
-    ]
-    return [package, *sorted(n for n in found if not n.endswith("__main__"))]
+def _modules(package: str, directory: Path) -> list[str]:
+    """``package`` (the files in ``directory``) and every module under it, found on disk."""
+    names = set()
+    for source in directory.rglob("*.py"):
+        parts = source.relative_to(directory).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if parts[-1:] != ("__main__",):
+            names.add(".".join((package, *parts)))
+    return sorted(names, key=lambda name: (name.count("."), name))
 
 
 # The wrapper as users import it: its generated modules, and what loads them.
@@ -53,9 +52,12 @@ def main(argv: list[str]) -> int:
         shutil.copytree(wrapper, copy, ignore=ignore)
         shutil.copytree(fresh, copy / "_generated", ignore=shutil.ignore_patterns("__pycache__"))
         sys.path[:0] = [str(tmp), str(low_level_root)]
-        problems = _import(_modules("mijnklantportaal_api"))
+        problems = _import(
+            _modules("mijnklantportaal_api", low_level_root / "mijnklantportaal_api")
+        )
         if not problems:
-            problems = _import([*WRAPPER, *_modules("mijnklantportaal._generated")])
+            generated = _modules("mijnklantportaal._generated", copy / "_generated")
+            problems = _import([*generated, *WRAPPER])
         if not problems:
             try:
                 from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal

@@ -583,3 +583,21 @@ def namespace_of(source: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
     exec(compile(source, "generated", "exec"), namespace)
     return namespace
+
+
+def test_i17_4_the_import_check_names_a_module_that_does_not_import(tmp_path: Path) -> None:
+    # The last step of ./generate.sh: a fresh package that does not import fails the run with
+    # one line naming the module (no traceback). Here: the committed code, one module broken.
+    fresh = tmp_path / "fresh"
+    shutil.copytree(COMMITTED, fresh, ignore=shutil.ignore_patterns("__pycache__"))
+    (fresh / "resources.py").write_text(
+        "from mijnklantportaal_api.api.zz_missing_api import zz_get as _zz_get\n"
+    )
+    command = [sys.executable, "-B", "-I", str(REPO / "tools" / "import_check.py")]
+    paths = [str(REPO / "generated"), str(REPO / "wrapper" / "mijnklantportaal"), str(fresh)]
+    done = subprocess.run([*command, *paths], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "mijnklantportaal._generated.resources: ModuleNotFoundError" in done.stderr
+    assert "zz_missing_api" in done.stderr and "Traceback" not in done.stderr
+    ok = subprocess.run([*command, *paths[:2], str(COMMITTED)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
