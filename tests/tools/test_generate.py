@@ -469,3 +469,19 @@ def test_i17_9_an_operation_named_like_a_bulk_method_is_refused(
         "get_many",
         "spec-map.toml",
     )
+
+
+def test_i17_4_generate_fails_and_changes_nothing_when_the_fresh_code_does_not_import(
+    repo_copy: Path, tools_venv: Path
+) -> None:
+    # Handwritten code that imports a generated name the new spec no longer yields: the run
+    # must fail at its last step (the import of both fresh packages), before any swap.
+    public = repo_copy / "wrapper" / "mijnklantportaal" / "resources.py"
+    public.write_text(
+        public.read_text() + "\nfrom mijnklantportaal._generated.resources import ZzGone\n"
+    )
+    before = _tree_digest(repo_copy)
+    result = run(repo_copy, tools_venv=tools_venv)
+    _refused(repo_copy, result, before, "ZzGone", "does not import", "nothing was changed")
+    check = run(repo_copy, "--check", tools_venv=tools_venv)
+    assert check.returncode != 0 and "does not import" in check.stderr
