@@ -648,7 +648,7 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
         )
     for name, schema in wanted:
         checked_name(name, f"schema {name!r}", "rename it in the spec")
-        if not name.isidentifier() or name in _TAKEN or not name[0].isupper():
+        if name in _TAKEN:
             raise SpecError(
                 f"schema {name!r} cannot be a Python class name in the wrapper (it is not an "
                 "identifier, or clashes with a name the generated modules use); rename it"
@@ -661,14 +661,6 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
     return api
 
 
-# Names the generated modules import or define besides the models.
-_TAKEN = frozenset(
-    {"Any", "ClassVar", "Decimal", "DecodeError", "ExtraFields", "Mapping", "Model", "Self"}
-    | {"RawResponse", "RequestSpec", "SyncTransport", "AsyncTransport", "UNSET", "Route"}
-    | {"SyncResources", "AsyncResources", "attrs", "datetime", "date", "final", "httpx"}
-    | {"Iterable", "Iterator", "AsyncIterable", "AsyncIterator", "MijnKlantportaalError"}
-)
-
 # Keyword arguments and local names of the generated methods and request builders (and the
 # module-level names their bodies call). A parameter whose Python name is one of these is
 # renamed with a trailing "_" (``timeout`` -> ``timeout_``), as a keyword is.
@@ -676,6 +668,18 @@ RESERVED_ARGUMENTS = frozenset(
     {"self", "timeout", "extra_headers", "concurrency", "bulk", "fetch", "httpx"}
     | {"datetime", "date", "decode_list", "fetch_many", "afetch_many"}
     | {"check_id", "check_int", "check_bool", "check_text", "check_choice", "check_instance"}
+)
+
+# Names the generated modules import or define besides the models.
+_TAKEN = frozenset(
+    {"Any", "ClassVar", "Decimal", "DecodeError", "ExtraFields", "Mapping", "Model", "Self"}
+    | {"RawResponse", "RequestSpec", "SyncTransport", "AsyncTransport", "UNSET", "Route"}
+    | {"SyncResources", "AsyncResources", "attrs", "datetime", "date", "final", "httpx"}
+    | {"Iterable", "Iterator", "AsyncIterable", "AsyncIterator", "MijnKlantportaalError"}
+    | {"boolean", "integer", "money", "text", "timestamp", "check_depth", "jsonable", "kind_of"}
+    | {"EMPTY_EXTRA", "MAX_EXPONENT", "SMALL_DECIMALS", "SMALL_DECIMALS_END", "new_instance"}
+    | {"decode_field", "decode_list", "slot_setter", "afetch_many", "fetch_many", "NamedTuple"}
+    | RESERVED_ARGUMENTS
 )
 
 # Members of every resource class besides its operations' methods.
@@ -769,9 +773,16 @@ def _check_names(api: Api) -> None:
     silently replace the other."""
     modules: dict[str, str] = {}
     methods: dict[tuple[str, str], str] = {}
+    classes = set(api.models) | {cls for _, cls in api.resources.values()}
     for op in api.operations:
         if op.low_level is not None:
             continue
+        for p in op.params:  # resources.py imports these from the low-level package
+            if p.low_level_enum in classes:
+                raise SpecError(
+                    f"operation {op.op_id!r}: the enum class {p.low_level_enum} of parameter "
+                    f"{p.name!r} has the name of a model or resource; rename one in the spec"
+                )
         if op.module in modules:
             raise SpecError(
                 f"operations {modules[op.module]!r} and {op.op_id!r} were both written by "
