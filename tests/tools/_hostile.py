@@ -20,6 +20,7 @@ MARKER = "zz_injected_marker"
 _PAYLOAD = f'__import__("pathlib").Path("{MARKER}").touch()'
 
 HOSTILE = (
+    f'""" ; {_PAYLOAD} ; """',
     f'"""\n{_PAYLOAD}\n"""',
     f"'''\n{_PAYLOAD}\n'''",
     f'\\"""\n{_PAYLOAD}\n#',
@@ -57,7 +58,7 @@ def hostile_spec(spec: dict[str, Any]) -> dict[str, Any]:
     invoice = schemas["Invoice"]["properties"]
     # 1: enum values (and 6: a NUL and control characters in descriptions)
     invoice["zzTestState"] = {"type": "string", "enum": list(HOSTILE), "description": HOSTILE[0]}
-    invoice["zzTestNote"] = {"type": "string", "description": HOSTILE[6] + HOSTILE[7]}
+    invoice["zzTestNote"] = {"type": "string", "description": HOSTILE[-3] + HOSTILE[-2]}
     schemas["Invoice"]["description"] = "\n".join(HOSTILE)
     # 11: a schema that holds itself; 7: an unquoted YAML timestamp in its examples
     schemas["ZzTestComment"] = {
