@@ -38,6 +38,9 @@ HOSTILE = (
 # last text goes into prose only.
 NAME_TEXTS = HOSTILE[:-1]
 
+# A property and a parameter name (a name that ends a string, then runs code).
+HOSTILE_NAME = HOSTILE[0]
+
 # Examples YAML reads as something other than JSON: an unquoted timestamp and date.
 TIMESTAMP = datetime(2025, 4, 12, tzinfo=UTC)
 
@@ -70,6 +73,7 @@ def hostile_spec(spec: dict[str, Any]) -> dict[str, Any]:
             "zzTestMeta": {"type": "object", "example": {"seenAt": TIMESTAMP, "n": 1}},
             "replies": {"type": "array", "items": _ref("ZzTestComment")},
             "parent": _ref("ZzTestComment"),
+            HOSTILE_NAME: {"type": "string", "example": HOSTILE_NAME},  # a property name
         },
     }
     paths = spec["paths"]
@@ -82,12 +86,13 @@ def hostile_spec(spec: dict[str, Any]) -> dict[str, Any]:
                 "summary": text,
                 "description": text,
                 "parameters": [
+                    {"name": HOSTILE_NAME, "in": "query", "schema": {"type": "string"}},
                     {
                         "name": "zzTestChoice",
                         "in": "query",
                         "description": text,
                         "schema": {"type": "string", "enum": [text, "plain"]},
-                    }
+                    },
                 ],
                 "responses": _ok(_ref("ZzTestComment"), text),
             }

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 import gen_wrapper  # noqa: E402
-from _hostile import HOSTILE, MARKER, NAME_TEXTS, TIMESTAMP, hostile_spec  # noqa: E402
+from _hostile import HOSTILE, HOSTILE_NAME, MARKER, NAME_TEXTS, TIMESTAMP, hostile_spec  # noqa: E402
 
 SPEC: dict[str, Any] = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
 MAP: dict[str, Any] = tomllib.loads((REPO / "spec-map.toml").read_text(encoding="utf-8"))
@@ -601,3 +601,16 @@ def test_i17_4_the_import_check_names_a_module_that_does_not_import(tmp_path: Pa
     assert "zz_missing_api" in done.stderr and "Traceback" not in done.stderr
     ok = subprocess.run([*command, *paths[:2], str(COMMITTED)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_i17_3_hostile_property_and_parameter_names_stay_text(
+    tmp_path: Path, low_level_of: LowLevelOf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = generate(hostile_spec(SPEC), low_level_of=low_level_of)
+    _assert_inert(files["models.py"], (HOSTILE_NAME,))  # the wire key, as a literal
+    _assert_inert(files["examples.py"], (HOSTILE_NAME,))  # the fake's route and example
+    monkeypatch.chdir(tmp_path)
+    models = load_models(files, tmp_path)
+    assert not (tmp_path / MARKER).exists()
+    comment = models.ZzTestComment.from_dict({HOSTILE_NAME: "zz"})
+    assert comment.to_dict() == {HOSTILE_NAME: "zz"} and comment.extra == {}
