@@ -111,13 +111,21 @@ To change anything here, change `../openapi.yaml` (or the generator config in
 `../tools/`) and run `./generate.sh`.
 MD
   # The second step: the wrapper's per-spec code, formatted by the same pinned ruff.
+  # It reads the low-level module and argument names from what openapi-python-client wrote.
   if ! PYTHONHASHSEED=0 "$tools_venv/bin/python" "$repo/tools/gen_wrapper.py" "$spec" "$spec_map" \
-        "$work.wrapper" --ruff "$tools_venv/bin/ruff"; then
+        "$work.wrapper" --low-level "$work/$package" --ruff "$tools_venv/bin/ruff"; then
     rm -rf "$work" "$work.wrapper"
     echo "generate.sh: tools/gen_wrapper.py could not build the wrapper from ${shown_spec:-$spec} (see above)" >&2
     return 1
   fi
   find "$work.wrapper" -name __pycache__ -type d -prune -exec rm -rf {} +
+  # Last: both fresh packages must import (in a scratch copy, before anything is swapped in).
+  if ! "$tools_venv/bin/python" -B -I "$repo/tools/import_check.py" "$work" \
+        "$repo/wrapper/mijnklantportaal" "$work.wrapper"; then
+    rm -rf "$work" "$work.wrapper"
+    echo "generate.sh: the code generated from ${shown_spec:-$spec} does not import (see above)" >&2
+    return 1
+  fi
   mv "$work" "$dest"
   mv "$work.wrapper" "$dest.wrapper"
 }

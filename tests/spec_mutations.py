@@ -15,7 +15,11 @@ Each ``Mutation`` says what a maintainer would see:
 
 New names follow the vendor's conventions, so that the generator's rules apply to them (a
 ``...At`` timestamp, a ``...Amount`` money field sent as a JSON number), but start with
-``drill`` so that no real vendor release can ever collide with them.
+``drill`` so that no real vendor release can ever collide with them: fields, parameters,
+schemas, paths, operationIds and tags alike (the vendor's own ``GET /invoices`` once broke
+a mutation that added that very operation). A mutation whose target the spec already has
+(a new name that is there, or an old one that is gone) raises ``MutationConflict`` saying
+so, instead of producing a spec that differs in some other way.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ PAGE_FIELDS = (
 )
 
 
+class MutationConflict(Exception):
+    """The spec already has what a mutation adds, or lacks what it changes."""
+
+
 @dataclass(frozen=True)
 class Mutation:
     name: str
@@ -67,8 +75,9 @@ def dump_spec(document: Spec) -> str:
 
 
 def _schema(spec: Spec, name: str) -> dict[str, Any]:
-    schema = spec["components"]["schemas"][name]
-    assert isinstance(schema, dict)
+    schema = spec["components"]["schemas"].get(name)
+    if not isinstance(schema, dict):
+        raise MutationConflict(f"the spec has no schema {name!r} for the mutation to change")
     return schema
 
 
@@ -80,7 +89,11 @@ def _properties(spec: Spec, name: str) -> dict[str, Any]:
 
 def _insert_before(mapping: dict[str, Any], before: str, key: str, value: Any) -> None:
     """Insert ``key`` just before ``before`` (where a vendor would put it), keeping order."""
-    assert key not in mapping, f"{key} is already there"
+    if key in mapping:
+        raise MutationConflict(
+            f"the spec already has {key!r}, which the mutation adds: a vendor release took "
+            "the name; give the mutation another drill... name"
+        )
     items = list(mapping.items())
     at = next((n for n, (k, _) in enumerate(items) if k == before), len(items))
     items.insert(at, (key, value))
@@ -93,7 +106,47 @@ def _operation(spec: Spec, operation_id: str) -> dict[str, Any]:
         for op in item.values():
             if isinstance(op, dict) and op.get("operationId") == operation_id:
                 return op
-    raise AssertionError(f"no operation {operation_id!r} in the spec")
+    raise MutationConflict(f"the spec has no operation {operation_id!r} for the mutation to change")
+
+
+def _tags(spec: Spec) -> set[str]:
+    """Every tag the spec declares or an operation uses."""
+    declared = {t.get("name") for t in spec.get("tags", []) if isinstance(t, dict)}
+    used = {
+        tag
+        for item in spec["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for tag in op.get("tags", [])
+    }
+    return declared | used
+
+
+def _new_operation(spec: Spec, path: str, operation_id: str, tag: str) -> None:
+    """Refuse a path, operationId or tag the spec already has (the mutation adds them)."""
+    taken = [
+        f"path {path}" if path in spec["paths"] else "",
+        f"operationId {operation_id!r}"
+        if any(
+            isinstance(op, dict) and op.get("operationId") == operation_id
+            for item in spec["paths"].values()
+            for op in item.values()
+        )
+        else "",
+        f"tag {tag!r}" if tag in _tags(spec) else "",
+    ]
+    if any(taken):
+        raise MutationConflict(
+            f"the spec already has the {', '.join(t for t in taken if t)} the mutation adds: a "
+            "vendor release took the name; give the mutation another drill... name"
+        )
+
+
+def _new_parameter(op: dict[str, Any], name: str) -> None:
+    if any(p.get("name") == name for p in op.get("parameters", [])):
+        raise MutationConflict(
+            f"operation {op.get('operationId')!r} already has a parameter {name!r}"
+        )
 
 
 # -- the mutations -------------------------------------------------------------------------
@@ -127,11 +180,21 @@ def add_money_field(spec: Spec) -> None:
     )
 
 
-def add_list_operation(spec: Spec) -> None:
-    """GET /invoices (list-invoices): a page of invoices, ``limit`` (1 to 100) per page.
+DRILL_LIST_PATH = "/drill-invoices"
+DRILL_LIST_OPERATION = "list-drill-invoices"
+DRILL_LIST_TAG = "Drill Invoices API"
+DRILL_PAGE = "DrillInvoicePage"
 
-    The page object is the vendor's (Laravel-style) one: on an empty or last page, ``from``,
-    ``to``, ``next_page_url`` and ``prev_page_url`` are null, so the spec says so."""
+
+def add_list_operation(spec: Spec) -> None:
+    """GET /drill-invoices (list-drill-invoices, tag Drill Invoices API): a page of invoices,
+    ``limit`` (1 to 100) per page, as ``client.drill_invoices.list``.
+
+    The vendor's own list operation would be ``GET /invoices`` (``list-invoices``); the drill's
+    has names no vendor release can take. The page object is the vendor's (Laravel-style)
+    one: on an empty or last page, ``from``, ``to``, ``next_page_url`` and ``prev_page_url``
+    are null, so the spec says so."""
+    _new_operation(spec, DRILL_LIST_PATH, DRILL_LIST_OPERATION, DRILL_LIST_TAG)
     page = {
         "type": "object",
         "description": "A page of invoices",
@@ -154,15 +217,14 @@ def add_list_operation(spec: Spec) -> None:
         },
     }
     assert tuple(page["properties"]) == PAGE_FIELDS
-    _insert_before(spec["components"]["schemas"], "Error_ApiError", "InvoicePage", page)
+    _insert_before(spec["components"]["schemas"], "Error_ApiError", DRILL_PAGE, page)
     paths = spec["paths"]
-    assert "/invoices" not in paths
     listing = {
         "get": {
-            "tags": ["Invoices API"],
+            "tags": [DRILL_LIST_TAG],
             "summary": "List MijnKlantportaal Invoices",
             "description": "List the MijnKlantportaal invoices, newest first",
-            "operationId": "list-invoices",
+            "operationId": DRILL_LIST_OPERATION,
             "parameters": [
                 {
                     "name": "limit",
@@ -176,7 +238,9 @@ def add_list_operation(spec: Spec) -> None:
                 "200": {
                     "description": "A page of invoices",
                     "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/InvoicePage"}}
+                        "application/json": {
+                            "schema": {"$ref": f"#/components/schemas/{DRILL_PAGE}"}
+                        }
                     },
                 }
             },
@@ -184,11 +248,13 @@ def add_list_operation(spec: Spec) -> None:
     }
     items = list(paths.items())
     paths.clear()
-    paths.update([("/invoices", listing), *items])
+    paths.update([(DRILL_LIST_PATH, listing), *items])
+    spec.setdefault("tags", []).append({"name": DRILL_LIST_TAG})
 
 
 def add_query_parameter(spec: Spec) -> None:
     op = _operation(spec, "get-invoice")
+    _new_parameter(op, "drillLocale")
     op.setdefault("parameters", []).append(
         {
             "name": "drillLocale",
@@ -200,19 +266,32 @@ def add_query_parameter(spec: Spec) -> None:
     )
 
 
+def _existing(properties: dict[str, Any], schema: str, name: str) -> dict[str, Any]:
+    if name not in properties:
+        raise MutationConflict(f"the spec has no field {schema}.{name} for the mutation to change")
+    value = properties[name]
+    assert isinstance(value, dict)
+    return value
+
+
 def remove_field(spec: Spec) -> None:
+    _existing(_properties(spec, "Invoice"), "Invoice", "isPaid")
     del _properties(spec, "Invoice")["isPaid"]
 
 
 def retype_field(spec: Spec) -> None:
-    quantity = _properties(spec, "InvoiceLine")["quantity"]
-    assert quantity["type"] == "integer"
+    quantity = _existing(_properties(spec, "InvoiceLine"), "InvoiceLine", "quantity")
+    if quantity.get("type") != "integer":
+        raise MutationConflict(
+            f"InvoiceLine.quantity is already {quantity.get('type')!r}; the mutation retypes an integer"
+        )
     quantity["type"] = "string"
     quantity["example"] = "1"
 
 
 def add_required_parameter(spec: Spec) -> None:
     op = _operation(spec, "get-invoice")
+    _new_parameter(op, "drillAdministration")
     op.setdefault("parameters", []).append(
         {
             "name": "drillAdministration",
@@ -239,7 +318,11 @@ def add_enum_field(spec: Spec) -> None:
 
 
 def add_enum_value(spec: Spec) -> None:
-    state = _properties(spec, "Invoice")["drillState"]
+    state = _existing(_properties(spec, "Invoice"), "Invoice", "drillState")
+    if "overdue" in state["enum"]:
+        raise MutationConflict(
+            "the spec already has the enum value 'overdue' of Invoice.drillState"
+        )
     state["enum"] = [*state["enum"], "overdue"]
 
 
@@ -264,11 +347,11 @@ MUTATIONS: dict[str, Mutation] = {
             "list-operation-added",
             breaking=False,
             report=(
-                "GET /invoices (list-invoices): operation added; "
-                "parameters: `limit` (query, integer, optional); returns InvoicePage (200); "
-                "wrapper: client.invoices.list"
+                "GET /drill-invoices (list-drill-invoices): operation added; "
+                "parameters: `limit` (query, integer, optional); returns DrillInvoicePage (200); "
+                "wrapper: client.drill_invoices.list"
             ),
-            adds="invoices.list",
+            adds="drill_invoices.list",
             apply=add_list_operation,
         ),
         Mutation(

@@ -131,30 +131,30 @@ PROBES: dict[str, Probe] = {
     ),
     "list-operation-added": Probe(
         typed="""
-            page = {aw}client.invoices.list(limit=5)
+            page = {aw}client.drill_invoices.list(limit=5)
             reveal_type(page)
             for item in page.data or ():
                 found: Invoice = item
-            raw = {aw}client.invoices.with_raw_response.list(
+            raw = {aw}client.drill_invoices.with_raw_response.list(
                 limit=5, timeout=5.0, extra_headers={{"X-Drill": "yes"}}
             )
             reveal_type(raw.parsed)
         """,
-        reveals=("InvoicePage", "InvoicePage"),
+        reveals=("DrillInvoicePage", "DrillInvoicePage"),
         setup='fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "totalAmount": "12345678901234567.89"})',
         loopback="""
-            page = {aw}client.invoices.list(limit=5)
-            assert fake.requests[-1].path == "/v1/invoices", fake.requests[-1]
+            page = {aw}client.drill_invoices.list(limit=5)
+            assert fake.requests[-1].path == "/v1/drill-invoices", fake.requests[-1]
             assert "limit=5" in fake.requests[-1].query, fake.requests[-1]
             totals = {{item.id: str(item.total_amount) for item in page.data or ()}}
             assert totals == {{EXAMPLE_ID: "15.67", DRILL_ID: "12345678901234567.89"}}, totals
-            raw = {aw}client.invoices.with_raw_response.list(
+            raw = {aw}client.drill_invoices.with_raw_response.list(
                 limit=5, timeout=5.0, extra_headers={{"X-Drill": "yes"}}
             )
             assert raw.status_code == 200 and fake.requests[-1].headers.get("x-drill") == "yes"
             sent = len(fake.requests)
             try:
-                {aw}client.invoices.list(limit="5")
+                {aw}client.drill_invoices.list(limit="5")
             except MijnKlantportaalError as exc:  # checked before sending, named
                 assert "limit" in str(exc), exc
             else:

@@ -23,13 +23,16 @@ decoded JSON (``Any``). Output is byte-for-byte reproducible: sorted or spec ord
 from __future__ import annotations
 
 import argparse
-import builtins
+import ast
 import fnmatch
 import keyword
+import math
 import re
+import string
 import subprocess
 import sys
 import tomllib
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,14 +53,114 @@ PAGE_FIELDS = (
     "to",
 )
 
-# -- names: the same rules as openapi-python-client, so module and argument names match ----
+# -- spec text in generated source ----------------------------------------------------------
+#
+# The spec comes from a vendor: its text is data, never code. Every piece of it that enters
+# generated source goes through one of three doors: ``doc_text`` (prose inside a docstring),
+# ``literal`` (a value written as a Python literal, JSON-compatible only) and ``checked_name``
+# (an identifier). Nothing else formats spec text into source.
+
+
+def doc_text(value: object) -> str:
+    """Spec text made inert inside a triple-quoted docstring.
+
+    Backslashes and every double quote are escaped (so no run of quotes can close the
+    string), and every control or format character (NUL included), line and paragraph
+    separator and lone surrogate becomes its escape sequence (the docstring's value is the
+    same text; the source stays one valid, printable string). Newlines and tabs stay."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", "\n").strip()
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if char == "\\":
+            out.append("\\\\")
+        elif char == '"':
+            out.append('\\"')
+        elif char in "\n\t":
+            out.append(char)
+        elif category[0] == "C" or category in ("Zl", "Zp"):
+            code = ord(char)
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def json_value(value: Any, where: str) -> Any:
+    """``value`` (an example or enum value as YAML read it) as plain JSON data.
+
+    YAML reads an unquoted ``2025-04-12T00:00:00Z`` as a datetime and ``2025-04-12`` as a
+    date: those become their ISO 8601 text, as the API would send them. Anything else that
+    is not JSON (bytes, sets, non-string keys, NaN or infinity) is refused, naming ``where``."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(f"{where}: {value!r} is not a JSON number; use a finite number")
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [json_value(item, f"{where}[{n}]") for n, item in enumerate(value)]
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise SpecError(f"{where}: the key {key!r} is not a string; quote it in the spec")
+            result[key] = json_value(item, f"{where}.{key}")
+        return result
+    raise SpecError(
+        f"{where}: a {type(value).__name__} is not a JSON value; write the example as JSON "
+        "(a string, number, boolean, null, list or object)"
+    )
+
+
+def literal(value: Any, where: str) -> str:
+    """A JSON-compatible value as a Python literal (``repr`` of plain data escapes all text)."""
+    return repr(json_value(value, where))
+
+
+class SpecError(Exception):
+    """The spec or the map cannot be turned into a wrapper; the message says what to change."""
+
+
+def checked_name(name: str, what: str, fix: str) -> str:
+    """``name``, an identifier made from spec text, if Python reads it as exactly that name.
+
+    Refused (naming ``what`` and ``fix``): a non-identifier, a keyword, a name starting with
+    ``_`` (private, and the generated modules' own helpers use that space) and a name the
+    parser would read as another one (Python NFKC-normalises identifiers: ``ﬁeld`` is
+    ``field``)."""
+    if (
+        not name.isidentifier()
+        or keyword.iskeyword(name)
+        or name.startswith("_")
+        or unicodedata.normalize("NFKC", name) != name
+    ):
+        raise SpecError(f"{what} gives the Python name {name!r}, which cannot be used; {fix}")
+    return name
+
+
+# -- names ---------------------------------------------------------------------------------
+#
+# The wrapper's own names (resources, methods, attributes) follow the rules below. The
+# low-level package's module, function and argument names are never guessed: they are read
+# from the files openapi-python-client wrote (``read_low_level``).
 
 _DELIMITERS = r"\. _-"
-# Names openapi-python-client suffixes with "_" in the low-level package's arguments.
-_RESERVED = ({"self", "true", "false", "datetime"} | set(dir(builtins))) - {"id"}
 
 
 def _sanitize(value: str) -> str:
+    # NFKC first, explicitly: Python would fold the name that way when it parses it, so two
+    # spec names that fold alike are caught here as one name (a collision), not later.
+    value = unicodedata.normalize("NFKC", value)
     return "".join(c for c in value if c.isidentifier() or c.isdecimal() or c in _DELIMITERS)
 
 
@@ -71,12 +174,11 @@ def snake(value: str) -> str:
     return "_".join(_split_words(_sanitize(value))).lower()
 
 
-def identifier(value: str, *, low_level: bool = False) -> str:
-    """A snake_case Python name. ``low_level``: as openapi-python-client spells an argument
-    or module (builtins get a ``_`` too); else only keywords do (``from`` -> ``from_``), as a
-    method or attribute may well be called ``list`` or ``type``."""
+def identifier(value: str) -> str:
+    """A snake_case Python name: a keyword gets a ``_`` (``from`` -> ``from_``), a name that
+    cannot start an identifier a ``field_`` prefix (``2ndLine`` -> ``field_2nd_line``)."""
     name = snake(value)
-    if keyword.iskeyword(name) or (low_level and name in _RESERVED):
+    if keyword.iskeyword(name):
         name += "_"
     return name if name.isidentifier() else f"field_{name}"
 
@@ -84,12 +186,6 @@ def identifier(value: str, *, low_level: bool = False) -> str:
 def pascal(value: str) -> str:
     words = _split_words(_sanitize(value))
     return "".join(w if w.isupper() else w.capitalize() for w in words)
-
-
-def _doc(text: str | None) -> str:
-    """Spec prose made safe inside a triple-quoted docstring."""
-    text = (text or "").strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return text.rstrip('"') if text.endswith('"') else text
 
 
 def _words(name: str) -> str:
@@ -103,10 +199,6 @@ def _article(noun: str) -> str:
 # -- the spec and the map --------------------------------------------------------------------
 
 
-class SpecError(Exception):
-    """The spec or the map cannot be turned into a wrapper; the message says what to change."""
-
-
 @dataclass
 class Rules:
     money: tuple[str, ...]
@@ -115,6 +207,8 @@ class Rules:
     ids: dict[str, dict[str, str]]
     methods: dict[str, str]
     low_level: dict[str, str]
+    resources: dict[str, str] = field(default_factory=dict)
+    """tag -> the client attribute of its resource (``[resources."<tag>"] attribute``)."""
 
     @classmethod
     def from_map(cls, data: Mapping[str, Any]) -> Rules:
@@ -124,13 +218,23 @@ class Rules:
         for op_id, entry in low.items():
             if not str(entry.get("reason", "")).strip():
                 raise SpecError(f"spec-map.toml: [low_level.{op_id!r}] needs a reason")
+        methods = {}
+        for op_id, entry in ops.items():
+            if "method" in entry:
+                methods[op_id] = _map_name(entry["method"], f'[operations."{op_id}"] method')
+        resources = {}
+        for tag, entry in data.get("resources", {}).items():
+            if "attribute" not in entry:
+                raise SpecError(f'spec-map.toml: [resources."{tag}"] needs an attribute')
+            resources[tag] = _map_name(entry["attribute"], f'[resources."{tag}"] attribute')
         return cls(
             money=tuple(money.get("patterns", ())),
             percentages=tuple(money.get("percentages", ())),
             timestamps=tuple(data.get("timestamps", {}).get("patterns", ())),
             ids={prefix: dict(entry) for prefix, entry in sorted(data.get("ids", {}).items())},
-            methods={op_id: entry["method"] for op_id, entry in ops.items() if "method" in entry},
+            methods=methods,
             low_level={op_id: entry["reason"] for op_id, entry in low.items()},
+            resources=resources,
         )
 
     def is_money(self, name: str) -> bool:
@@ -144,6 +248,13 @@ class Rules:
             if entry.get("schema") == schema:
                 return prefix, entry["what"]
         return None
+
+
+def _map_name(value: object, entry: str) -> str:
+    """A method or attribute name given in spec-map.toml: a snake_case identifier."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+        raise SpecError(f"spec-map.toml: {entry} must be a snake_case name, got {value!r}")
+    return checked_name(value, f"spec-map.toml: {entry}", "choose another name")
 
 
 @dataclass(frozen=True)
@@ -183,13 +294,15 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def field_type(name: str, schema: Mapping[str, Any], rules: Rules) -> FieldType:
+def field_type(
+    name: str, schema: Mapping[str, Any], rules: Rules, where: str = "a property"
+) -> FieldType:
     """The wrapper type of property ``name`` (the rules of the module docstring)."""
     ref = _ref_name(schema)
     if ref is not None:
         return FieldType("model", ref)
     kind = _schema_type(schema)
-    enum = tuple(schema.get("enum", ()))
+    enum = tuple(json_value(list(schema.get("enum", ())), f"{where}: enum"))
     if kind == "array":
         item_ref = _ref_name(schema.get("items", {}))
         return FieldType("models", item_ref) if item_ref else FieldType("json")
@@ -230,10 +343,13 @@ class ModelSpec:
 class Param:
     name: str
     argument: str
+    """The wrapper's name for it (the low-level one, ``_``-suffixed if it is a per-call option)."""
     location: str
     type: FieldType
     required: bool
     description: str
+    low_level_argument: str = ""
+    """Its name in the low-level ``_get_kwargs``, as openapi-python-client wrote it."""
     id_prefix: tuple[str, str] | None = None
     low_level_enum: str | None = None
     """The low-level package's enum class the value is passed on as."""
@@ -255,6 +371,11 @@ class Operation:
     schema: str | None  # the stored schema for get/list
     example: Any = None
     low_level: str | None = None
+    tag_module: str = ""
+    """``mijnklantportaal_api.api.<tag_module>.<module>``: where openapi-python-client wrote it."""
+    module: str = ""
+    query: tuple[str, ...] = ()
+    """The spec names of its query parameters (the fake's route lists them)."""
 
 
 @dataclass
@@ -262,6 +383,141 @@ class Api:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
     rules: Rules | None = None
+    resources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """tag -> (client attribute, class name) of its resource."""
+
+
+# -- the low-level package, as openapi-python-client wrote it ----------------------------------
+
+
+@dataclass(frozen=True)
+class LowLevelOperation:
+    """One operation's module in ``mijnklantportaal_api.api``, read from its source."""
+
+    tag_module: str
+    module: str
+    path_args: tuple[str, ...]
+    """The Python names of the path parameters, in the order of the path."""
+    query_args: Mapping[str, str]
+    """spec name -> the Python name of each query parameter."""
+    enums: Mapping[str, str]
+    """Python argument name -> its enum class in ``mijnklantportaal_api.models``."""
+
+
+LowLevel = Mapping[tuple[str, str], LowLevelOperation]
+"""(HTTP method, path shape) -> the operation's module: what the wrapper imports and calls."""
+
+
+def _path_shape(path: str) -> str:
+    """``/invoices/{invoiceId}`` -> ``/invoices/{}``: a path template without its names."""
+    return re.sub(r"\{[^{}]*\}", "{}", path)
+
+
+def read_low_level(package: Path) -> dict[tuple[str, str], LowLevelOperation]:
+    """Every operation module openapi-python-client wrote under ``package/api``.
+
+    The wrapper imports these modules and calls their ``_get_kwargs``, so their names are
+    read from the files, never derived from the spec a second time: a naming rule of the
+    generator that the wrapper did not foresee (a tag starting with a digit, an operationId
+    starting with ``_``) cannot make the wrapper import a module that does not exist."""
+    for source in sorted(package.rglob("*.py")):
+        for part in source.relative_to(package).with_suffix("").parts:
+            folded = unicodedata.normalize("NFKC", part)
+            if not part.isidentifier() or keyword.iskeyword(part) or folded != part:
+                raise SpecError(
+                    f"openapi-python-client wrote a module {part!r}, which Python cannot "
+                    f"import by that name (it reads {folded!r}): a tag, operationId, schema "
+                    "or parameter name of the spec has characters Python folds (NFKC: "
+                    "ligatures, full-width letters); rename it in the spec"
+                )
+    found: dict[tuple[str, str], LowLevelOperation] = {}
+    for source in sorted((package / "api").glob("*/*.py")):
+        if source.name == "__init__.py":
+            continue
+        where = f"mijnklantportaal_api/api/{source.parent.name}/{source.name}"
+        method, path, operation = _read_operation(
+            ast.parse(source.read_text(encoding="utf-8"), where),
+            source.parent.name,
+            source.stem,
+            where,
+        )
+        found[(method, _path_shape(path))] = operation
+    return found
+
+
+def _read_operation(
+    tree: ast.Module, tag_module: str, module: str, where: str
+) -> tuple[str, str, LowLevelOperation]:
+    func = next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_get_kwargs"), None
+    )
+    if func is None:
+        raise SpecError(f"{where}: openapi-python-client wrote no _get_kwargs the wrapper can call")
+    arguments = func.args.posonlyargs + func.args.args + func.args.kwonlyargs
+    names = {a.arg for a in arguments}
+    models = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("models")
+        for alias in node.names
+    }
+    method = url = None
+    query: dict[str, str] = {}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "method":
+                    method = value.value if isinstance(value, ast.Constant) else None
+                elif isinstance(key, ast.Constant) and key.value == "url":
+                    url = value
+        target = node.targets[0] if isinstance(node, ast.Assign) else None
+        if (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "params"
+            and isinstance(target.slice, ast.Constant)
+        ):
+            query[str(target.slice.value)] = _source_argument(func, node.value, names, where)
+    if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute):
+        url = url.func.value  # "/things/{thing_id}".format(thing_id=...)
+    if not isinstance(method, str) or not isinstance(url, ast.Constant):
+        raise SpecError(f"{where}: cannot read the method and URL from _get_kwargs")
+    template = str(url.value)
+    try:
+        path_args = tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    except ValueError:
+        raise SpecError(f"{where}: cannot read the path parameters of {template!r}") from None
+    enums = {}
+    for argument in arguments:
+        annotation = argument.annotation or ast.Constant(None)
+        used = {n.id for n in ast.walk(annotation) if isinstance(n, ast.Name)} & models
+        if len(used) == 1:
+            enums[argument.arg] = used.pop()
+    low = LowLevelOperation(tag_module, module, path_args, query, enums)
+    return method.upper(), template, low
+
+
+def _source_argument(func: ast.FunctionDef, value: ast.expr, names: set[str], where: str) -> str:
+    """The argument of ``_get_kwargs`` a ``params[...] = value`` line sends: the argument
+    itself, or the local it was converted into (``json_since = since.isoformat()``)."""
+    if isinstance(value, ast.Name) and value.id in names:
+        return value.id
+    local = value.id if isinstance(value, ast.Name) else None
+    sources = set()
+    for node in ast.walk(func):
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign) and node.value is not None
+            else []
+        )
+        if local is not None and any(isinstance(t, ast.Name) and t.id == local for t in targets):
+            assert isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+            sources |= {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} & names
+    if len(sources) != 1:
+        raise SpecError(f"{where}: cannot tell which argument a query parameter comes from")
+    return sources.pop()
 
 
 def _operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
@@ -280,8 +536,8 @@ def _success(op: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
     return "", None
 
 
-def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> Api:
-    """Read ``spec`` and the map into what the emitters need."""
+def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLevel) -> Api:
+    """Read ``spec``, the map and the low-level package's names into what the emitters need."""
     rules = Rules.from_map(spec_map)
     schemas: Mapping[str, Any] = spec.get("components", {}).get("schemas", {})
     api = Api(rules=rules)
@@ -303,18 +559,19 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> Api:
             raise SpecError(
                 f"{method.upper()} {path} has no operationId; the wrapper names methods by it"
             )
+        op_id = str(op_id)
         known_ops.add(op_id)
         tags = op.get("tags") or []
         if not tags:
             raise SpecError(
-                f"operation {op_id} has no tag; the wrapper groups methods by the first tag"
+                f"operation {op_id!r} has no tag; the wrapper groups methods by the first tag"
             )
         status, schema = _success(op)
-        low_level = rules.low_level.get(op_id)
-        if schema is None and low_level is None:
+        low_level_reason = rules.low_level.get(op_id)
+        if schema is None and low_level_reason is None:
             raise SpecError(
-                f"operation {op_id} has no application/json 2xx response; list it under "
-                f"[low_level.{op_id!r}] in spec-map.toml with a reason"
+                f"operation {op_id!r} has no application/json 2xx response; list it under "
+                f'[low_level."{op_id}"] in spec-map.toml with a reason'
             )
         schema = schema or {}
         response, stored, kind = _response_type(op_id, schema, schemas, want)
@@ -322,27 +579,66 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> Api:
             kind = "example"
         if kind == "list" and method != "get":
             kind = "example"
-        params = [_param(p, op_id, rules, schemas) for p in op.get("parameters", [])]
+        query = tuple(
+            str(p.get("name")) for p in op.get("parameters", []) if p.get("in") == "query"
+        )
+        if low_level_reason is not None:  # no method: the fake still answers it
+            api.operations.append(
+                Operation(
+                    op_id,
+                    method,
+                    path,
+                    str(tags[0]),
+                    "",
+                    "",
+                    "",
+                    [],
+                    response,
+                    status,
+                    "example" if kind == "get" else kind,
+                    stored,
+                    low_level=low_level_reason,
+                    query=query,
+                )
+            )
+            continue
+        written = low_level.get((method.upper(), _path_shape(path)))
+        if written is None:
+            raise SpecError(
+                f"operation {op_id!r} ({method.upper()} {path}): openapi-python-client wrote "
+                "no module for it, so the wrapper has nothing to call; list it under "
+                f'[low_level."{op_id}"] in spec-map.toml with a reason'
+            )
+        params = [_param(p, op_id, path, written, rules, schemas) for p in op.get("parameters", [])]
         if kind == "get":
             last = path.rsplit("/", 1)[1].strip("{}")
             id_param = next((p for p in params if p.name == last), None)
             if id_param is None:
                 kind = "example"
+        tag = str(tags[0])
+        override = rules.methods.get(op_id)
+        name = override or checked_name(
+            _method_name(op_id, tag),
+            f"operation {op_id!r}",
+            f'name its method in spec-map.toml: [operations."{op_id}"] method = "..."',
+        )
         api.operations.append(
             Operation(
                 op_id=op_id,
                 method=method,
                 path=path,
-                tag=tags[0],
-                name=rules.methods.get(op_id) or _method_name(op_id, tags[0]),
-                summary=op.get("summary", ""),
-                description=op.get("description", ""),
+                tag=tag,
+                name=name,
+                summary=str(op.get("summary") or ""),
+                description=str(op.get("description") or ""),
                 params=params,
                 response=response,
                 status=status,
                 kind=kind,
                 schema=stored,
-                low_level=low_level,
+                tag_module=written.tag_module,
+                module=written.module,
+                query=query,
             )
         )
     stale = sorted((set(rules.low_level) | set(rules.methods)) - known_ops)
@@ -351,23 +647,176 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> Api:
             f"spec-map.toml names operations the spec no longer has: {', '.join(stale)}"
         )
     for name, schema in wanted:
-        if not name.isidentifier() or keyword.iskeyword(name) or name in _TAKEN:
+        checked_name(name, f"schema {name!r}", "rename it in the spec")
+        if name in _TAKEN:
             raise SpecError(
                 f"schema {name!r} cannot be a Python class name in the wrapper (it is not an "
                 "identifier, or clashes with a name the generated modules use); rename it"
             )
         api.models[name] = _model(name, schema, rules, schemas)
     for op in api.operations:
-        op.example = _example_of(op.response, api.models)
+        op.example = _example_of(op.response, api.models, f"the example of {op.op_id!r}")
+    api.resources = _resources(api, rules)
+    _check_names(api)
     return api
 
+
+# Keyword arguments and local names of the generated methods and request builders (and the
+# module-level names their bodies call). A parameter whose Python name is one of these is
+# renamed with a trailing "_" (``timeout`` -> ``timeout_``), as a keyword is.
+RESERVED_ARGUMENTS = frozenset(
+    {"self", "timeout", "extra_headers", "concurrency", "bulk", "fetch", "httpx"}
+    | {"datetime", "date", "decode_list", "fetch_many", "afetch_many"}
+    | {"check_id", "check_int", "check_bool", "check_text", "check_choice", "check_instance"}
+)
 
 # Names the generated modules import or define besides the models.
 _TAKEN = frozenset(
     {"Any", "ClassVar", "Decimal", "DecodeError", "ExtraFields", "Mapping", "Model", "Self"}
     | {"RawResponse", "RequestSpec", "SyncTransport", "AsyncTransport", "UNSET", "Route"}
     | {"SyncResources", "AsyncResources", "attrs", "datetime", "date", "final", "httpx"}
+    | {"Iterable", "Iterator", "AsyncIterable", "AsyncIterator", "MijnKlantportaalError"}
+    | {"boolean", "integer", "money", "text", "timestamp", "check_depth", "jsonable", "kind_of"}
+    | {"EMPTY_EXTRA", "MAX_EXPONENT", "SMALL_DECIMALS", "SMALL_DECIMALS_END", "new_instance"}
+    | {"decode_field", "decode_list", "slot_setter", "afetch_many", "fetch_many", "NamedTuple"}
+    | RESERVED_ARGUMENTS
 )
+
+# Members of every resource class besides its operations' methods.
+RESERVED_METHODS = frozenset({"with_raw_response"})
+
+# Attributes of every model besides its properties (``Model``'s own members). A property
+# whose attribute would be one of these gets a trailing "_" (``toDict`` -> ``to_dict_``).
+RESERVED_ATTRIBUTES = frozenset({"extra", "from_dict", "to_dict", "self", "cls"})
+
+CLIENT_MODULE = Path(__file__).resolve().parents[1] / "wrapper" / "mijnklantportaal" / "_client.py"
+CLIENT_CLASSES = ("_ClientBase", "MijnKlantportaal", "AsyncMijnKlantportaal")
+
+
+def client_members(source: Path = CLIENT_MODULE) -> frozenset[str]:
+    """The names the handwritten clients define themselves (``close``, ``rate_limit``,
+    ``with_options``, ...), read from ``_client.py``: a resource must not replace one."""
+    tree = ast.parse(source.read_text(encoding="utf-8"), str(source))
+    names: set[str] = set(dir(object))
+    for node in tree.body:
+        if not (isinstance(node, ast.ClassDef) and node.name in CLIENT_CLASSES):
+            continue
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                names.add(item.name)
+                for inner in ast.walk(item):  # self.<name> = ... in the methods
+                    if (
+                        isinstance(inner, ast.Attribute)
+                        and isinstance(inner.ctx, ast.Store)
+                        and isinstance(inner.value, ast.Name)
+                        and inner.value.id == "self"
+                    ):
+                        names.add(inner.attr)
+            elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                names.add(item.target.id)
+            elif isinstance(item, ast.Assign):
+                names |= {t.id for t in item.targets if isinstance(t, ast.Name)}
+    return frozenset(names)
+
+
+def _resources(api: Api, rules: Rules) -> dict[str, tuple[str, str]]:
+    """tag -> (client attribute, class name); refuses a reserved or shared name."""
+    tags = sorted({op.tag for op in api.operations if op.low_level is None})
+    stale = sorted(set(rules.resources) - {op.tag for op in api.operations})
+    if stale:
+        raise SpecError(
+            "spec-map.toml names resources (tags) the spec no longer has: "
+            + ", ".join(repr(t) for t in stale)
+        )
+    reserved = client_members()
+    result: dict[str, tuple[str, str]] = {}
+    by_attribute: dict[str, str] = {}
+    by_class: dict[str, str] = {}
+    for tag in tags:
+        override = f'[resources."{tag}"] attribute = "..."'
+        attribute = rules.resources.get(tag) or checked_name(
+            resource_attribute(tag),
+            f"tag {tag!r}",
+            f"give its resource a name in spec-map.toml: {override}",
+        )
+        if attribute in reserved:
+            suggestion = f"{attribute}_api"
+            raise SpecError(
+                f"tag {tag!r} would become client.{attribute}, which is the client's own "
+                f"{attribute!r}; give the resource another name in spec-map.toml: "
+                f'[resources."{tag}"] attribute = "{suggestion}"'
+            )
+        if attribute in by_attribute:
+            raise SpecError(
+                f"tags {by_attribute[attribute]!r} and {tag!r} would both become "
+                f"client.{attribute}; give one another name in spec-map.toml: {override}"
+            )
+        by_attribute[attribute] = tag
+        cls = checked_name(
+            pascal(attribute), f"tag {tag!r}", f"rename it in spec-map.toml: {override}"
+        )
+        if cls in api.models:
+            cls += "Resource"
+        if cls in by_class or cls in _TAKEN or cls in api.models:
+            other = by_class.get(cls, "a name the generated modules use")
+            raise SpecError(
+                f"tags {other!r} and {tag!r} would both become the resource class {cls}; "
+                f"give one another name in spec-map.toml: {override}"
+            )
+        by_class[cls] = tag
+        result[tag] = (attribute, cls)
+    return result
+
+
+def _check_names(api: Api) -> None:
+    """Refuse any two things of the generated code that would get one name: one would
+    silently replace the other."""
+    modules: dict[str, str] = {}
+    methods: dict[tuple[str, str], str] = {}
+    classes = set(api.models) | {cls for _, cls in api.resources.values()}
+    for op in api.operations:
+        if op.low_level is not None:
+            continue
+        for p in op.params:  # resources.py imports these from the low-level package
+            if p.low_level_enum in classes:
+                raise SpecError(
+                    f"operation {op.op_id!r}: the enum class {p.low_level_enum} of parameter "
+                    f"{p.name!r} has the name of a model or resource; rename one in the spec"
+                )
+        if op.module in modules:
+            raise SpecError(
+                f"operations {modules[op.module]!r} and {op.op_id!r} were both written by "
+                f"openapi-python-client as a module {op.module!r}; rename one operationId"
+            )
+        modules[op.module] = op.op_id
+        fix = f'name one method in spec-map.toml: [operations."{op.op_id}"] method = "..."'
+        if op.name in RESERVED_METHODS:
+            raise SpecError(
+                f"operation {op.op_id!r} would become the method {op.name}, which every "
+                f"resource has already; {fix}"
+            )
+        own = [(op.name, f"operation {op.op_id!r}")]
+        if _fetches_by_id(op) is not None:
+            own.append((f"{op.name}_many", f"the bulk method of operation {op.op_id!r}"))
+        for name, what in own:
+            key = (op.tag, name)
+            if key in methods:
+                resource = api.resources.get(op.tag, ("?",))[0]
+                raise SpecError(
+                    f"{methods[key]} and {what} would both become client.{resource}.{name}; {fix}"
+                )
+            methods[key] = what
+        arguments: dict[str, str] = {}
+        id_param = _fetches_by_id(op)
+        if id_param is not None:
+            arguments[f"{id_param.argument}s"] = "the id list of its bulk method"
+        for p in op.params:
+            if p.argument in arguments:
+                raise SpecError(
+                    f"operation {op.op_id!r}: parameter {p.name!r} and {arguments[p.argument]} "
+                    f"would both be the argument {p.argument!r}; rename one in the spec"
+                )
+            arguments[p.argument] = f"parameter {p.name!r}"
 
 
 def _response_type(
@@ -407,32 +856,47 @@ def _method_name(op_id: str, tag: str) -> str:
 
 
 def resource_attribute(tag: str) -> str:
+    """The rule: the tag without "API", snake_case (``Customer Groups API`` -> ``customer_groups``)."""
     return identifier(" ".join(w for w in _split_words(_sanitize(tag)) if w.lower() != "api"))
 
 
-def resource_class(tag: str, models: Collection[str] = ()) -> str:
-    """``Invoices API`` -> ``Invoices``; ``...Resource`` where a model has that name."""
-    name = pascal(resource_attribute(tag))
-    return f"{name}Resource" if name in models else name
-
-
-def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[str, Any]) -> Param:
+def _param(
+    param: Mapping[str, Any],
+    op_id: str,
+    path: str,
+    written: LowLevelOperation,
+    rules: Rules,
+    schemas: Mapping[str, Any],
+) -> Param:
     if "$ref" in param:
         raise SpecError(
-            f"operation {op_id}: parameter $refs are not supported yet; inline the parameter"
+            f"operation {op_id!r}: parameter $refs are not supported yet; inline the parameter"
         )
-    name = param["name"]
+    name = str(param["name"])
     location = param.get("in", "query")
     if location not in ("path", "query"):
         raise SpecError(
-            f"operation {op_id}: {location} parameter {name!r} is not supported; list the "
-            f"operation under [low_level.{op_id!r}] in spec-map.toml"
+            f"operation {op_id!r}: {location} parameter {name!r} is not supported; list the "
+            f'operation under [low_level."{op_id}"] in spec-map.toml with a reason'
         )
+    if location == "path":
+        placeholders = re.findall(r"\{([^{}]*)\}", path)
+        at = placeholders.index(name) if name in placeholders else len(written.path_args)
+        low_name = written.path_args[at] if at < len(written.path_args) else None
+    else:
+        low_name = written.query_args.get(name)
+    if low_name is None:
+        raise SpecError(
+            f"operation {op_id!r}: openapi-python-client wrote no argument for the "
+            f"{location} parameter {name!r}"
+        )
+    argument = low_name + "_" if low_name in RESERVED_ARGUMENTS else low_name
+    checked_name(argument, f"operation {op_id!r}: parameter {name!r}", "rename it in the spec")
     schema = param.get("schema", {})
     ref = _ref_name(schema)
     if ref is not None:
         schema = schemas.get(ref, {})
-    ptype = field_type(name, schema, rules)
+    ptype = field_type(name, schema, rules, f"operation {op_id!r}: parameter {name!r}")
     if schema.get("format") in ("date-time", "date") and _schema_type(schema) == "string":
         # The low-level package takes (and formats) a datetime or date for these.
         ptype = FieldType("datetime" if schema["format"] == "date-time" else "date")
@@ -440,13 +904,18 @@ def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[
         ptype = FieldType("text") if _schema_type(schema) == "string" else ptype
     if ptype.kind not in ("text", "integer", "boolean", "datetime", "date"):
         raise SpecError(
-            f"operation {op_id}: parameter {name!r} has a type the wrapper cannot check yet "
-            f"({schema.get('type')!r}); list the operation under [low_level.{op_id!r}] in "
+            f"operation {op_id!r}: parameter {name!r} has a type the wrapper cannot check yet "
+            f'({schema.get("type")!r}); list the operation under [low_level."{op_id}"] in '
             "spec-map.toml, or teach tools/gen_wrapper.py the type"
         )
     low_level_enum = None
     if ptype.enum and _schema_type(schema) == "string":
-        low_level_enum = pascal(ref) if ref else pascal(f"{op_id}_{name}")
+        low_level_enum = written.enums.get(low_name)
+        if low_level_enum is None:
+            raise SpecError(
+                f"operation {op_id!r}: openapi-python-client wrote no enum class for the "
+                f"parameter {name!r}"
+            )
     id_prefix = None
     if location == "path" and ptype.kind == "text":
         id_prefix = ("", _article(_words(name.removesuffix("Id").removesuffix("_id"))))
@@ -455,11 +924,12 @@ def _param(param: Mapping[str, Any], op_id: str, rules: Rules, schemas: Mapping[
             id_prefix = rules.prefix_of(schema_name) or id_prefix
     return Param(
         name=name,
-        argument=identifier(name, low_level=True),
+        argument=argument,
         location=location,
         type=ptype,
         required=bool(param.get("required")) or location == "path",
-        description=param.get("description", ""),
+        description=str(param.get("description") or ""),
+        low_level_argument=low_name,
         id_prefix=id_prefix,
         low_level_enum=low_level_enum,
     )
@@ -471,50 +941,58 @@ def _model(
     required = set(schema.get("required", ()))
     props = []
     for key, prop in schema.get("properties", {}).items():
+        key = str(key)
         resolved = prop
         ref = _ref_name(prop)
         if ref is not None and _schema_type(schemas.get(ref, {})) not in ("object", None):
             resolved = schemas[ref]  # a $ref to a plain string/enum schema: its type
-        ftype = field_type(key, resolved, rules)
+        where = f"schema {name}: property {key!r}"
+        ftype = field_type(key, resolved, rules, where)
+        attribute = identifier(key)
+        if attribute in RESERVED_ATTRIBUTES:
+            attribute += "_"
         props.append(
             Prop(
                 key=key,
-                attribute=identifier(key),
+                attribute=checked_name(attribute, where, "rename it in the spec"),
                 type=ftype,
                 required=key in required,
-                description=prop.get("description", "") or resolved.get("description", ""),
-                example=prop.get("example", resolved.get("example")),
+                description=str(prop.get("description", "") or resolved.get("description", "")),
+                example=json_value(
+                    prop.get("example", resolved.get("example")), f"{where}: example"
+                ),
             )
         )
     attrs_seen: dict[str, str] = {}
     for prop in props:
-        if prop.attribute in attrs_seen or prop.attribute == "extra":
+        if prop.attribute in attrs_seen:
             raise SpecError(
-                f"schema {name}: properties {attrs_seen.get(prop.attribute, 'extra')!r} and "
-                f"{prop.key!r} map to the same attribute {prop.attribute!r}"
+                f"schema {name}: properties {attrs_seen[prop.attribute]!r} and "
+                f"{prop.key!r} map to the same attribute {prop.attribute!r}; rename one in the spec"
             )
         attrs_seen[prop.attribute] = prop.key
-    return ModelSpec(name, schema.get("description", ""), props, schema.get("example"))
+    example = json_value(schema.get("example"), f"schema {name}: example")
+    return ModelSpec(name, str(schema.get("description") or ""), props, example)
 
 
 # -- examples ----------------------------------------------------------------------------------
 
 
-def _example_value(prop: Prop, models: Mapping[str, ModelSpec]) -> Any:
+def _example_value(prop: Prop, models: Mapping[str, ModelSpec], outer: tuple[str, ...]) -> Any:
     kind = prop.type.kind
-    if kind == "model":
-        return _model_example(models[str(prop.type.model)], models)
-    if kind == "models":
-        return [_model_example(models[str(prop.type.model)], models)]
-    value = prop.example
+    if kind in ("model", "models"):
+        inner = str(prop.type.model)
+        if inner in outer:  # a schema that holds itself (replies: [Comment]): stop here
+            return [] if kind == "models" else None
+        example = _model_example(models[inner], models, outer)
+        return [example] if kind == "models" else example
+    value = prop.example  # already plain JSON (json_value): YAML dates are ISO 8601 text
     if value is None and prop.type.enum:
         value = prop.type.enum[0]
     if value is None:
         return None
     if kind == "money":
         return _money_text(value)
-    if isinstance(value, datetime | date):  # YAML reads an unquoted timestamp as one
-        return value.isoformat()
     if kind == "timestamp" or kind == "text":
         return str(value)
     return value
@@ -528,24 +1006,28 @@ def _money_text(value: Any) -> str:
     return str(value)
 
 
-def _model_example(model: ModelSpec, models: Mapping[str, ModelSpec]) -> dict[str, Any]:
+def _model_example(
+    model: ModelSpec, models: Mapping[str, ModelSpec], outer: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The schema's own examples, one per property, in the API's JSON shape (money as text)."""
     if isinstance(model.example, dict):
         return dict(model.example)
     result = {}
     for prop in model.props:
-        value = _example_value(prop, models)
+        value = _example_value(prop, models, (*outer, model.name))
         if value is not None:
             result[prop.key] = value
     return result
 
 
-def _example_of(response: FieldType, models: Mapping[str, ModelSpec]) -> Any:
+def _example_of(response: FieldType, models: Mapping[str, ModelSpec], where: str) -> Any:
     if response.kind == "model":
-        return _model_example(models[str(response.model)], models)
-    if response.kind == "models":
-        return [_model_example(models[str(response.model)], models)]
-    return None
+        example: Any = _model_example(models[str(response.model)], models)
+    elif response.kind == "models":
+        example = [_model_example(models[str(response.model)], models)]
+    else:
+        return None
+    return json_value(example, where)
 
 
 # -- emitters ----------------------------------------------------------------------------------
@@ -591,9 +1073,33 @@ def emit_models(api: Api) -> str:
         f"__all__ = {sorted(api.models)!r}",
         "",
     ]
+    cyclic = _cyclic(api.models)
+    if cyclic:
+        at = out.index("    DecodeError,")
+        out.insert(at + 1, "    check_depth,")
     for name in _model_order(api.models):
-        out.append(_emit_model(api.models[name]))
+        out.append(_emit_model(api.models[name], cyclic))
     return "\n".join(out) + "\n"
+
+
+def _cyclic(models: Mapping[str, ModelSpec]) -> frozenset[str]:
+    """The models that hold themselves, directly or through others (``replies: [Comment]``)."""
+    refs = {
+        name: {str(p.type.model) for p in model.props if p.type.model in models}
+        for name, model in models.items()
+    }
+    found = set()
+    for start in models:
+        stack, seen = list(refs[start]), set()
+        while stack:
+            name = stack.pop()
+            if name == start:
+                found.add(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                stack.extend(refs[name])
+    return frozenset(found)
 
 
 def _model_order(models: Mapping[str, ModelSpec]) -> list[str]:
@@ -614,14 +1120,18 @@ def _model_order(models: Mapping[str, ModelSpec]) -> list[str]:
     return done
 
 
-def _emit_model(model: ModelSpec) -> str:
+def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
     name = model.name
+    # A model that holds itself decodes its nested instances through ``_from_tree``, after
+    # one depth check of the whole tree in ``from_dict``: nesting is bounded by MAX_JSON_DEPTH
+    # (a DecodeError naming the field), never by Python's recursion limit.
+    entry = "_from_tree" if name in cyclic else "from_dict"
     lines = [
         "",
         "@final",
         "@attrs.frozen(slots=True)",
         f"class {name}(Model):",
-        f'    """{_doc(model.description) or name}',
+        f'    """{doc_text(model.description) or name}',
         "",
         f"    The spec's ``{name}`` schema. Fields the API sends that it does not declare are",
         '    kept, decoded, in ``extra``."""',
@@ -652,12 +1162,27 @@ def _emit_model(model: ModelSpec) -> str:
         '        """Build from decoded JSON (``mijnklantportaal._decode.loads``).',
         "",
         '        Raises ``DecodeError`` naming the field when a value does not fit."""',
+    ]
+    if entry == "_from_tree":
+        lines += [
+            "        if type(data) is dict:  # it nests itself: bound the whole tree once",
+            "            check_depth(data)",
+            "        return cls._from_tree(data)",
+            "",
+            "    @classmethod",
+            "    def _from_tree(cls, data: object) -> Self:",
+            '        """``from_dict`` inside a tree whose depth ``from_dict`` checked."""',
+        ]
+    lines += [
         "        if type(data) is not dict:",
         f'            raise DecodeError(f"expected a JSON object for {name}, got {{kind_of(data)}}")',
     ]
     lines += ["        " + line for line in _read_lines(model.props)]
     for prop in model.props:
-        lines += ["        " + line for line in _decode_lines(prop)]
+        nested = (
+            "_from_tree" if entry == "_from_tree" and prop.type.model in cyclic else "from_dict"
+        )
+        lines += ["        " + line for line in _decode_lines(prop, nested)]
     lines += [
         "        if complete or cls._wire_keys.issuperset(data):",
         "            extra: Mapping[str, Any] = EMPTY_EXTRA",
@@ -691,9 +1216,9 @@ def _emit_model(model: ModelSpec) -> str:
 
 
 def _prop_doc(prop: Prop) -> str:
-    parts = [_doc(prop.description)] if prop.description else []
+    parts = [doc_text(prop.description)] if prop.description else []
     if prop.type.enum:
-        known = ", ".join(f"``{value}``" for value in prop.type.enum)
+        known = ", ".join(f"``{doc_text(value)}``" for value in prop.type.enum)
         parts.append(f"Known values: {known}; a value this version does not know is kept as sent.")
     return " ".join(part for part in parts if part)
 
@@ -715,7 +1240,7 @@ def _read_lines(props: list[Prop]) -> list[str]:
     ]
 
 
-def _decode_lines(prop: Prop) -> list[str]:
+def _decode_lines(prop: Prop, nested: str = "from_dict") -> list[str]:
     v = f"v_{prop.attribute}"
     key = prop.key
     kind = prop.type.kind
@@ -751,12 +1276,12 @@ def _decode_lines(prop: Prop) -> list[str]:
     elif kind == "model":
         lines += [
             f"if {v} is not None:",
-            f"    {v} = decode_field({prop.type.model}.from_dict, {v}, {key!r})",
+            f"    {v} = decode_field({prop.type.model}.{nested}, {v}, {key!r})",
         ]
     elif kind == "models":
         lines += [
             f"if {v} is not None:",
-            f"    {v} = decode_list({prop.type.model}.from_dict, {v}, {key!r})",
+            f"    {v} = decode_list({prop.type.model}.{nested}, {v}, {key!r})",
         ]
     if prop.required:
         lines += [
@@ -786,10 +1311,8 @@ def emit_resources(api: Api) -> str:
     by_tag: dict[str, list[Operation]] = {}
     for op in ops:
         by_tag.setdefault(op.tag, []).append(op)
-    tags = sorted(by_tag, key=resource_attribute)
-    modules = sorted(
-        {(identifier(op.tag, low_level=True), identifier(op.op_id, low_level=True)) for op in ops}
-    )
+    tags = sorted(by_tag, key=lambda tag: api.resources[tag][0])
+    modules = sorted({(op.tag_module, op.module) for op in ops})
     models = sorted({op.response.model for op in ops if op.response.model})
     uses_unset = any(not p.required for op in ops for p in op.params)
     many = any(_fetches_by_id(op) is not None for op in ops)
@@ -833,7 +1356,7 @@ def emit_resources(api: Api) -> str:
     ]
     names = ["AsyncResources", "SyncResources"]
     for tag in tags:
-        cls = resource_class(tag, api.models)
+        cls = api.resources[tag][1]
         names += [cls, f"{cls}WithRawResponse", f"Async{cls}", f"Async{cls}WithRawResponse"]
     out += [f"__all__ = {sorted(names)!r}", ""]
     if any(op.response.kind == "json" for op in ops):
@@ -844,8 +1367,8 @@ def emit_resources(api: Api) -> str:
     for op in ops:
         out += _emit_request(op, op.response.model in with_id)
     for tag in tags:
-        out += _emit_resource(tag, by_tag[tag], api.models)
-    out += _emit_mixins(tags, api.models)
+        out += _emit_resource(tag, by_tag[tag], api.resources[tag])
+    out += _emit_mixins(tags, api.resources)
     source = "\n".join(out) + "\n"
     # Import only the argument checks used (ruff would keep a multi-line import exploded).
     checks = sorted(set(re.findall(r"\b(check_[a-z]+)\(", source)))
@@ -858,7 +1381,7 @@ def _returns(op: Operation) -> tuple[str, str]:
     if response.kind == "model":
         return str(response.model), f"{response.model}.from_dict"
     if response.kind == "models":
-        return f"tuple[{response.model}, ...]", f"_parse_{identifier(op.op_id, low_level=True)}"
+        return f"tuple[{response.model}, ...]", f"_parse_{op.module}"
     return "Any", "_json"
 
 
@@ -890,7 +1413,8 @@ def _check_line(p: Param) -> str | None:
         prefix, what = p.id_prefix
         return f"check_id({arg}, prefix={prefix!r}, argument={arg!r}, what={what!r})"
     if p.type.enum:
-        return f"check_choice({arg}, {arg!r}, {p.type.enum!r})"
+        choices = repr(tuple(json_value(list(p.type.enum), f"parameter {p.name!r}: enum")))
+        return f"check_choice({arg}, {arg!r}, {choices})"
     if kind == "integer":
         return f"check_int({arg}, {arg!r})"
     if kind == "boolean":
@@ -903,7 +1427,7 @@ def _check_line(p: Param) -> str | None:
 
 
 def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
-    func = identifier(op.op_id, low_level=True)
+    func = op.module
     params, _ = _signature(op)
     lines = ["", f"def _{func}_request({', '.join(params)}) -> RequestSpec:"]
     for p in op.params:
@@ -918,9 +1442,9 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
     for p in op.params:
         value = f"{p.low_level_enum}({p.argument})" if p.low_level_enum else p.argument
         if p.required:
-            kwargs.append(f"{p.argument}={value}")
+            kwargs.append(f"{p.low_level_argument}={value}")
         else:
-            kwargs.append(f"{p.argument}=UNSET if {p.argument} is None else {value}")
+            kwargs.append(f"{p.low_level_argument}=UNSET if {p.argument} is None else {value}")
     id_param = next((p for p in op.params if p.location == "path" and p.id_prefix), None)
     if op.kind == "get" and id_param is not None:
         subject = f'f"{_words(str(op.schema))} {{{id_param.argument}!r}}"'
@@ -949,8 +1473,8 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
 
 
 def _method_doc(op: Operation, raw: bool) -> list[str]:
-    first = _doc(op.summary) or op.op_id
-    body = _doc(op.description)
+    first = doc_text(op.summary) or doc_text(op.op_id)
+    body = doc_text(op.description)
     lines = [f'        """{first}', ""]
     if body and body != first:
         lines += [f"        {body}", ""]
@@ -959,23 +1483,24 @@ def _method_doc(op: Operation, raw: bool) -> list[str]:
         if raw
         else "the parsed response"
     )
-    lines.append(f"        ``{op.method.upper()} {op.path}`` (``{op.op_id}``); returns {what}.")
+    where = f"{op.method.upper()} {op.path}"
+    lines.append(f"        ``{doc_text(where)}`` (``{doc_text(op.op_id)}``); returns {what}.")
     lines.append('        """')
     return lines
 
 
-def _emit_resource(tag: str, ops: list[Operation], models: Collection[str]) -> list[str]:
-    cls = resource_class(tag, models)
-    attribute = resource_attribute(tag)
+def _emit_resource(tag: str, ops: list[Operation], resource: tuple[str, str]) -> list[str]:
+    attribute, cls = resource
+    shown = doc_text(tag)
     out: list[str] = []
     for is_async in (False, True):
         for raw in (True, False):
             name = ("Async" if is_async else "") + cls + ("WithRawResponse" if raw else "")
             transport = "AsyncTransport" if is_async else "SyncTransport"
             doc = (
-                f"The {tag} calls of ``client.{attribute}.with_raw_response``: the same, returning ``RawResponse``."
+                f"The {shown} calls of ``client.{attribute}.with_raw_response``: the same, returning ``RawResponse``."
                 if raw
-                else f"The {tag}: ``client.{attribute}``."
+                else f"The {shown}: ``client.{attribute}``."
             )
             out += [
                 "",
@@ -995,7 +1520,7 @@ def _emit_resource(tag: str, ops: list[Operation], models: Collection[str]) -> l
                 annotation, parse = _returns(op)
                 params, passed = _signature(op)
                 returned = f"RawResponse[{annotation}]" if raw else annotation
-                func = identifier(op.op_id, low_level=True)
+                func = op.module
                 call = f"self._transport.request(_{func}_request({', '.join(passed)}), {parse})"
                 if is_async:
                     call = f"(await {call})" if not raw else f"await {call}"
@@ -1028,7 +1553,7 @@ def _emit_many(op: Operation, is_async: bool) -> list[str]:
     params = [f"{ids}: Iterable[str]" + (" | AsyncIterable[str]" if is_async else ""), *params[1:]]
     params.insert(2, "concurrency: int = 4")
     passed = [id_param.argument, *passed[1:]]
-    func = identifier(op.op_id, low_level=True)
+    func = op.module
     model = str(op.response.model)
     pair = f"tuple[str, {model} | MijnKlantportaalError]"
     request = f"bulk.request(_{func}_request({', '.join(passed)}), {model}.from_dict)"
@@ -1067,7 +1592,7 @@ def _emit_many(op: Operation, is_async: bool) -> list[str]:
     ]
 
 
-def _emit_mixins(tags: list[str], models: Collection[str]) -> list[str]:
+def _emit_mixins(tags: list[str], resources: Mapping[str, tuple[str, str]]) -> list[str]:
     out: list[str] = []
     for is_async in (False, True):
         prefix = "Async" if is_async else ""
@@ -1080,12 +1605,12 @@ def _emit_mixins(tags: list[str], models: Collection[str]) -> list[str]:
             "",
         ]
         for tag in tags:
-            out.append(f"    {resource_attribute(tag)}: {prefix}{resource_class(tag, models)}")
+            attribute, cls = resources[tag]
+            out.append(f"    {attribute}: {prefix}{cls}")
         out += ["", f"    def _setup_resources(self, transport: {transport}) -> None:"]
         for tag in tags:
-            out.append(
-                f"        self.{resource_attribute(tag)} = {prefix}{resource_class(tag, models)}(transport)"
-            )
+            attribute, cls = resources[tag]
+            out.append(f"        self.{attribute} = {prefix}{cls}(transport)")
         if not tags:
             out.append("        pass")
     return out
@@ -1127,7 +1652,7 @@ def emit_examples(api: Api) -> str:
         page = None
         if op.kind == "list" and op.response.kind == "model":
             page = str(op.response.model)
-        query = tuple(p.name for p in op.params if p.location == "query")
+        query = op.query
         routes.append(
             (
                 op.method.upper(),
@@ -1183,10 +1708,13 @@ def emit_examples(api: Api) -> str:
             "# schema -> the id prefix of a stored object without one",
             f"ID_PREFIX: dict[str, str] = {id_prefix!r}",
             "# schema -> one example in the API's JSON shape, from the spec's examples (money as text)",
-            f"EXAMPLES: dict[str, dict[str, Any]] = {examples!r}",
+            f"EXAMPLES: dict[str, dict[str, Any]] = {literal(examples, 'the examples')}",
             "# operation id -> the example answer of an operation answered from examples",
             "OPERATION_EXAMPLES: dict[str, Any] = "
-            + repr({op.op_id: op.example for op in sorted(api.operations, key=lambda o: o.op_id)}),
+            + literal(
+                {op.op_id: op.example for op in sorted(api.operations, key=lambda o: o.op_id)},
+                "the operation examples",
+            ),
             f"PAGE_FIELDS: tuple[str, ...] = {PAGE_FIELDS!r}",
             "",
         ]
@@ -1208,9 +1736,12 @@ def emit_init(api: Api) -> str:
     )
 
 
-def generate(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> dict[str, str]:
-    """File name -> unformatted source of the generated package."""
-    api = build(spec, spec_map)
+def generate(
+    spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLevel
+) -> dict[str, str]:
+    """File name -> unformatted source of the generated package (``low_level``: what
+    openapi-python-client wrote for the same spec, ``read_low_level``)."""
+    api = build(spec, spec_map, low_level)
     return {
         "__init__.py": emit_init(api),
         "examples.py": emit_examples(api),
@@ -1221,6 +1752,14 @@ def generate(spec: Mapping[str, Any], spec_map: Mapping[str, Any]) -> dict[str, 
 
 
 def write(files: Mapping[str, str], out_dir: Path, ruff: str | None) -> None:
+    for name, source in sorted(files.items()):
+        try:  # a last guard: never hand ruff (or a user) source that does not parse
+            compile(source, name, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            raise SpecError(
+                f"the wrapper code generated for this spec does not parse ({name}: {exc}); "
+                "tools/gen_wrapper.py let spec text through unchecked: report it"
+            ) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, source in sorted(files.items()):
         (out_dir / name).write_text(source, encoding="utf-8")
@@ -1239,8 +1778,14 @@ def write(files: Mapping[str, str], out_dir: Path, ruff: str | None) -> None:
             "--config=lint.isort.known-first-party=['mijnklantportaal']",
         ]
         lint = [ruff, "check", *options, "--select=I,F401", "--fix", *paths]
-        subprocess.run(lint, check=True, stdout=subprocess.DEVNULL, cwd=out_dir)
-        subprocess.run([ruff, "format", *options, *paths], check=True, cwd=out_dir)
+        for command in (lint, [ruff, "format", *options, *paths]):
+            done = subprocess.run(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=out_dir, text=True
+            )
+            if done.returncode != 0:
+                raise SpecError(
+                    f"ruff could not format the generated wrapper code: {done.stderr.strip()[-500:]}"
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1248,16 +1793,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("spec", type=Path)
     parser.add_argument("map", type=Path)
     parser.add_argument("out_dir", type=Path)
+    parser.add_argument(
+        "--low-level",
+        type=Path,
+        required=True,
+        help="the package openapi-python-client wrote from the same spec (mijnklantportaal_api)",
+    )
     parser.add_argument("--ruff", help="the ruff to format the output with (the pinned one)")
     args = parser.parse_args(argv)
     try:
         spec = yaml.safe_load(args.spec.read_text(encoding="utf-8"))
         spec_map = tomllib.loads(args.map.read_text(encoding="utf-8"))
-        files = generate(spec, spec_map)
+        files = generate(spec, spec_map, read_low_level(args.low_level))
+        write(files, args.out_dir, args.ruff)
     except (SpecError, OSError, yaml.YAMLError, tomllib.TOMLDecodeError, KeyError) as exc:
         print(f"gen_wrapper: {exc}", file=sys.stderr)
         return 1
-    write(files, args.out_dir, args.ruff)
     return 0
 
 

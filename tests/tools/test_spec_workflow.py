@@ -66,7 +66,7 @@ CASES = [
     Case(
         "list-operation-added",
         "NON-BREAKING (2)",
-        api_finding="InvoicePage",
+        api_finding="DrillInvoicePage",
     ),
     Case(
         "required-parameter-added",
