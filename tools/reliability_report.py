@@ -190,6 +190,131 @@ BUGS: list[tuple[str, str, list[str]]] = [
         "6d6b122",
         ["gzip_encoded_error_body"],
     ),
+    (
+        'Issue 17.1: an enum value holding `"""` and Python statements landed unescaped in a generated docstring, so the statements ran when the module was imported',
+        "6b3c7be",
+        ["i17_1_"],
+    ),
+    (
+        "Issue 17.2: the same with a tag name, in a resource class docstring",
+        "6b3c7be",
+        ["i17_2_"],
+    ),
+    (
+        "Issue 17.3: the same with an operationId",
+        "6b3c7be",
+        ["i17_3_"],
+    ),
+    (
+        "Issue 17.4: a tag starting with a digit (`2FA API`): the wrapper imported a low-level module name openapi-python-client never wrote (`ImportError`), while `generate.sh` exited 0",
+        "6b3c7be",
+        ["i17_4_"],
+    ),
+    (
+        "Issue 17.5: the same mismatch with an operationId starting with an underscore (`_get-invoice`)",
+        "6b3c7be",
+        ["i17_5_"],
+    ),
+    (
+        "Issue 17.6: a NUL character in a description gave a `SyntaxError` in generated code",
+        "6b3c7be",
+        ["i17_6_"],
+    ),
+    (
+        "Issue 17.7: an unquoted example YAML reads as a timestamp gave a `NameError` in the generated examples",
+        "6b3c7be",
+        ["i17_7_"],
+    ),
+    (
+        "Issue 17.8: tags `Rate Limit API` and `Close API` became resources that replaced `client.rate_limit` and `client.close()`",
+        "6b3c7be",
+        ["i17_8_"],
+    ),
+    (
+        "Issue 17.9: collisions passed silently: a method named `get_many` or `with_raw_response`, two operations with one method name, two tags with one resource attribute",
+        "6b3c7be",
+        ["i17_9_"],
+    ),
+    (
+        "Issue 17.10: a query parameter named `timeout` (a per-call option name) crashed generation with a ruff traceback",
+        "6b3c7be",
+        ["i17_10_"],
+    ),
+    (
+        "Issue 17.11: a self-referencing schema (`Comment` with `replies: [Comment]`) crashed generation with a `RecursionError`",
+        "6b3c7be",
+        ["i17_11_"],
+    ),
+    (
+        "Issue 17.12: `X-RateLimit-Remaining: 0` with an `x-ratelimit-reset` far in the future (epoch milliseconds read as seconds) blocked the key for years",
+        "d57b215",
+        ["i17_12_"],
+    ),
+    (
+        "Issue 17.13: a 429 with `retry-after: 0` forever was re-sent without bound under a budget; the call never returned",
+        "d57b215",
+        ["i17_13_"],
+    ),
+    (
+        "Issue 17.14: a 429 with `retry-after: 1` and `X-RateLimit-Remaining: 0` (no reset) made the call wait ~59 s while its log said 1.17 s: the budget's guess beat the server's word",
+        "d57b215",
+        ["i17_14_"],
+    ),
+    (
+        "Issue 17.15: `max_retries=0` still waited out and re-sent a 429 under a budget",
+        "d57b215",
+        ["i17_15_"],
+    ),
+    (
+        "Issue 17.16: budget settings whose derived numbers overflow (a huge window or margin) raised a raw `OverflowError`",
+        "d57b215",
+        ["i17_16_"],
+    ),
+    (
+        "Issue 17.17: `invoices export --out notes.txt` on somebody's file without a final newline: the torn-line cut deleted their text",
+        "1f2e6fe",
+        ["i17_17_"],
+    ),
+    (
+        "Issue 17.18: `invoices export --redis` with nothing listening: the fallback warning was never seen",
+        "1f2e6fe",
+        ["i17_18_"],
+    ),
+    (
+        "Issue 17.19: a Redis answering valid RESP of the wrong shape raised raw `TypeError`/`IndexError`/`AttributeError`, and a huge wait from a reply was not clamped",
+        "c8bb509",
+        ["i17_19_"],
+    ),
+    (
+        "Issue 17.20: `get_many`, `break`, `close()`: workers asleep in the budget kept the process alive ~40 s and still sent requests",
+        "c8bb509, b1dc6c8",
+        ["i17_20_"],
+    ),
+    (
+        "Issue 17.21: an export stopped by a 401 while workers waited in the budget took ~40 s to exit",
+        "c8bb509",
+        ["i17_21_"],
+    ),
+    (
+        "Issue 17.22: two exports of the same ids to one OUT at once wrote every line twice",
+        "1f2e6fe",
+        ["i17_22_"],
+    ),
+    (
+        "Issue 17.23: when the ids source raised mid-stream, results already fetched were dropped",
+        "c8bb509",
+        ["i17_23_"],
+    ),
+    (
+        "Issue 17.24: an async `RedisRateBudget` used across many `asyncio.run()` calls leaked a connection per event loop",
+        "c8bb509",
+        ["i17_24_"],
+    ),
+    (
+        "Issue 17.25: the spec-change tests' mutations reused names a vendor could ship (`GET /invoices`), and failed with a confusing diff once the vendor did",
+        "6b3c7be",
+        ["i17_25_"],
+    ),
 ]
 
 CATEGORIES = [
@@ -199,6 +324,22 @@ CATEGORIES = [
     ("load", "load", "Load (8 threads sync, 64 tasks async)"),
     ("secrets", "secrets", "Secrets"),
     ("hardening_core", "hardening", "Issue 11 hardening: bodies, secrets, configuration"),
+    ("hardening2_generator", "generator", "Issue 17: hostile vendor specs through ./generate.sh"),
+    (
+        "hardening2_budget",
+        "hardening2 budget",
+        "Issue 17: rate-limit headers and 429s under a budget",
+    ),
+    (
+        "hardening2_bulk_redis",
+        "hardening2 bulk",
+        "Issue 17: bulk fetches, close, misbehaving Redis",
+    ),
+    (
+        "hardening2_export",
+        "export",
+        "Issue 17: export misuse (foreign OUT, Redis down, two at once)",
+    ),
 ]
 
 
@@ -218,6 +359,30 @@ def run_suite(figures_path: Path) -> tuple[int, float]:
     started = time.monotonic()
     code = subprocess.call(command, cwd=ROOT, env=env)
     return code, time.monotonic() - started
+
+
+# The generator's issue 17 regression tests live beside the other generator tests (they drive
+# tools/gen_wrapper.py in-process and ./generate.sh in repo copies); they are run here by
+# name and their outcomes join the suite's.
+GENERATOR_TESTS = ["tests/tools", "-k", "i17_"]
+GENERATOR_STEM = "hardening2_generator"
+
+
+def run_generator_tests(junit_path: Path) -> tuple[int, dict[str, str]]:
+    """The generator's ``i17_`` tests: exit code and each test's outcome by node id."""
+    command = [sys.executable, "-m", "pytest", *GENERATOR_TESTS, "-q", "-p", "no:cacheprovider"]
+    code = subprocess.call([*command, f"--junitxml={junit_path}"], cwd=ROOT)
+    outcomes: dict[str, str] = {}
+    if not junit_path.exists():
+        return code or 1, outcomes
+    import xml.etree.ElementTree as ET
+
+    for case in ET.parse(junit_path).getroot().iter("testcase"):
+        name = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name', '')}"
+        failed = case.find("failure") is not None or case.find("error") is not None
+        skipped = case.find("skipped") is not None
+        outcomes[name] = "failed" if failed else "skipped" if skipped else "passed"
+    return code, outcomes
 
 
 def run_redis_faults(json_path: Path) -> dict[str, Any] | None:
@@ -396,6 +561,15 @@ def main(argv: list[str]) -> int:
             print("the suite wrote no figures", file=sys.stderr)
             return code or 1
         data = json.loads(figures_path.read_text(encoding="utf-8"))
+        started = time.monotonic()
+        generator_code, generator = run_generator_tests(Path(tmp) / "generator.xml")
+        seconds += time.monotonic() - started
+        code = code or generator_code
+        data["results"].update(generator)
+        tally: dict[str, int] = {}
+        for outcome in generator.values():
+            tally[outcome] = tally.get(outcome, 0) + 1
+        data["tests"][GENERATOR_STEM.removeprefix("test_")] = tally
         faults = None
         if "--no-redis-faults" not in argv:
             faults = run_redis_faults(Path(tmp) / "redis_faults.json")
