@@ -337,7 +337,7 @@ CATEGORIES = [
     ),
     (
         "hardening2_export",
-        "export",
+        "hardening2",
         "Issue 17: export misuse (foreign OUT, Redis down, two at once)",
     ),
 ]
