@@ -185,11 +185,13 @@ class RequestSpec:
             merged = {**(merged or {}), **(key or {})}
         if body is not None:
             merged = {**(merged or {}), "Content-Type": "application/json"}
+        if query is not None:
+            query = {name: value for name, value in query.items() if value is not None}
         return cls(
             method,
             path,
             subject,
-            query,
+            query or None,
             expected_id,
             _checked_call_timeout(timeout),
             merged,
