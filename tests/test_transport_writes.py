@@ -20,6 +20,7 @@ import pytest
 from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._exceptions import (
     APIConnectionError,
+    APIResponseValidationError,
     APITimeoutError,
     InternalServerError,
     InvalidArgumentError,
@@ -126,10 +127,22 @@ def test_i18_1_the_body_goes_out_byte_exact_and_201_json_is_parsed(mode: str, se
 @pytest.mark.parametrize("method", ["DELETE", "POST", "PATCH"])
 def test_i18_1_a_204_gives_none(mode: str, serve: Any, method: str) -> None:
     base_url, _ = serve([(204, b"", 0)])
-    spec = post(method=method, body=None if method == "DELETE" else BODY)
+    spec = post(method=method, body=None if method == "DELETE" else BODY, expects_body=False)
     result = send(mode, base_url, spec)
     assert result.parsed is None
     assert result.status_code == 204
+
+
+def test_i18_1_a_204_to_a_json_or_no_content_operation_gives_none(mode: str, serve: Any) -> None:
+    base_url, _ = serve([(204, b"", 0), (201, b'{"id":"pl_1"}', 0)])
+    assert send(mode, base_url, post(allow_no_content=True)).parsed is None
+    assert send(mode, base_url, post(allow_no_content=True)).parsed == {"id": "pl_1"}
+
+
+def test_i18_1_a_204_to_a_json_only_operation_is_refused(mode: str, serve: Any) -> None:
+    base_url, _ = serve([(204, b"", 0)])
+    with pytest.raises(APIResponseValidationError):
+        send(mode, base_url, post())
 
 
 def test_i18_1_no_content_operation_gives_none_on_200(mode: str, serve: Any) -> None:

@@ -108,8 +108,12 @@ class RequestSpec:
     idempotency_key: str | None = attrs.field(default=None, repr=False)
     """Sent as ``Idempotency-Key`` on every attempt; makes a POST/PATCH safe to retry."""
     expects_body: bool = True
-    """False: a 2xx answer is not parsed and ``parsed`` is None (an operation whose answer
-    has no content). True: a 204 gives None; any other 2xx must carry JSON for ``parse``."""
+    """True: a 2xx must carry JSON, handed to ``parse`` (an empty one or a 204 is refused
+    with ``APIResponseValidationError``, unless ``allow_no_content``). False: the operation
+    answers without content; no 2xx is parsed and ``parsed`` is None."""
+    allow_no_content: bool = False
+    """With ``expects_body``: the spec gives the operation both a JSON 2xx and a 204 (or
+    an empty 2xx); a 204 or an empty 2xx then gives None, any other 2xx is parsed."""
 
     @classmethod
     def from_generated(
@@ -124,6 +128,7 @@ class RequestSpec:
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         expects_body: bool = True,
+        allow_no_content: bool = False,
     ) -> RequestSpec:
         """The call ``kwargs`` (a generated ``_get_kwargs(...)``) describes, with the per-call
         options checked: raises ``InvalidArgumentError`` before anything is sent.
@@ -139,6 +144,7 @@ class RequestSpec:
             body=body,
             idempotency_key=idempotency_key,
             expects_body=expects_body,
+            allow_no_content=allow_no_content,
             expected_id=expected_id,
             timeout=timeout,
             extra_headers=extra_headers,
@@ -156,6 +162,7 @@ class RequestSpec:
         body: bytes | None = None,
         idempotency_key: str | None = None,
         expects_body: bool = True,
+        allow_no_content: bool = False,
         expected_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -198,6 +205,7 @@ class RequestSpec:
             body,
             idempotency_key,
             expects_body,
+            allow_no_content,
         )
 
     @property
@@ -609,9 +617,11 @@ class _BaseTransport(Generic[HttpClient]):
     def _parse_body(
         self, spec: RequestSpec, response: httpx.Response, parse: Callable[[Any], T]
     ) -> T:
-        if not spec.expects_body or response.status_code == 204:
-            # No content by contract: nothing to parse (RawResponse[None]). An empty 200 to
-            # a call that expects a model is still refused below.
+        if not spec.expects_body or (
+            spec.allow_no_content and (response.status_code == 204 or not response.content)
+        ):
+            # No content by contract: nothing to parse (RawResponse[None]). A 204 or an
+            # empty 200 to a call that expects a model is refused below.
             return cast(T, None)
         try:
             parsed = parse(_decode.loads(response.content))
