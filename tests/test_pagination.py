@@ -380,3 +380,112 @@ def test_i18_5_a_minimal_envelope_with_last_page_and_total_decodes() -> None:
     )
     assert page.last_page == 2 and page.total == 3 and page.next_page_number() is None
     assert page.data[0].id == "tkt_1" and page.from_ is None
+
+
+TYPED_SAMPLE = """
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Literal
+
+from mijnklantportaal._encode import NOT_GIVEN, NotGiven, json_body, money_string, one_of, text
+from mijnklantportaal._models import decode_union
+from mijnklantportaal._pagination import AsyncPaginator, PageData, SyncPage
+
+
+class Ticket:
+    @classmethod
+    def from_dict(cls, data: object) -> "Ticket":
+        return cls()
+
+
+class Reply:
+    @classmethod
+    def from_dict(cls, data: object) -> "Reply":
+        return cls()
+
+
+def create(
+    *,
+    amount: Decimal,
+    description: str | NotGiven = NOT_GIVEN,
+    status: Literal["open", "closed"] | NotGiven = NOT_GIVEN,
+) -> bytes:
+    return json_body(
+        ("amount", amount, "amount", money_string),
+        ("description", description, "description", text),
+        ("status", status, "status", one_of("open", "closed")),
+    )
+
+
+def walk(page: SyncPage[Ticket]) -> None:
+    reveal_type(page.data)
+    reveal_type(page.next_page())
+    for ticket in page:
+        reveal_type(ticket)
+    for each in page.iter_pages():
+        reveal_type(each.current_page)
+
+
+async def awalk(paginator: AsyncPaginator[Ticket]) -> None:
+    first = await paginator
+    reveal_type(first)
+    reveal_type(await first.next_page())
+    async for ticket in paginator:
+        reveal_type(ticket)
+
+
+variants: tuple[tuple[str, Callable[[Any], Ticket | Reply]], ...] = (
+    ("Ticket", Ticket.from_dict),
+    ("Reply", Reply.from_dict),
+)
+reveal_type(decode_union({}, variants))
+reveal_type(PageData.decoder(Ticket.from_dict))
+reveal_type(NOT_GIVEN)
+create(amount=Decimal("1"), status="closed")
+create(amount=Decimal("1"), status="pending")
+"""
+
+
+@pytest.mark.slow
+def test_i18_5_mypy_strict_sees_the_item_types_of_pages(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "sample.py").write_text(TYPED_SAMPLE, encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--no-error-summary",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            "sample.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    notes = [  # mypy versions differ in spelling builtins.int or int
+        line.split(": ", 2)[2].replace("builtins.", "")
+        for line in result.stdout.splitlines()
+        if ": note: " in line
+    ]
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert notes == [
+        'Revealed type is "tuple[sample.Ticket, ...]"',
+        'Revealed type is "mijnklantportaal._pagination.SyncPage[sample.Ticket] | None"',
+        'Revealed type is "sample.Ticket"',
+        'Revealed type is "int"',
+        'Revealed type is "mijnklantportaal._pagination.AsyncPage[sample.Ticket]"',
+        'Revealed type is "mijnklantportaal._pagination.AsyncPage[sample.Ticket] | None"',
+        'Revealed type is "sample.Ticket"',
+        'Revealed type is "sample.Ticket | sample.Reply"',
+        'Revealed type is "def (object) -> mijnklantportaal._pagination.PageData[sample.Ticket]"',
+        'Revealed type is "mijnklantportaal._encode.NotGiven"',
+    ], result.stdout
+    # the one deliberate mistake: an enum value the signature's Literal does not allow
+    assert len(errors) == 1 and "'pending'" in errors[0] and "arg-type" in errors[0], result.stdout
