@@ -299,6 +299,18 @@ def test_i18_2_a_self_referencing_body_is_a_typed_error_not_recursion_error() ->
     assert dumps(at_limit) == b"[" * MAX_JSON_DEPTH + b"1" + b"]" * MAX_JSON_DEPTH
 
 
+def test_i18_2_subclasses_of_str_int_and_decimal_go_out_as_their_values() -> None:
+    import enum
+
+    class Status(enum.StrEnum):
+        OPEN = "open"
+
+    class Amount(Decimal):
+        pass
+
+    assert dumps([Status.OPEN, enum.IntEnum("N", "ONE").ONE, Amount("1.50")]) == b'["open",1,1.50]'
+
+
 def test_i18_2_values_with_no_json_form_are_refused() -> None:
     assert "set" in refused(dumps, {"tags": {"a"}})
     assert "bytes" in refused(dumps, {"raw": b"x"})

@@ -232,6 +232,8 @@ def _write_other(value: object, parts: list[str], path: str, where: str) -> None
         parts.append(_string(str.__str__(value), path, where))
     elif isinstance(value, int):
         parts.append(_int_text(int(value), path, where))
+    elif isinstance(value, Decimal):
+        parts.append(_decimal_text(value, path or "value", where))
     elif isinstance(value, datetime):
         parts.append(_encode_string(_iso_timestamp(value, path or "value")))
     elif isinstance(value, date):
