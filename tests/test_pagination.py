@@ -331,11 +331,25 @@ def test_i18_5_the_next_page_url_is_never_followed_only_its_page_number(
     assert all(set(query) == {"status", "page"} for query in server.queries[1:])
 
 
+def test_i18_5_an_empty_page_is_the_last_whatever_it_links_to(mode: str, serve: Any) -> None:
+    def answer(page: int | None) -> dict[str, Any]:
+        body = envelope(page or 1, 1000)  # links on and on
+        if page == 3:
+            body["data"] = []
+        return body
+
+    server = serve(answer)
+    assert walk(mode, server.base_url) == [f"tkt_{n}" for n in range(1, 5)]
+    assert server.pages_asked == [None, 2, 3]
+    empty = PageData(data=(), current_page=3, next_page_url="/v1/tickets?page=4")
+    assert empty.next_page_number() is None
+
+
 @pytest.mark.parametrize(
     "weird", ["?page=abc", "?page=0", "?page=-2", "?page=1&page=9", "?page=" + "9" * 30]
 )
 def test_i18_5_an_insane_page_parameter_falls_back_to_the_next_number(weird: str) -> None:
-    page = PageData(data=(), current_page=4, next_page_url=f"https://x.example/t{weird}")
+    page = PageData(data=("x",), current_page=4, next_page_url=f"https://x.example/t{weird}")
     assert page.next_page_number() == 5
 
 

@@ -29,13 +29,16 @@ number, else ``current_page + 1``; only when ``next_page_url`` is not null. The 
 is never requested: ``fetch(number)`` asks the client's own base URL, with the same query
 arguments, so the key never goes to a host a response names.
 
+An empty page is the last one (as in openai-python): it is past the end of the list, and
+a server that kept linking empty pages on would otherwise be walked forever.
+
 Loops: a walk must move forward. A next page number that is not above ``current_page`` (a
 page linking to itself or back), or a fetched page whose ``current_page`` is not the number
 asked for (the server answered an earlier page again), raises ``PaginationError`` (an
 ``APIResponseValidationError``) instead of walking in circles. Page numbers only grow, so no
-page can repeat; there is no cap on the number of pages: a real list may be long, each page
-is a request under the rate budget, and the caller can stop whenever they like (breaking
-out of a loop fetches nothing more).
+page can repeat; there is no cap on the number of pages: every page walked has items the caller
+sees, a real list may be long, each page is a request under the rate budget, and the caller
+can stop whenever they like (breaking out of a loop fetches nothing more).
 """
 
 from __future__ import annotations
@@ -125,9 +128,12 @@ class PageData(Generic[T]):
     def next_page_number(self) -> int | None:
         """The number of the page after this one, or None on the last page.
 
-        Raises ``PaginationError`` when the envelope points back or at itself.
+        An empty page is the last, whatever its ``next_page_url`` says: pages are slices of
+        one result list, so an empty one is past its end, and following such links could
+        walk empty pages forever. Raises ``PaginationError`` when the envelope points back
+        or at itself.
         """
-        if self.next_page_url is None:
+        if self.next_page_url is None or not self.data:
             return None
         number = _page_parameter(self.next_page_url)
         if number is None:
@@ -234,8 +240,9 @@ class _PageFields(Generic[T]):
         return self._page
 
     def has_next_page(self) -> bool:
-        """Whether the API says there is a page after this one (``next_page_url`` set)."""
-        return self._page.next_page_url is not None
+        """Whether there is a page after this one: ``next_page_url`` is set and this page
+        has items (an empty page is past the end of the list)."""
+        return self._page.next_page_url is not None and bool(self._page.data)
 
     def __repr__(self) -> str:
         return (
