@@ -7,7 +7,7 @@ A list operation answers one page in the vendor's envelope::
      "prev_page_url": "...?page=1", "to": 30}          (sometimes "last_page", "total")
 
 ``PageData.decoder(Item.from_dict)`` decodes it (errors name the path: ``data[3].createdAt``).
-The generated method fetches the first page itself, in the call, and wraps it:
+The generated method fetches the first page itself, in the call, and wraps it::
 
     def list(self, *, status: str | NotGiven = NOT_GIVEN,
              page: int | NotGiven = NOT_GIVEN) -> SyncPage[Ticket]:
@@ -15,7 +15,8 @@ The generated method fetches the first page itself, in the call, and wraps it:
         def fetch(number: int) -> PageData[Ticket]:
             return self._transport.request("GET", "/tickets", query={..., "page": number},
                                            cast_to=_TICKET_PAGE)   # PageData.decoder(...)
-        return SyncPage(fetch(page) if page else first_page_without_page_param, fetch)
+        first = first_page_without_a_page_parameter() if page is NOT_GIVEN else fetch(page)
+        return SyncPage(first, fetch)
 
     # async: a plain ``def`` returning AsyncPaginator, so both ``await`` and ``async for``
     def list(self, ...) -> AsyncPaginator[Ticket]:
