@@ -95,6 +95,14 @@ class RequestSpec:
     """This call's ``timeout=``; None: the client's."""
     extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
     """This call's ``extra_headers=``, on top of (and replacing) the client's headers."""
+    body: bytes | None = attrs.field(default=None, repr=False)
+    """The JSON body (``_encode.json_body``), sent with ``Content-Type: application/json``."""
+    headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
+    """The operation's header parameters (never logged: they may carry secrets)."""
+    idempotency_key: str | None = attrs.field(default=None, repr=False)
+    """Sent as ``Idempotency-Key`` on every attempt; makes a POST/PATCH retry like a GET."""
+    empty_is_none: bool = False
+    """A 2xx without content (204) parses to None instead of being refused."""
 
     @classmethod
     def from_generated(
@@ -105,9 +113,22 @@ class RequestSpec:
         expected_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        idempotency_key: str | None = None,
+        empty_is_none: bool = False,
     ) -> RequestSpec:
         """The call ``kwargs`` (a generated ``_get_kwargs(...)``) describes, with the per-call
-        options checked: raises ``InvalidArgumentError`` before anything is sent."""
+        options checked: raises ``InvalidArgumentError`` before anything is sent. The
+        header parameters are the ``headers`` of ``kwargs`` (its ``Content-Type`` is the
+        body's, set when ``body`` is given)."""
+        headers = {
+            str(k): str(v)
+            for k, v in (kwargs.get("headers") or {}).items()
+            if str(k).lower() != "content-type"
+        }
+        key = None
+        if idempotency_key is not None:
+            key = _checked_extra_headers({"Idempotency-Key": idempotency_key})
         return cls(
             kwargs["method"].upper(),
             kwargs["url"],
@@ -116,11 +137,16 @@ class RequestSpec:
             expected_id,
             _checked_call_timeout(timeout),
             _checked_extra_headers(extra_headers),
+            body,
+            _checked_extra_headers(headers) if headers else None,
+            None if key is None else key["Idempotency-Key"],
+            empty_is_none,
         )
 
     @property
     def idempotent(self) -> bool:
-        return self.method in IDEMPOTENT_METHODS
+        # A POST/PATCH with an Idempotency-Key cannot be applied twice by the server.
+        return self.method in IDEMPOTENT_METHODS or self.idempotency_key is not None
 
 
 def _checked_call_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout | None:
@@ -374,14 +400,22 @@ class _BaseTransport(Generic[HttpClient]):
 
     def _build_request(self, spec: RequestSpec) -> httpx.Request:
         headers = self._request_headers
-        if spec.extra_headers:
+        if spec.extra_headers or spec.headers or spec.body is not None or spec.idempotency_key:
             headers = httpx.Headers(headers)
-            headers.update(spec.extra_headers)
+            if spec.body is not None:
+                headers["Content-Type"] = "application/json"
+            if spec.headers:
+                headers.update(spec.headers)
+            if spec.idempotency_key is not None:
+                headers["Idempotency-Key"] = spec.idempotency_key
+            if spec.extra_headers:
+                headers.update(spec.extra_headers)
         return self.http_client.build_request(
             spec.method,
             self.config.base_url + spec.path,
             params=spec.params,
             headers=headers,
+            content=spec.body,
             timeout=spec.timeout or self.config.timeout,
         )
 
@@ -520,6 +554,8 @@ class _BaseTransport(Generic[HttpClient]):
         self, spec: RequestSpec, response: httpx.Response, parse: Callable[[Any], T]
     ) -> T:
         try:
+            if spec.empty_is_none and not response.content:
+                return None  # type: ignore[return-value]  # the method's parse is -> None
             parsed = parse(_decode.loads(response.content))
             if spec.expected_id is not None and self.config.check_response_id:
                 answered = getattr(parsed, "id", None)
