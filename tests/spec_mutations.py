@@ -686,14 +686,23 @@ MUTATIONS: dict[str, Mutation] = {
         Mutation(
             "create-operation-added",
             breaking=False,
-            report="POST /drill-tickets (create-drill-ticket): operation added",
+            report=(
+                "POST /drill-tickets (create-drill-ticket): operation added; parameters: "
+                "`X-Drill-Request-Id` (header, string, optional); required body DrillTicketCreate; "
+                "returns DrillTicket (201); wrapper: client.drill_tickets.create"
+            ),
             adds="drill_tickets.create",
             apply=add_create_operation,
         ),
         Mutation(
             "write-methods-added",
             breaking=False,
-            report="DELETE /drill-tickets/{drillTicketId}/replies/{drillReplyId} (delete-drill-ticket-reply): operation added",
+            report=(
+                "DELETE /drill-tickets/{drillTicketId}/replies/{drillReplyId} "
+                "(delete-drill-ticket-reply): operation added; parameters: `drillTicketId` "
+                "(path, string, required), `drillReplyId` (path, string, required); returns no "
+                "content (204); wrapper: client.drill_tickets.delete_reply"
+            ),
             adds="drill_tickets.delete_reply",
             apply=add_write_methods,
             base="create-operation-added",
@@ -701,7 +710,12 @@ MUTATIONS: dict[str, Mutation] = {
         Mutation(
             "page-list-added",
             breaking=False,
-            report="GET /drill-tickets (list-drill-tickets): operation added",
+            report=(
+                "GET /drill-tickets (list-drill-tickets): operation added; parameters: "
+                "`drillPriority` (query, string, optional), `drillLabels` (query, array of "
+                "string, optional), `per_page` (query, integer, optional); returns "
+                "DrillTicketPage (200); wrapper: client.drill_tickets.list"
+            ),
             adds="drill_tickets.list",
             apply=add_page_list,
             base="create-operation-added",
