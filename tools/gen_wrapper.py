@@ -2118,7 +2118,7 @@ def emit_examples(api: Api) -> str:
             '    """For a list answered as a page object: its schema (``data`` holds the items)."""',
             "    status: int",
             "    query: tuple[str, ...]",
-            "    content: bool",
+            "    content: bool = True",
             '    """False for an answer without content (204): the fake sends none."""',
             "",
             "",

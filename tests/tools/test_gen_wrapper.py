@@ -198,8 +198,10 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
         in resources
     )
     assert "_list_invoices._get_kwargs(limit=UNSET if limit is None else limit," in resources
-    for prefix in ("    def list(", "    async def list("):
-        assert resources.count("\n" + prefix) == 2  # the plain and the raw-response method
+    # A page-envelope list: sync, sync raw and async (a plain def returning AsyncPaginator,
+    # both awaitable and async-iterable) are defs; the async raw one is an async def.
+    assert resources.count("\n    def list(") == 3
+    assert resources.count("\n    async def list(") == 1
     assert "limit: int | None = None" in resources
     assert "is_paid: bool | None = None" in resources
     assert "check_int(limit, 'limit')" in resources
@@ -211,14 +213,15 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
     # A date-time parameter takes a datetime, which the low-level package formats.
     assert "zz_since: datetime | None = None" in resources
     assert "check_instance(zz_since, 'zz_since', datetime)" in resources
-    assert "-> InvoicePage" in resources and "-> RawResponse[InvoicePage]" in resources
+    assert "-> SyncPage[Invoice]" in resources and "-> AsyncPaginator[Invoice]" in resources
+    assert "-> RawResponse[PageData[Invoice]]" in resources
     models = load_models(files, tmp_path)
     page = models.InvoicePage.from_dict(
         {"current_page": 2, "data": [{"id": "fac_1", "totalAmount": "1.00"}], "zzTestOnly": 1}
     )
     assert page.current_page == 2 and page.data[0].total_amount == Decimal("1.00")
     assert page.extra == {"zzTestOnly": 1}
-    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'))"
+    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'), True)"
     assert route in files["examples.py"]
 
 
