@@ -371,7 +371,6 @@ def add_create_operation(spec: Spec) -> None:
     contact = {
         "type": "object",
         "description": "Who the ticket is about",
-        "required": ["drillName"],
         "properties": {
             "drillName": {"type": "string", "example": "Ada"},
             "drillEmail": {"type": "string", "example": "ada@example.com"},
@@ -388,7 +387,7 @@ def add_create_operation(spec: Spec) -> None:
             "expiresAt": {"type": ["string", "null"], "example": "2025-05-12T10:00:00+02:00"},
             "drillPriority": {"type": "string", "enum": ["low", "high"], "example": "low"},
             "drillContact": _ref("DrillContact"),
-            "drillLabels": {"type": "array", "items": {"type": "string"}, "example": ["a"]},
+            "drillLabels": {"type": "array", "items": {"type": "string"}},
         },
     }
     body = {

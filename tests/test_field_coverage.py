@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import re
 import tomllib
 import typing
 from collections.abc import Iterator, Mapping
@@ -253,6 +254,8 @@ def test_every_operation_is_a_method_on_both_clients(
                     assert parameters[option].kind is inspect.Parameter.KEYWORD_ONLY, option
                 for param in op.get("parameters", []):
                     argument = _snake(param["name"])
+                    if param.get("in") == "header":  # X-Request-Id -> x_request_id
+                        argument = "_".join(re.findall("[A-Za-z0-9]+", param["name"])).lower()
                     assert argument in parameters, f"{op_id}: {name}() lacks {argument}"
                 for key in _body_properties(op):
                     argument = _snake(key)
