@@ -979,6 +979,11 @@ def _param(
         ptype = FieldType("datetime" if schema["format"] == "date-time" else "date")
     elif ptype.kind in ("money", "timestamp") or (ptype.kind == "json" and not ref):
         ptype = FieldType("text") if _schema_type(schema) == "string" else ptype
+    if location == "header" and (array or ptype.kind not in ("text", "integer", "boolean")):
+        raise SpecError(
+            f"operation {op_id!r}: header parameter {name!r} is not a string, integer or "
+            f'boolean; list the operation under [low_level."{op_id}"] in spec-map.toml'
+        )
     if ptype.kind not in ("text", "integer", "boolean", "datetime", "date"):
         raise SpecError(
             f"operation {op_id!r}: parameter {name!r} has a type the wrapper cannot check yet "
@@ -1796,13 +1801,32 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
     else:
         subject = repr(op.summary or op.op_id)
         expected = "None"
+    if any(p.location == "header" for p in op.params):
+        # Header parameters go to the transport as headers (checked there, and never logged
+        # when the name suggests a secret), under the spec's names.
+        lines.append("    headers: dict[str, str] = {}")
+        for p in op.params:
+            if p.location != "header":
+                continue
+            name = literal(p.name, f"operation {op.op_id!r}: header {p.name!r}")
+            value = {
+                "integer": f"str({p.argument})",
+                "boolean": f'"true" if {p.argument} else "false"',
+            }.get(p.type.kind, p.argument)
+            if p.required:
+                lines.append(f"    headers[{name}] = {value}")
+            else:
+                lines += [f"    if {p.argument} is not None:", f"        headers[{name}] = {value}"]
     options = []
     if op.body is not None:
         options.append("        body=body,")
     if op.write:
         options.append("        idempotency_key=idempotency_key,")
+    header_params = [p for p in op.params if p.location == "header"]
+    if header_params:
+        options.append("        headers=headers,")
     if op.response.kind == "none":
-        options.append("        empty_is_none=True,")
+        options.append("        expects_body=False,")
     lines += [
         "    spec = RequestSpec.from_generated("
         if _adds_page(op)
