@@ -26,10 +26,14 @@ pools), and no error holds the API key: a kept request or response has its
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime
 from typing import Any
 
 import httpx
+
+from mijnklantportaal._constants import MAX_FIELD_ERRORS, MAX_FIELD_MESSAGES
+from mijnklantportaal._text import bounded
 
 __all__ = [
     "APIConnectionError",
@@ -92,10 +96,23 @@ class ClientClosedError(MijnKlantportaalError, RuntimeError):
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
+# A header parameter whose name says it carries a secret (``X-Api-Token``, ``X-Signing-Key``).
+_SECRET_NAME = re.compile(r"auth|token|secret|key|password|passwd|cookie|session|signature", re.I)
+
+
+def is_secret_header(name: str) -> bool:
+    """True when a header's name suggests a secret: its value is never logged or kept."""
+    return _SECRET_NAME.search(name) is not None
+
+
 def redact_headers(headers: httpx.Headers) -> None:
-    """Replace, in place, every header value that carries a credential."""
+    """Replace, in place, every header value that carries a credential, or whose name
+    suggests a secret (``is_secret_header``; ``Idempotency-Key`` is not one, and is kept)."""
     for name in _CREDENTIAL_HEADERS:
         if name in headers:
+            headers[name] = REDACTED
+    for name in list(headers.keys()):
+        if name != "idempotency-key" and is_secret_header(name):
             headers[name] = REDACTED
 
 
@@ -227,7 +244,48 @@ class ConflictError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: the request was understood but its content was rejected."""
+    """422: the request was understood but its content was rejected.
+
+    ``message`` is the API's validation message; ``errors`` maps each rejected field to
+    its messages (``{"amount": ["The amount must be at least 0.01."]}``) when the body has
+    Laravel's ``errors`` object, else ``{}``: at most ``MAX_FIELD_ERRORS`` fields of at most
+    ``MAX_FIELD_MESSAGES`` messages, each bounded and terminal-safe."""
+
+    errors: dict[str, list[str]]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: object,
+        request_id: str | None,
+        detail: str,
+    ) -> None:
+        super().__init__(
+            message, response=response, body=body, request_id=request_id, detail=detail
+        )
+        self.errors = field_errors(body)
+
+
+def field_errors(body: object) -> dict[str, list[str]]:
+    """The ``errors: {field: [messages]}`` of a validation answer, bounded and safe to print;
+    anything else in its place gives ``{}``."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, dict):
+        return {}
+    found: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        if len(found) >= MAX_FIELD_ERRORS:
+            break
+        if isinstance(messages, str):
+            messages = [messages]
+        if not isinstance(name, str) or not isinstance(messages, list):
+            continue
+        found[bounded(name, 100)] = [
+            bounded(m, 300) for m in messages[:MAX_FIELD_MESSAGES] if isinstance(m, str)
+        ]
+    return found
 
 
 class RateLimitError(APIStatusError):

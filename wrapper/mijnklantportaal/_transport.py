@@ -72,6 +72,7 @@ from mijnklantportaal._response import (
     _RateLimitState,
     header_int,
 )
+from mijnklantportaal._text import bounded as _bounded
 
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
 
@@ -81,28 +82,38 @@ logger = logging.getLogger("mijnklantportaal")
 
 @attrs.frozen
 class RequestSpec:
-    """One API call, as the generated package's ``_get_kwargs`` describes it."""
+    """One API call: method, path, query, headers and body, plus the per-call options.
+
+    Built by a generated method, from ``_get_kwargs`` (``from_generated``) or directly
+    (``build``). Every shape (a GET, a write with a JSON body, a 204) goes through the
+    same ``request`` loop of the transport.
+    """
 
     method: str
     path: str
     subject: str
     """What the call is about, for messages: ``"invoice 'fac_abc'"``."""
     params: Mapping[str, Any] | None = None
+    """The query; a list or tuple value goes out as the key repeated (``?a=1&a=2``)."""
     expected_id: str | None = None
     """For a fetch by id: the id the answer must carry. A different one (a proxy or cache
     mixing up responses) is refused rather than handed to the caller as the wrong record."""
     timeout: httpx.Timeout | None = None
     """This call's ``timeout=``; None: the client's."""
     extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
-    """This call's ``extra_headers=``, on top of (and replacing) the client's headers."""
+    """This call's ``extra_headers=`` and header parameters, on top of (and replacing) the
+    client's headers."""
     body: bytes | None = attrs.field(default=None, repr=False)
-    """The JSON body (``_encode.json_body``), sent with ``Content-Type: application/json``."""
-    headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
-    """The operation's header parameters (never logged: they may carry secrets)."""
+    """The JSON body, already encoded; sent with ``Content-Type: application/json``."""
     idempotency_key: str | None = attrs.field(default=None, repr=False)
-    """Sent as ``Idempotency-Key`` on every attempt; makes a POST/PATCH retry like a GET."""
-    empty_is_none: bool = False
-    """A 2xx without content (204) parses to None instead of being refused."""
+    """Sent as ``Idempotency-Key`` on every attempt; makes a POST/PATCH safe to retry."""
+    expects_body: bool = True
+    """True: a 2xx must carry JSON, handed to ``parse`` (an empty one or a 204 is refused
+    with ``APIResponseValidationError``, unless ``allow_no_content``). False: the operation
+    answers without content; no 2xx is parsed and ``parsed`` is None."""
+    allow_no_content: bool = False
+    """With ``expects_body``: the spec gives the operation both a JSON 2xx and a 204 (or
+    an empty 2xx); a 204 or an empty 2xx then gives None, any other 2xx is parsed."""
 
     @classmethod
     def from_generated(
@@ -114,38 +125,93 @@ class RequestSpec:
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
-        empty_is_none: bool = False,
+        expects_body: bool = True,
+        allow_no_content: bool = False,
     ) -> RequestSpec:
         """The call ``kwargs`` (a generated ``_get_kwargs(...)``) describes, with the per-call
-        options checked: raises ``InvalidArgumentError`` before anything is sent. The
-        header parameters are the ``headers`` of ``kwargs`` (its ``Content-Type`` is the
-        body's, set when ``body`` is given)."""
-        headers = {
-            str(k): str(v)
-            for k, v in (kwargs.get("headers") or {}).items()
-            if str(k).lower() != "content-type"
-        }
-        key = None
-        if idempotency_key is not None:
-            key = _checked_extra_headers({"Idempotency-Key": idempotency_key})
-        return cls(
-            kwargs["method"].upper(),
+        options checked: raises ``InvalidArgumentError`` before anything is sent.
+
+        ``body``: the wrapper's own encoding of the JSON body (``kwargs["json"]`` of the
+        low-level package is ignored). ``headers``: the operation's header parameters."""
+        return cls.build(
+            kwargs["method"],
             kwargs["url"],
+            subject=subject,
+            query=kwargs.get("params"),
+            headers=headers,
+            body=body,
+            idempotency_key=idempotency_key,
+            expects_body=expects_body,
+            allow_no_content=allow_no_content,
+            expected_id=expected_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        path: str,
+        *,
+        subject: str,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        idempotency_key: str | None = None,
+        expects_body: bool = True,
+        allow_no_content: bool = False,
+        expected_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> RequestSpec:
+        """A request from its parts, checked: raises ``InvalidArgumentError`` before
+        anything is sent.
+
+        ``path`` is appended to the client's base_url (already percent-encoded, as the
+        generated package makes it). ``query`` values may be str, int, float, bool, None
+        (left out) or a list/tuple of those (the key repeated). ``headers`` are the
+        operation's header parameters: checked like ``extra_headers`` (which win over
+        them), never logged when the name suggests a secret. ``body`` is sent as is with
+        ``Content-Type: application/json``. ``idempotency_key`` goes out as the
+        ``Idempotency-Key`` header, identical on every attempt, and lets a POST or PATCH
+        retry on timeouts and 5xx (see ``may_resend``)."""
+        method = method.upper()
+        if body is not None and not isinstance(body, bytes):
+            raise InvalidArgumentError(
+                f"body must be the encoded JSON as bytes, not {type(body).__name__}"
+            )
+        merged = _checked_extra_headers(headers, "headers")
+        extra = _checked_extra_headers(extra_headers)
+        if extra:
+            merged = {**(merged or {}), **extra}
+        if idempotency_key is not None:
+            key = _checked_extra_headers({"Idempotency-Key": idempotency_key}, "idempotency_key")
+            merged = {**(merged or {}), **(key or {})}
+        if body is not None:
+            merged = {**(merged or {}), "Content-Type": "application/json"}
+        if query is not None:
+            query = {name: value for name, value in query.items() if value is not None}
+        return cls(
+            method,
+            path,
             subject,
-            kwargs.get("params"),
+            query or None,
             expected_id,
             _checked_call_timeout(timeout),
-            _checked_extra_headers(extra_headers),
+            merged,
             body,
-            _checked_extra_headers(headers) if headers else None,
-            None if key is None else key["Idempotency-Key"],
-            empty_is_none,
+            idempotency_key,
+            expects_body,
+            allow_no_content,
         )
 
     @property
     def idempotent(self) -> bool:
-        # A POST/PATCH with an Idempotency-Key cannot be applied twice by the server.
+        """Safe to send again after the server may have acted on it: GET, HEAD, OPTIONS,
+        PUT, DELETE, and any write that carries an ``Idempotency-Key``."""
         return self.method in IDEMPOTENT_METHODS or self.idempotency_key is not None
 
 
@@ -162,27 +228,29 @@ def _checked_call_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeou
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z", re.ASCII)
 
 
-def _checked_extra_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+def _checked_extra_headers(
+    headers: Mapping[str, str] | None, what: str = "extra_headers"
+) -> dict[str, str] | None:
     if headers is None:
         return None
     if not isinstance(headers, Mapping):
         raise InvalidArgumentError(
-            f"extra_headers must be a mapping of header names to values, not {type(headers).__name__}"
+            f"{what} must be a mapping of header names to values, not {type(headers).__name__}"
         )
     checked: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise InvalidArgumentError(
-                f"extra_headers has an invalid header name {name!r}; nothing was sent"
+                f"{what} has an invalid header name {name!r}; nothing was sent"
             )
         if name.lower() == "authorization":
             raise InvalidArgumentError(
-                "extra_headers must not set Authorization; the client sends its api_key "
+                f"{what} must not set Authorization; the client sends its api_key "
                 "(use a client with another api_key= instead); nothing was sent"
             )
         if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
             raise InvalidArgumentError(
-                f"extra_headers[{name!r}] must be an ASCII str without line breaks or NUL; "
+                f"{what}[{name!r}] must be an ASCII str without line breaks or NUL; "
                 "nothing was sent"
             )
         checked[name] = value
@@ -400,16 +468,9 @@ class _BaseTransport(Generic[HttpClient]):
 
     def _build_request(self, spec: RequestSpec) -> httpx.Request:
         headers = self._request_headers
-        if spec.extra_headers or spec.headers or spec.body is not None or spec.idempotency_key:
+        if spec.extra_headers:
             headers = httpx.Headers(headers)
-            if spec.body is not None:
-                headers["Content-Type"] = "application/json"
-            if spec.headers:
-                headers.update(spec.headers)
-            if spec.idempotency_key is not None:
-                headers["Idempotency-Key"] = spec.idempotency_key
-            if spec.extra_headers:
-                headers.update(spec.extra_headers)
+            headers.update(spec.extra_headers)
         return self.http_client.build_request(
             spec.method,
             self.config.base_url + spec.path,
@@ -448,7 +509,7 @@ class _BaseTransport(Generic[HttpClient]):
                 return waited
         if (
             retries_taken < self.config.max_retries
-            and spec.idempotent
+            and (spec.idempotent or status == 429)  # a 429 was not acted on
             and self._should_retry(response)
         ):
             delay = self._calculate_retry_timeout(retries_taken, response.headers)
@@ -481,7 +542,7 @@ class _BaseTransport(Generic[HttpClient]):
         At most ``max_retries`` such waits per call, so that one call sends at most
         ``2 * max_retries + 1`` requests: a server answering "429, retry-after: 0" for ever
         cannot make it loop, and ``max_retries=0`` sends one request and no other."""
-        if self.config.rate_budget is None or not spec.idempotent:
+        if self.config.rate_budget is None:
             return None
         if rate_waits.count >= self.config.max_retries:
             return None
@@ -512,11 +573,14 @@ class _BaseTransport(Generic[HttpClient]):
         if isinstance(exc, httpx.DecodingError):
             raise APIResponseValidationError(
                 f"The response to {spec.method} {request.url} ({spec.subject}) could not be "
-                f"decoded: {_printable(str(exc), _MAX_ERROR_TEXT)}. "
+                f"decoded: {_bounded(str(exc), _MAX_ERROR_TEXT)}. "
                 "This is a server or proxy fault; report it with the time of the call.",
                 response=None,
             ) from exc
         # A request that never reached the server is safe to repeat whatever its method.
+        # Anything else (a read timeout, a write error, "server disconnected without
+        # sending a response" on a reused keep-alive connection) may have been acted on:
+        # a POST or PATCH without an Idempotency-Key is then not re-sent.
         may_retry = spec.idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
         if retries_taken < self.config.max_retries and may_retry:
             delay = self._calculate_retry_timeout(retries_taken, None) or 0.0
@@ -545,7 +609,7 @@ class _BaseTransport(Generic[HttpClient]):
         raise APIConnectionError(
             f"{spec.method} {request.url} ({spec.subject}) got no response {tries}: "
             f"{type(exc).__name__}: "
-            f"{_printable(str(exc), _MAX_ERROR_TEXT).rstrip('.') or 'connection failed'}. "
+            f"{_bounded(str(exc), _MAX_ERROR_TEXT).rstrip('.') or 'connection failed'}. "
             "Check the network and base_url.",
             request=request,
         ) from exc
@@ -553,9 +617,13 @@ class _BaseTransport(Generic[HttpClient]):
     def _parse_body(
         self, spec: RequestSpec, response: httpx.Response, parse: Callable[[Any], T]
     ) -> T:
+        if not spec.expects_body or (
+            spec.allow_no_content and (response.status_code == 204 or not response.content)
+        ):
+            # No content by contract: nothing to parse (RawResponse[None]). A 204 or an
+            # empty 200 to a call that expects a model is refused below.
+            return cast(T, None)
         try:
-            if spec.empty_is_none and not response.content:
-                return None  # type: ignore[return-value]  # the method's parse is -> None
             parsed = parse(_decode.loads(response.content))
             if spec.expected_id is not None and self.config.check_response_id:
                 answered = getattr(parsed, "id", None)
@@ -579,19 +647,19 @@ class _BaseTransport(Generic[HttpClient]):
         body = _body_for_error(response)
         api_message = body.get("message") if isinstance(body, dict) else None
         message = (
-            _printable(api_message)
+            _bounded(api_message)
             if isinstance(api_message, str) and api_message.strip()
             else _fallback_message(status)
         )
         request_id = next(
             (
-                _printable(response.headers[h], 200)
+                _bounded(response.headers[h], 200)
                 for h in REQUEST_ID_HEADERS
                 if h in response.headers
             ),
             None,
         )
-        reason = _printable(response.reason_phrase, 100) or "Unknown status"
+        reason = _bounded(response.reason_phrase, 100) or "Unknown status"
         detail = f"{spec.subject}: {message} (HTTP {status} {reason} from {spec.method} {response.request.url}"
         if request_id:
             detail += f", request id {request_id}"
@@ -637,22 +705,8 @@ class _BaseTransport(Generic[HttpClient]):
         return "See the message and the API documentation."
 
 
-def _printable(text: str, limit: int = 500) -> str:
-    """Server-sent text made safe for a message: at most ``limit`` characters, with control,
-    format (bidi) and unpaired surrogate characters escaped, so logging or printing an error
-    can neither fail with UnicodeEncodeError nor forge log lines or terminal escapes."""
-    if len(text) > limit:
-        text = text[:limit] + "..."
-    if text.isprintable():
-        return text
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
-
-
 def _wrong_id(answered: object, expected: str) -> str:
-    what = "no id" if answered is None else f"the id {_printable(str(answered), 100)!r}"
+    what = "no id" if answered is None else f"the id {_bounded(str(answered), 100)!r}"
     return (
         f"the API answered with {what}, not the requested {expected!r}, so it is not that "
         "record (a proxy or cache mix-up, or an error page). If base_url is a static mock "
