@@ -265,3 +265,39 @@ def test_i18_7_header_parameters_and_query_arrays_are_sent_and_checked(
         assert len(fake.requests) == sent, "a bad argument reached the server"
         """,
     )
+
+
+# The README's examples of these shapes use the vendor's names; the spec here has the drill's
+# test-only ones, which differ only by their drill prefix.
+README_TO_DRILL = {
+    "client.tickets.": "client.drill_tickets.",
+    "amount=": "drill_amount=",
+    "priority=": "drill_priority=",
+}
+
+
+def test_i18_3_5_the_readme_examples_of_writes_and_pages_pass_mypy_strict(
+    shapes: Path, tmp_path: Path
+) -> None:
+    from test_readme_typing import readme_python_blocks
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = readme_python_blocks(readme, needs_spec=True)
+    assert len(blocks) == 3, "create, delete and paginate"
+    for line, code in blocks:
+        for vendor, drill in README_TO_DRILL.items():
+            code = code.replace(vendor, drill)
+        (tmp_path / f"readme_line_{line}.py").write_text(code, encoding="utf-8")
+    # The repo's mypy settings: strict, and the low-level package's own errors ignored.
+    (tmp_path / "mypy.ini").write_text(
+        "[mypy]\nstrict = True\n\n[mypy-mijnklantportaal_api.*]\nignore_errors = True\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "."],
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": f"{shapes / 'wrapper'}{os.pathsep}{shapes / 'generated'}"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
