@@ -382,8 +382,8 @@ def add_create_operation(spec: Spec) -> None:
         "properties": {
             "id": {"type": "string", "example": "dtk_abc12345def678"},
             "subject": {"type": "string", "example": "Broken invoice"},
-            "drillAmount": {"type": "string", "example": "12.95"},
-            "drillTotal": {"type": "number", "example": 15.67},
+            # money as the vendor types it: a string in the spec, a number in its examples
+            "drillAmount": {"type": "string", "example": 12.95},
             "expiresAt": {"type": ["string", "null"], "example": "2025-05-12T10:00:00+02:00"},
             "drillPriority": {"type": "string", "enum": ["low", "high"], "example": "low"},
             "drillContact": _ref("DrillContact"),
@@ -597,7 +597,7 @@ def add_page_list(spec: Spec) -> None:
                     "name": "per_page",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "integer"},
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
                 },
             ],
             "responses": _json_answer("200", "A page of tickets", _ref(DRILL_TICKET_PAGE)),
