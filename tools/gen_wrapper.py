@@ -1140,8 +1140,7 @@ def _request_body(
         resolved = schemas.get(_ref_name(prop) or "", prop)
         annotation, encoder = _body_value(key, prop, rules, schemas, want, where)
         nullable = _nullable(prop) or _nullable(resolved)
-        if nullable:
-            annotation += " | None"
+        if nullable:  # the signature adds "| None" (last, after NotGiven)
             encoder = f"_encode.nullable({encoder})"
         argument = identifier(key)
         if argument in RESERVED_ARGUMENTS:
@@ -1703,10 +1702,12 @@ def _signature(op: Operation) -> tuple[list[str], list[str]]:
         )
         passed.append(f"{p.argument}={p.argument}")
     for arg in op.body or ():
+        annotation = arg.annotation if arg.required else f"{arg.annotation} | NotGiven"
+        annotation += " | None" if arg.nullable else ""
         params.append(
-            f"{arg.argument}: {arg.annotation}"
+            f"{arg.argument}: {annotation}"
             if arg.required
-            else f"{arg.argument}: {arg.annotation} | NotGiven = NOT_GIVEN"
+            else f"{arg.argument}: {annotation} = NOT_GIVEN"
         )
         passed.append(f"{arg.argument}={arg.argument}")
     if _adds_page(op):
