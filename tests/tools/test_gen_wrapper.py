@@ -617,3 +617,37 @@ def test_i17_3_hostile_property_and_parameter_names_stay_text(
     assert not (tmp_path / MARKER).exists()
     comment = models.ZzTestComment.from_dict({HOSTILE_NAME: "zz"})
     assert comment.to_dict() == {HOSTILE_NAME: "zz"} and comment.extra == {}
+
+
+def _create_op_spec(**extra_body: Any) -> dict[str, Any]:
+    from spec_mutations import MUTATIONS
+
+    spec = copy.deepcopy(SPEC)
+    MUTATIONS["create-operation-added"].apply(spec)
+    spec["components"]["schemas"]["DrillTicketCreate"]["properties"].update(extra_body)
+    return spec
+
+
+def test_i18_7_a_body_property_named_like_a_per_call_option_gets_a_trailing_underscore(
+    low_level_of: LowLevelOf,
+) -> None:
+    spec = _create_op_spec(timeout={"type": "integer"}, idempotencyKey={"type": "string"})
+    resources = generate(spec, low_level_of=low_level_of)["resources.py"]
+    assert "timeout_: int | NotGiven = NOT_GIVEN" in resources
+    assert "('timeout', timeout_, 'timeout_', _encode.integer)" in resources
+    assert "idempotency_key_: str | NotGiven = NOT_GIVEN" in resources
+    assert "('idempotencyKey', idempotency_key_, 'idempotency_key_', _encode.text)" in resources
+    # the per-call options keep their names
+    assert "idempotency_key: str | None = None" in resources
+    assert "timeout: float | httpx.Timeout | None = None" in resources
+
+
+def test_i18_7_a_body_property_and_a_parameter_with_one_python_name_are_refused(
+    low_level_of: LowLevelOf,
+) -> None:
+    spec = _create_op_spec(xDrillRequestId={"type": "string"})
+    with pytest.raises(gen_wrapper.SpecError) as caught:
+        generate(spec, low_level_of=low_level_of)
+    message = str(caught.value)
+    assert "'xDrillRequestId'" in message and "'X-Drill-Request-Id'" in message, message
+    assert "x_drill_request_id" in message and "rename one in the spec" in message, message
