@@ -775,7 +775,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
     def _sleep(self, seconds: float) -> None:
         sleep(seconds, self.cancel)  # close() wakes it: ClientClosedError
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _send(self, request: httpx.Request, timeout: httpx.Timeout) -> httpx.Response:
         if self.closed:
             raise ClientClosedError(_CLOSED)
         try:
@@ -785,7 +785,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
                 raise ClientClosedError(_CLOSED) from None
             raise
         try:
-            guard = BodyGuard(request, _request_timeout(request))
+            guard = BodyGuard(request, timeout)
             watchdog = start_watchdog(response, guard)  # before decode_here drops Content-Length
             try:
                 decoder = decode_here(response)
@@ -845,7 +845,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             self._acquire(spec, request)
             started = time.monotonic()
             try:
-                response = self._send(request)
+                response = self._send(request, spec.timeout or self.config.timeout)
             except httpx.RequestError as exc:
                 outcome: RawResponse[T] | _Retry = self._handle_transport_error(
                     spec, request, exc, retries_taken
@@ -870,10 +870,11 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     async def _sleep(self, seconds: float) -> None:
         await sleep_async(seconds, self.cancel)  # close() wakes it: ClientClosedError
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request, timeout: httpx.Timeout) -> httpx.Response:
+        """``timeout``: the one ``_build_request`` gave the request (the call's, else the
+        client's), passed on rather than rebuilt from the request's extensions."""
         if self.closed:
             raise ClientClosedError(_CLOSED)
-        timeout = _request_timeout(request)
         try:
             response = await self._send_for_headers(request, timeout)
         except RuntimeError:
@@ -964,7 +965,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
             await self._acquire(spec, request)
             started = time.monotonic()
             try:
-                response = await self._send(request)
+                response = await self._send(request, spec.timeout or self.config.timeout)
             except httpx.RequestError as exc:
                 outcome: RawResponse[T] | _Retry = self._handle_transport_error(
                     spec, request, exc, retries_taken
