@@ -118,18 +118,42 @@ def mutated() -> dict[str, Any]:
     return spec
 
 
+def models_source(files: dict[str, str]) -> str:
+    """Every generated models module (``models/<group>.py``, ``models/__init__.py``), joined."""
+    return "\n".join(source for name, source in sorted(files.items()) if name.startswith("models/"))
+
+
+def model_modules(files: dict[str, str]) -> list[str]:
+    return [source for name, source in sorted(files.items()) if name.startswith("models/")]
+
+
+_loaded = 0
+
+
 def load_models(files: dict[str, str], tmp_path: Path) -> ModuleType:
-    """Import a generated models.py (it needs only the wrapper's runtime base)."""
-    path = tmp_path / "generated_models.py"
-    path.write_text(files["models.py"], encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("generated_models_under_test", path)
+    """Import a generated models package (it needs only the wrapper's runtime base)."""
+    global _loaded
+    _loaded += 1
+    name = f"generated_models_under_test_{_loaded}"
+    for file, source in files.items():
+        if file.startswith("models/"):
+            path = tmp_path / name / file.removeprefix("models/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, tmp_path / name / "__init__.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
+        for loaded in [m for m in sys.modules if m.startswith(name + ".")]:
+            # what the modules import (DecodeError, ...), reachable as one models.py had it
+            for attribute, value in vars(sys.modules[loaded]).items():
+                if not attribute.startswith("__") and not hasattr(module, attribute):
+                    setattr(module, attribute, value)
     finally:
-        del sys.modules[spec.name]
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]
     return module
 
 
@@ -137,11 +161,10 @@ def test_the_committed_code_is_what_the_generator_writes(tmp_path: Path) -> None
     if RUFF is None:
         pytest.skip("no ruff next to this Python")
     gen_wrapper.write(generate(), tmp_path, RUFF)
-    for name in sorted(p.name for p in tmp_path.glob("*.py")):
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    for name in written:
         assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
-    assert sorted(p.name for p in COMMITTED.glob("*.py")) == sorted(
-        p.name for p in tmp_path.glob("*.py")
-    )
+    assert sorted(str(p.relative_to(COMMITTED)) for p in COMMITTED.rglob("*.py")) == written
 
 
 def test_output_is_reproducible_and_marked_do_not_edit() -> None:
@@ -159,7 +182,7 @@ def test_a_new_money_and_date_time_field_are_typed_and_decoded(
     tmp_path: Path, low_level_of: LowLevelOf
 ) -> None:
     files = generate(mutated(), low_level_of=low_level_of)
-    source = files["models.py"]
+    source = models_source(files)
     assert "zz_test_late_fee_amount: Decimal | None = None" in source
     assert "zz_test_sent_on: datetime | None = None" in source
     models = load_models(files, tmp_path)
@@ -248,7 +271,7 @@ def test_an_unknown_enum_value_is_kept_not_refused(tmp_path: Path) -> None:
         "enum": ["open", "paid"],
     }
     files = generate(spec)
-    assert "Known values: ``open``, ``paid``" in files["models.py"]
+    assert "Known values: ``open``, ``paid``" in models_source(files)
     models = load_models(files, tmp_path)
     assert models.Invoice.from_dict({"zzTestState": "zz_new_state"}).zz_test_state == (
         "zz_new_state"
@@ -292,14 +315,16 @@ def _constants(source: str) -> list[str]:
     ]
 
 
-def _assert_inert(source: str, texts: tuple[str, ...]) -> None:
-    """``source`` compiles, holds each of ``texts`` verbatim inside a string, and has no
-    statement the hostile texts carry (they call ``__import__``)."""
-    compile(source, "generated", "exec")
-    assert "__import__" not in {
-        n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)
-    }, "spec text became code"
-    constants = "\n".join(_constants(source))
+def _assert_inert(source: str | list[str], texts: tuple[str, ...]) -> None:
+    """``source`` (or each of several modules) compiles, holds each of ``texts`` verbatim
+    inside a string, and has no statement the hostile texts carry (they call ``__import__``)."""
+    sources = [source] if isinstance(source, str) else source
+    for one in sources:
+        compile(one, "generated", "exec")
+        assert "__import__" not in {
+            n.id for n in ast.walk(ast.parse(one)) if isinstance(n, ast.Name)
+        }, "spec text became code"
+    constants = "\n".join(c for one in sources for c in _constants(one))
     for text in texts:
         expected = text.replace("\r\n", "\n").strip()
         assert expected in constants, f"{text!r} did not come through as text"
@@ -323,7 +348,7 @@ def test_i17_1_enum_values_of_a_field_stay_text(
         "enum": list(HOSTILE),
     }
     files = generate(spec)
-    _assert_inert(files["models.py"], HOSTILE)
+    _assert_inert(model_modules(files), HOSTILE)
     _assert_inert(files["examples.py"], HOSTILE[:1])  # the first value is the example
     monkeypatch.chdir(tmp_path)
     models = load_models(files, tmp_path)  # runs the module: the payload must not run
@@ -402,7 +427,7 @@ def test_i17_6_a_nul_and_control_characters_in_descriptions_stay_text(tmp_path: 
     files = generate(spec)
     for source in files.values():
         assert "\x00" not in source and "\u2028" not in source
-    _assert_inert(files["models.py"], (text,))
+    _assert_inert(model_modules(files), (text,))
     _assert_inert(files["resources.py"], (text,))
     assert load_models(files, tmp_path).Invoice.__doc__.startswith(text)
 
@@ -607,7 +632,7 @@ def test_i17_3_hostile_property_and_parameter_names_stay_text(
     tmp_path: Path, low_level_of: LowLevelOf, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = generate(hostile_spec(SPEC), low_level_of=low_level_of)
-    _assert_inert(files["models.py"], (HOSTILE_NAME,))  # the wire key, as a literal
+    _assert_inert(model_modules(files), (HOSTILE_NAME,))  # the wire key, as a literal
     _assert_inert(files["examples.py"], (HOSTILE_NAME,))  # the fake's route and example
     monkeypatch.chdir(tmp_path)
     models = load_models(files, tmp_path)

@@ -15,8 +15,19 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from mijnklantportaal import _decode
 from mijnklantportaal._decode import DecodeError
+from mijnklantportaal._exceptions import InvalidArgumentError
 
-__all__ = ["EMPTY_EXTRA", "ExtraFields", "Model", "decode_field", "decode_list", "jsonable"]
+__all__ = [
+    "ABSENT",
+    "EMPTY_EXTRA",
+    "ExtraFields",
+    "Model",
+    "UnionDecoder",
+    "decode_field",
+    "decode_items",
+    "decode_list",
+    "jsonable",
+]
 
 T = TypeVar("T")
 
@@ -52,6 +63,18 @@ class ExtraFields(dict[str, Any]):
 EMPTY_EXTRA = ExtraFields()
 
 
+class _Absent:
+    """A required key the object lacks (where ``None`` is a value: a nullable field)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+
+
 class Model:
     """Base of the generated response models: decoding from and encoding to the API's JSON."""
 
@@ -59,6 +82,9 @@ class Model:
     # (attribute, JSON key, kind) of each field the spec declares, in the spec's order.
     _wire_fields: ClassVar[tuple[tuple[str, str, str], ...]]
     _wire_keys: ClassVar[frozenset[str]]
+    _wire_required: ClassVar[frozenset[str]]
+    # (attribute, JSON key, how it is sent, null sent for None, known values): ``to_wire``.
+    _wire_out: ClassVar[tuple[tuple[str, str, str, bool, tuple[Any, ...]], ...]]
     extra: Mapping[str, Any]
 
     @classmethod
@@ -72,6 +98,26 @@ class Model:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601."""
         raise NotImplementedError
+
+    def to_wire(self) -> dict[str, Any]:
+        """This object as a request body sends it: the spec's keys; money in the JSON type the
+        spec gives it (``type: string`` -> ``"12.95"``; ``type: number`` -> the ``Decimal``
+        itself, which the request encoder writes as a JSON number from its digits, never
+        through a float); timestamps as ISO 8601 with their offset; nested models encoded the
+        same way. A field that is ``None`` is left out, except a required nullable one (sent
+        as ``null``); ``extra`` is not sent. A value the spec cannot take (an enum value it
+        does not list, a float or naive datetime) raises ``InvalidArgumentError``: nothing is
+        sent."""
+        name = type(self).__name__
+        result: dict[str, Any] = {}
+        for attribute, key, how, send_null, known in self._wire_out:
+            value = getattr(self, attribute)
+            if value is None:
+                if send_null:
+                    result[key] = None
+                continue
+            result[key] = encode_wire(how, value, f"{name}.{attribute}", known)
+        return result
 
 
 new_instance = object.__new__
@@ -123,3 +169,122 @@ def jsonable(value: object) -> Any:
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
     return value
+
+
+def decode_items(decoder: Callable[[Any], T], values: object, key: str) -> tuple[T, ...]:
+    """A JSON list of scalars (or of a union) as a tuple; an error names the item
+    (``tags[2]``)."""
+    if type(values) is not list:
+        raise DecodeError(f"expected a list, got {kind_of(values)}", key)
+    items = []
+    for index, item in enumerate(values):
+        try:
+            items.append(decoder(item))
+        except DecodeError as exc:
+            raise exc.at(f"[{index}]").at(key) from None
+    return tuple(items)
+
+
+class UnionDecoder:
+    """Decodes a ``oneOf``/``anyOf`` of models: the variant the discriminator names, else the
+    one the object's shape fits.
+
+    By discriminator: ``data[discriminator]`` looked up in ``mapping`` (the spec's mapping,
+    plus each model's own schema name). A value the mapping does not know (the API added a
+    variant) is chosen by shape, like a union without a discriminator: among the variants
+    whose required keys the object has, the one declaring most of its keys first (spec
+    order on a tie), the first that decodes. None fits: a ``DecodeError`` naming them."""
+
+    __slots__ = ("discriminator", "mapping", "name", "variants")
+
+    def __init__(
+        self,
+        name: str,
+        variants: tuple[type[Model], ...],
+        *,
+        discriminator: str | None = None,
+        mapping: Mapping[str, type[Model]] | None = None,
+    ) -> None:
+        self.name = name
+        self.variants = variants
+        self.discriminator = discriminator
+        self.mapping = dict(mapping or {})
+
+    def __call__(self, data: object) -> Any:
+        if type(data) is not dict:
+            raise DecodeError(f"expected a JSON object ({self.name}), got {kind_of(data)}")
+        if self.discriminator is not None:
+            tag = data.get(self.discriminator)
+            chosen = self.mapping.get(tag) if type(tag) is str else None
+            if chosen is not None:
+                return chosen.from_dict(data)
+        keys = data.keys()
+        fitting = [v for v in self.variants if v._wire_required <= keys]
+        fitting.sort(key=lambda v: -len(v._wire_keys & keys))
+        first: tuple[str, DecodeError] | None = None
+        for variant in fitting:
+            try:
+                return variant.from_dict(data)
+            except DecodeError as exc:
+                first = first or (variant.__name__, exc)
+        names = ", ".join(v.__name__ for v in self.variants)
+        if first is not None:
+            raise DecodeError(f"fits none of {names} (as {first[0]}: {first[1]})")
+        how = (
+            f"{self.discriminator!r} is {_shown(data.get(self.discriminator))}; "
+            if (self.discriminator is not None)
+            else ""
+        )
+        raise DecodeError(f"fits none of {names} ({how}required keys missing)")
+
+
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def encode_wire(how: str, value: Any, where: str, known: tuple[Any, ...] = ()) -> Any:
+    """One field's value as ``Model.to_wire`` sends it (``how`` from the model's table)."""
+    if known and value not in known:
+        values = ", ".join(repr(v) for v in known)
+        raise InvalidArgumentError(
+            f"{where} must be one of {values}, not {_shown(value)}; nothing was sent"
+        )
+    if how.startswith("list:"):
+        if not isinstance(value, list | tuple):
+            raise InvalidArgumentError(f"{where} must be a tuple or list, not {_shown(value)}")
+        return [encode_wire(how[5:], item, f"{where}[{n}]") for n, item in enumerate(value)]
+    if how.startswith("money:"):
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            raise InvalidArgumentError(
+                f"{where} must be a Decimal (money never goes through a float), not "
+                f"{_shown(value)}; nothing was sent"
+            )
+        amount = Decimal(value)
+        if not amount.is_finite():
+            raise InvalidArgumentError(f"{where} must be a finite amount, not {amount}")
+        return format(amount, "f") if how == "money:string" else amount
+    if how == "timestamp":
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            raise InvalidArgumentError(
+                f"{where} must be a datetime with a timezone, not {_shown(value)}; nothing was sent"
+            )
+        return value.isoformat()
+    if how in ("model", "models", "union"):
+        if how == "models":
+            return [encode_wire("model", item, f"{where}[{n}]") for n, item in enumerate(value)]
+        if not isinstance(value, Model):
+            raise InvalidArgumentError(f"{where} must be a model, not {_shown(value)}")
+        return value.to_wire()
+    expected = _PLAIN.get(how)
+    if expected is not None and (
+        not isinstance(value, expected) or (how == "integer" and isinstance(value, bool))
+    ):
+        raise InvalidArgumentError(
+            f"{where} must be {_PLAIN_NAMES[how]}, not {_shown(value)}; nothing was sent"
+        )
+    return value
+
+
+_PLAIN: dict[str, type] = {"text": str, "integer": int, "boolean": bool}
+_PLAIN_NAMES = {"text": "a str", "integer": "a whole number (int)", "boolean": "True or False"}
