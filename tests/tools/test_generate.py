@@ -306,7 +306,9 @@ def test_i17_1_a_hostile_spec_generates_code_that_imports_and_runs_none_of_it(
         assert _words(text) in docs  # the Invoice description has all of them
     models = "\n".join(
         p.read_text()
-        for p in sorted((hostile / "wrapper" / "mijnklantportaal" / "_generated" / "models").glob("*.py"))
+        for p in sorted(
+            (hostile / "wrapper" / "mijnklantportaal" / "_generated" / "models").glob("*.py")
+        )
     )
     enum_doc = "Known values: " + ", ".join(f"``{gen_wrapper.doc_text(t)}``" for t in HOSTILE)
     assert enum_doc in models.replace("\n    ", " ")
