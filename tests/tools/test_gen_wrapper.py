@@ -856,6 +856,7 @@ def test_i18_9_every_model_of_every_shape_round_trips_wire_model_wire(tmp_path: 
     api = gen_wrapper.build(spec, MAP, LOW_LEVEL)
     models = load_models(gen_wrapper.generate(spec, MAP, LOW_LEVEL), tmp_path)
     assert {"ZzTestCreditNote", "ZzTestCard", "ZzTestComment"} <= set(api.models)
+
     def property_of(name: str) -> Callable[[], None]:
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
         @given(st.data())
