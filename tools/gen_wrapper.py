@@ -6,8 +6,10 @@
 Writes, as plain Python source marked "do not edit" (``./generate.sh`` runs it and formats
 the result with the pinned ruff; ``--check`` compares it):
 
-- ``models.py``: one frozen slotted attrs class per object schema a 2xx response uses, with
-  a straight-line ``from_dict``/``to_dict`` built on ``mijnklantportaal._decode``;
+- ``models/<group>.py``: one frozen slotted attrs class per object schema a 2xx response uses,
+  with a straight-line ``from_dict``/``to_dict`` built on ``mijnklantportaal._decode`` and a
+  ``_wire_out`` table for ``to_wire``; a type alias per ``oneOf``/``anyOf`` schema; one module
+  per tag group (``model_groups``), ``models/__init__.py`` re-exporting them;
 - ``resources.py``: one resource class per first tag, one method per operation, sync, async
   and ``with_raw_response``, requests built by the low-level package's ``_get_kwargs``;
 - ``ids.py``: the id prefixes of the map; ``examples.py``: the fake's routes and examples;
@@ -16,8 +18,9 @@ the result with the pinned ruff; ``--check`` compares it):
 The types follow the rules in ``docs/updating-the-spec.md``: ``format: date-time``/``date`` or
 a timestamp name -> aware ``datetime``; a money name, a listed percentage or ``type: number``
 -> ``Decimal``; ``integer`` -> ``int``; ``boolean`` -> ``bool``; ``string`` -> ``str``;
-``$ref`` -> the model; an array of ``$ref`` -> a tuple of the model; anything else -> the
-decoded JSON (``Any``). Output is byte-for-byte reproducible: sorted or spec order, no clock.
+``$ref`` -> the model; an array of ``$ref`` -> a tuple of the model; an array of scalars ->
+a tuple of the scalar; ``allOf`` -> one model, the parts' fields merged; ``oneOf``/``anyOf``
+of ``$ref``s -> the union of the models; anything else -> the decoded JSON (``Any``). Output is byte-for-byte reproducible: sorted or spec order, no clock.
 """
 
 from __future__ import annotations
