@@ -257,7 +257,7 @@ SHAPE_PROBES: dict[str, Probe] = {
             invoice = {aw}client.invoices.get(EXAMPLE_ID)
             reveal_type(invoice.drill_reminder_days)
         """,
-        reveals=("tuple[builtins.int, ...]",),
+        reveals=("tuple[int, ...]",),
         setup='fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillReminderDays": [1, 7, 30]})',
         loopback="""
             example = {aw}client.invoices.get(EXAMPLE_ID)
@@ -274,7 +274,7 @@ SHAPE_PROBES: dict[str, Probe] = {
             reveal_type(invoice.drill_is_disputed)
             reveal_type(invoice.drill_note)
         """,
-        reveals=("builtins.int", "builtins.bool", "builtins.str"),
+        reveals=("int", "bool", "str"),
         setup=(
             'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillReminderCount": 3, '
             '"drillIsDisputed": True, "drillNote": None})'
@@ -296,7 +296,7 @@ SHAPE_PROBES: dict[str, Probe] = {
             invoice = {aw}client.invoices.get(EXAMPLE_ID)
             reveal_type(invoice.drill_dispute_state)
         """,
-        reveals=("builtins.str",),
+        reveals=("str",),
         setup=(
             'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, '
             '"drillDisputeState": "drill-escalated"})'
@@ -365,7 +365,7 @@ SHAPE_PROBES: dict[str, Probe] = {
         loopback="""
             example = {aw}client.invoices.get(EXAMPLE_ID)
             card = example.drill_payment
-            assert type(card).__name__ == "DrillCardPayment" and card.drill_last4 == "4242", card
+            assert type(card).__name__ == "DrillCardPayment" and card.drill_last_4 == "4242", card
             other = {aw}client.invoices.get(DRILL_ID)
             bank = other.drill_payment
             assert type(bank).__name__ == "DrillBankPayment", other
