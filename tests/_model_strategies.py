@@ -132,12 +132,14 @@ def check_round_trip(cls: Any, wire: dict[str, Any], loads: Any) -> None:
 
 
 def _same(model: Any, wire: dict[str, Any], out: dict[str, Any], where: str) -> None:
-    rows = {row[1]: row for row in type(model)._wire_out}
+    rows = {row[1]: row for row in type(model)._wire}
     sent = {key for key, value in wire.items() if value is not None and key in rows}
-    nulls = {key for key in wire if wire[key] is None and key in rows and rows[key][3]}
+    nulls = {
+        key for key in wire if wire[key] is None and key in rows and rows[key][3] and rows[key][4]
+    }
     assert set(out) == sent | nulls, (where, sorted(wire), sorted(out))
     for key in sent:
-        attribute, _, how, _, _ = rows[key]
+        attribute, _, how, *_ = rows[key]
         _same_value(how, getattr(model, attribute), wire[key], out[key], f"{where}.{key}")
 
 

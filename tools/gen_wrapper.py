@@ -8,7 +8,7 @@ the result with the pinned ruff; ``--check`` compares it):
 
 - ``models/<group>.py``: one frozen slotted attrs class per object schema a 2xx response uses,
   with a straight-line ``from_dict``/``to_dict`` built on ``mijnklantportaal._decode`` and a
-  ``_wire_out`` table for ``to_wire``; a type alias per ``oneOf``/``anyOf`` schema; one module
+  ``_wire`` table (one row per field) for ``to_wire``; a type alias per ``oneOf``/``anyOf`` schema; one module
   per tag group (``model_groups``), ``models/__init__.py`` re-exporting them;
 - ``resources.py``: one resource class per first tag, one method per operation, sync, async
   and ``with_raw_response``, requests built by the low-level package's ``_get_kwargs``;
@@ -1376,6 +1376,7 @@ def _emit_model_module(api: Api, module: str, names: list[str], groups: Mapping[
         "    ExtraFields,",
         "    Model,",
         "    UnionDecoder,",
+        "    WireTable,",
         "    decode_field,",
         "    decode_items,",
         "    decode_list,",
@@ -1537,15 +1538,10 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
         "    )",
         '    """Fields the API sent that this version does not know, as decoded JSON (read-only)."""',
         "",
-        "    _wire_fields: ClassVar[tuple[tuple[str, str, str], ...]] = (",
-        *[f"        ({p.attribute!r}, {p.key!r}, {p.type.kind!r})," for p in model.props],
-        "    )",
-        f"    _wire_keys: ClassVar[frozenset[str]] = frozenset({sorted(p.key for p in model.props)!r})",
-        "    _wire_required: ClassVar[frozenset[str]] = frozenset("
-        f"{sorted(p.key for p in model.props if p.required)!r})",
-        "    # to_wire: (attribute, JSON key, how it is sent, null sent for None, known values)",
-        "    _wire_out: ClassVar[tuple[tuple[str, str, str, bool, tuple[Any, ...]], ...]] = (",
-        *[f"        {_wire_out(p)}," for p in model.props],
+        "    # (attribute, JSON key, how it is sent, required, nullable, known values) per field:",
+        "    # to_wire reads it; Model derives _wire_fields, _wire_keys and _wire_required from it.",
+        "    _wire: ClassVar[WireTable] = (",
+        *[f"        {_wire_row(p)}," for p in model.props],
         "    )",
         "",
         "    @classmethod",
@@ -1750,19 +1746,13 @@ def _wire_how(ftype: FieldType) -> str:
     return ftype.kind
 
 
-def _wire_out(prop: Prop) -> str:
-    """One row of a model's ``_wire_out`` table (the request body encoder reads it)."""
+def _wire_row(prop: Prop) -> str:
+    """One row of a model's ``_wire`` table (``Model`` and its ``to_wire`` read it)."""
     ftype = prop.type.item if prop.type.kind == "list" and prop.type.item else prop.type
-    row = (
-        prop.attribute,
-        prop.key,
-        _wire_how(prop.type),
-        _absent_allowed(prop),
-        list(ftype.enum),
-    )
     where = f"property {prop.key!r}"
-    known = repr(tuple(json_value(row[4], f"{where}: enum")))
-    return "(" + ", ".join(literal(part, where) for part in row[:4]) + f", {known})"
+    row = (prop.attribute, prop.key, _wire_how(prop.type), prop.required, prop.type.nullable)
+    known = repr(tuple(json_value(list(ftype.enum), f"{where}: enum")))
+    return "(" + ", ".join(literal(part, where) for part in row) + f", {known})"
 
 
 def emit_resources(api: Api) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "ExtraFields",
     "Model",
     "UnionDecoder",
+    "WireTable",
     "decode_field",
     "decode_items",
     "decode_list",
@@ -63,6 +64,12 @@ class ExtraFields(dict[str, Any]):
 EMPTY_EXTRA = ExtraFields()
 
 
+WireTable = tuple[tuple[str, str, str, bool, bool, tuple[Any, ...]], ...]
+"""A model's fields: (attribute, JSON key, how it is sent, required, nullable, known values).
+``how``: ``text``, ``integer``, ``boolean``, ``money:string``, ``money:number``, ``timestamp``,
+``model``, ``models``, ``union``, ``json``, or ``list:<how>`` for an array of scalars."""
+
+
 class _Absent:
     """A required key the object lacks (where ``None`` is a value: a nullable field)."""
 
@@ -79,13 +86,23 @@ class Model:
     """Base of the generated response models: decoding from and encoding to the API's JSON."""
 
     __slots__ = ()
-    # (attribute, JSON key, kind) of each field the spec declares, in the spec's order.
+    # The generated table: (attribute, JSON key, how it is sent, required, nullable, known
+    # values) of each field the spec declares, in the spec's order.
+    _wire: ClassVar[WireTable]
+    # Derived from it (``__init_subclass__``): (attribute, JSON key, kind) of each field, the
+    # JSON keys, and the keys the spec requires.
     _wire_fields: ClassVar[tuple[tuple[str, str, str], ...]]
     _wire_keys: ClassVar[frozenset[str]]
     _wire_required: ClassVar[frozenset[str]]
-    # (attribute, JSON key, how it is sent, null sent for None, known values): ``to_wire``.
-    _wire_out: ClassVar[tuple[tuple[str, str, str, bool, tuple[Any, ...]], ...]]
     extra: Mapping[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: WireTable | None = cls.__dict__.get("_wire")
+        if table is not None:
+            cls._wire_fields = tuple((row[0], row[1], row[2].split(":", 1)[0]) for row in table)
+            cls._wire_keys = frozenset(row[1] for row in table)
+            cls._wire_required = frozenset(row[1] for row in table if row[3])
 
     @classmethod
     def from_dict(cls, data: object) -> Self:
@@ -110,10 +127,10 @@ class Model:
         sent."""
         name = type(self).__name__
         result: dict[str, Any] = {}
-        for attribute, key, how, send_null, known in self._wire_out:
+        for attribute, key, how, required, nullable, known in self._wire:
             value = getattr(self, attribute)
             if value is None:
-                if send_null:
+                if required and nullable:
                     result[key] = None
                 continue
             result[key] = encode_wire(how, value, f"{name}.{attribute}", known)

@@ -26,6 +26,7 @@ from mijnklantportaal._models import (
     SMALL_DECIMALS_END,
     ExtraFields,
     Model,
+    WireTable,
     decode_field,
     decode_list,
     jsonable,
@@ -65,39 +66,17 @@ class InvoiceLine(Model):
     )
     """Fields the API sent that this version does not know, as decoded JSON (read-only)."""
 
-    _wire_fields: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("id", "id", "text"),
-        ("description", "description", "text"),
-        ("quantity", "quantity", "integer"),
-        ("currency", "currency", "text"),
-        ("amount_excl_vat", "amountExclVat", "money"),
-        ("vat_rate", "vatRate", "money"),
-        ("vat_amount", "vatAmount", "money"),
-        ("amount_incl_vat", "amountInclVat", "money"),
-    )
-    _wire_keys: ClassVar[frozenset[str]] = frozenset(
-        [
-            "amountExclVat",
-            "amountInclVat",
-            "currency",
-            "description",
-            "id",
-            "quantity",
-            "vatAmount",
-            "vatRate",
-        ]
-    )
-    _wire_required: ClassVar[frozenset[str]] = frozenset([])
-    # to_wire: (attribute, JSON key, how it is sent, null sent for None, known values)
-    _wire_out: ClassVar[tuple[tuple[str, str, str, bool, tuple[Any, ...]], ...]] = (
-        ("id", "id", "text", False, ()),
-        ("description", "description", "text", False, ()),
-        ("quantity", "quantity", "integer", False, ()),
-        ("currency", "currency", "text", False, ()),
-        ("amount_excl_vat", "amountExclVat", "money:string", False, ()),
-        ("vat_rate", "vatRate", "money:string", False, ()),
-        ("vat_amount", "vatAmount", "money:string", False, ()),
-        ("amount_incl_vat", "amountInclVat", "money:string", False, ()),
+    # (attribute, JSON key, how it is sent, required, nullable, known values) per field:
+    # to_wire reads it; Model derives _wire_fields, _wire_keys and _wire_required from it.
+    _wire: ClassVar[WireTable] = (
+        ("id", "id", "text", False, False, ()),
+        ("description", "description", "text", False, False, ()),
+        ("quantity", "quantity", "integer", False, False, ()),
+        ("currency", "currency", "text", False, False, ()),
+        ("amount_excl_vat", "amountExclVat", "money:string", False, False, ()),
+        ("vat_rate", "vatRate", "money:string", False, False, ()),
+        ("vat_amount", "vatAmount", "money:string", False, False, ()),
+        ("amount_incl_vat", "amountInclVat", "money:string", False, False, ()),
     )
 
     @classmethod
@@ -259,42 +238,18 @@ class Invoice(Model):
     )
     """Fields the API sent that this version does not know, as decoded JSON (read-only)."""
 
-    _wire_fields: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("id", "id", "text"),
-        ("invoice_number", "invoiceNumber", "text"),
-        ("lines", "lines", "models"),
-        ("currency", "currency", "text"),
-        ("subtotal_amount", "subtotalAmount", "money"),
-        ("vat_amount", "vatAmount", "money"),
-        ("total_amount", "totalAmount", "money"),
-        ("issued_at", "issuedAt", "timestamp"),
-        ("is_paid", "isPaid", "boolean"),
-    )
-    _wire_keys: ClassVar[frozenset[str]] = frozenset(
-        [
-            "currency",
-            "id",
-            "invoiceNumber",
-            "isPaid",
-            "issuedAt",
-            "lines",
-            "subtotalAmount",
-            "totalAmount",
-            "vatAmount",
-        ]
-    )
-    _wire_required: ClassVar[frozenset[str]] = frozenset([])
-    # to_wire: (attribute, JSON key, how it is sent, null sent for None, known values)
-    _wire_out: ClassVar[tuple[tuple[str, str, str, bool, tuple[Any, ...]], ...]] = (
-        ("id", "id", "text", False, ()),
-        ("invoice_number", "invoiceNumber", "text", False, ()),
-        ("lines", "lines", "models", False, ()),
-        ("currency", "currency", "text", False, ()),
-        ("subtotal_amount", "subtotalAmount", "money:string", False, ()),
-        ("vat_amount", "vatAmount", "money:string", False, ()),
-        ("total_amount", "totalAmount", "money:string", False, ()),
-        ("issued_at", "issuedAt", "timestamp", False, ()),
-        ("is_paid", "isPaid", "boolean", False, ()),
+    # (attribute, JSON key, how it is sent, required, nullable, known values) per field:
+    # to_wire reads it; Model derives _wire_fields, _wire_keys and _wire_required from it.
+    _wire: ClassVar[WireTable] = (
+        ("id", "id", "text", False, False, ()),
+        ("invoice_number", "invoiceNumber", "text", False, False, ()),
+        ("lines", "lines", "models", False, False, ()),
+        ("currency", "currency", "text", False, False, ()),
+        ("subtotal_amount", "subtotalAmount", "money:string", False, False, ()),
+        ("vat_amount", "vatAmount", "money:string", False, False, ()),
+        ("total_amount", "totalAmount", "money:string", False, False, ()),
+        ("issued_at", "issuedAt", "timestamp", False, False, ()),
+        ("is_paid", "isPaid", "boolean", False, False, ()),
     )
 
     @classmethod
