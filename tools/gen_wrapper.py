@@ -831,6 +831,7 @@ _TAKEN = frozenset(
     | {"boolean", "integer", "money", "text", "timestamp", "check_depth", "jsonable", "kind_of"}
     | {"EMPTY_EXTRA", "MAX_EXPONENT", "SMALL_DECIMALS", "SMALL_DECIMALS_END", "new_instance"}
     | {"decode_field", "decode_list", "slot_setter", "afetch_many", "fetch_many", "NamedTuple"}
+    | {"ABSENT", "TypeAlias", "UnionDecoder", "WireTable", "decode_items"}
     | RESERVED_ARGUMENTS
 )
 

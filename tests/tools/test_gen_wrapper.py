@@ -868,3 +868,21 @@ def test_i18_9_every_model_of_every_shape_round_trips_wire_model_wire(tmp_path: 
 
     for name in sorted(api.models):
         property_of(name)()
+
+
+def test_i18_6_every_name_the_model_modules_import_is_refused_as_a_schema_name() -> None:
+    """A schema named like a helper the models import (``UnionDecoder``, ``TypeAlias``, ...)
+    would replace it: the names are read from the emitted modules, so a new helper is covered."""
+    imported = set()
+    for source in model_modules(generate(shapes_spec(SPEC))):
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported |= {alias.asname or alias.name for alias in node.names}
+    assert {"UnionDecoder", "TypeAlias", "WireTable"} <= imported
+    assert imported - {"annotations"} <= gen_wrapper._TAKEN, imported - gen_wrapper._TAKEN
+    spec = shapes_spec(SPEC)
+    spec["components"]["schemas"]["UnionDecoder"] = spec["components"]["schemas"].pop("ZzTestCard")
+    spec["components"]["schemas"]["ZzTestPayment"]["oneOf"][0] = _shape_ref("UnionDecoder")
+    del spec["components"]["schemas"]["ZzTestPayment"]["discriminator"]["mapping"]["card"]
+    with pytest.raises(gen_wrapper.SpecError, match="UnionDecoder"):
+        generate(spec)
