@@ -831,7 +831,7 @@ _TAKEN = frozenset(
     | {"boolean", "integer", "money", "text", "timestamp", "check_depth", "jsonable", "kind_of"}
     | {"EMPTY_EXTRA", "MAX_EXPONENT", "SMALL_DECIMALS", "SMALL_DECIMALS_END", "new_instance"}
     | {"decode_field", "decode_list", "slot_setter", "afetch_many", "fetch_many", "NamedTuple"}
-    | {"ABSENT", "TypeAlias", "UnionDecoder", "WireTable", "decode_items"}
+    | {"ABSENT", "TypeAlias", "WireTable", "decode_union", "partial", "Callable"}
     | RESERVED_ARGUMENTS
 )
 
@@ -1352,9 +1352,10 @@ def _emit_model_module(api: Api, module: str, names: list[str], groups: Mapping[
         "",
         "from __future__ import annotations",
         "",
-        "from collections.abc import Mapping",
+        "from collections.abc import Callable, Mapping",
         "from datetime import datetime",
         "from decimal import Decimal",
+        "from functools import partial",
         "from typing import Any, ClassVar, Self, TypeAlias, final",
         "",
         "import attrs",
@@ -1376,11 +1377,10 @@ def _emit_model_module(api: Api, module: str, names: list[str], groups: Mapping[
         "    SMALL_DECIMALS_END,",
         "    ExtraFields,",
         "    Model,",
-        "    UnionDecoder,",
         "    WireTable,",
         "    decode_field,",
-        "    decode_items,",
         "    decode_list,",
+        "    decode_union,",
         "    jsonable,",
         "    kind_of,",
         "    new_instance,",
@@ -1406,7 +1406,7 @@ def _emit_model_module(api: Api, module: str, names: list[str], groups: Mapping[
     decoders = _union_decoders(models.values(), api.unions)
     if decoders:
         out += ["", "# The decoders of the unions above, by schema or Model.attribute.", ""]
-        out.append("_unions: dict[str, UnionDecoder] = {")
+        out.append("_unions: dict[str, Callable[[Any], Any]] = {")
         for key, ftype in decoders:
             out.append(f"    {literal(key, 'a union')}: {_union_decoder(ftype)},")
         out.append("}")
@@ -1431,15 +1431,17 @@ def _union_decoders(
 
 
 def _union_decoder(ftype: FieldType) -> str:
-    name = ftype.model or " | ".join(ftype.variants)
-    args = [literal(name, "a union"), f"({', '.join(ftype.variants)},)"]
+    """``_models.decode_union`` bound to a union's variants (and discriminator)."""
+    variants = ", ".join(f"({literal(v, 'a union')}, {v}.from_dict)" for v in ftype.variants)
+    args = ["decode_union", f"variants=({variants},)"]
     if ftype.discriminator is not None:
         args.append(f"discriminator={literal(ftype.discriminator, 'a discriminator')}")
         mapping = ", ".join(
-            f"{literal(value, 'a discriminator value')}: {model}" for value, model in ftype.mapping
+            f"{literal(value, 'a discriminator value')}: {model}.from_dict"
+            for value, model in ftype.mapping
         )
         args.append(f"mapping={{{mapping}}}")
-    return f"UnionDecoder({', '.join(args)})"
+    return f"partial({', '.join(args)})"
 
 
 def _check_unions(api: Api) -> None:
@@ -1711,7 +1713,7 @@ def _decode_lines(prop: Prop, nested: str = "from_dict", model: str = "") -> lis
             decoder = f"_unions[{literal(_union_key(model, prop, item), 'a union')}]"
         else:
             decoder = _SCALAR_DECODERS[item.kind]
-        lines += [f"if {v} is not None:", f"    {v} = decode_items({decoder}, {v}, {key!r})"]
+        lines += [f"if {v} is not None:", f"    {v} = decode_list({decoder}, {v}, {key!r})"]
     if prop.required and not prop.type.nullable:
         lines += [
             f"if {v} is None:",

@@ -8,26 +8,25 @@ API sends that a model does not declare, and the helpers the generated code call
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self, TypeVar
 
 from mijnklantportaal import _decode
 from mijnklantportaal._decode import DecodeError
-from mijnklantportaal._exceptions import InvalidArgumentError
 
 __all__ = [
     "ABSENT",
     "EMPTY_EXTRA",
     "ExtraFields",
     "Model",
-    "UnionDecoder",
     "WireTable",
     "decode_field",
-    "decode_items",
     "decode_list",
+    "decode_union",
     "jsonable",
+    "nullable",
 ]
 
 T = TypeVar("T")
@@ -117,24 +116,42 @@ class Model:
         raise NotImplementedError
 
     def to_wire(self) -> dict[str, Any]:
-        """This object as a request body sends it: the spec's keys; money in the JSON type the
-        spec gives it (``type: string`` -> ``"12.95"``; ``type: number`` -> the ``Decimal``
-        itself, which the request encoder writes as a JSON number from its digits, never
-        through a float); timestamps as ISO 8601 with their offset; nested models encoded the
-        same way. A field that is ``None`` is left out, except a required nullable one (sent
-        as ``null``); ``extra`` is not sent. A value the spec cannot take (an enum value it
-        does not list, a float or naive datetime) raises ``InvalidArgumentError``: nothing is
-        sent."""
+        """The object ``_encode.dumps`` writes for this model in a request body.
+
+        Fields the API sent that the model does not declare (``extra``) first, then each
+        declared field under its JSON key. A generated model (it has a ``_wire`` table) sends
+        each field in the JSON type the spec gives it, checked by the ``_encode`` encoders
+        before anything is sent (``InvalidArgumentError`` naming ``Model.attribute``): money
+        of ``type: string`` as the string of its digits (``"12.95"``), of ``type: number`` as
+        the ``Decimal``, which ``dumps`` writes as a JSON number from its digits (never a
+        float); timestamps as ISO 8601 with their offset (a naive one refused); an enum value
+        only if the spec lists it (a field stays ``str``, so a value the server added later
+        is readable, but is not sent back); nested models as their own ``to_wire()``. A field
+        that is None is left out, except a required nullable one (sent as ``null``).
+
+        A handwritten model with ``_wire_fields`` only: each field that is not None as is (a
+        field whose kind is ``"money_string"`` as the string of its digits).
+        """
+        wire: dict[str, Any] = dict(self.extra)
+        table: WireTable | None = getattr(type(self), "_wire", None)
+        if table is None:
+            for attribute, key, kind in self._wire_fields:
+                value = getattr(self, attribute)
+                if value is None:
+                    continue
+                wire[key] = str(value) if kind == "money_string" else value
+            return wire
+        from mijnklantportaal._encode import wire_value  # _encode imports this module
+
         name = type(self).__name__
-        result: dict[str, Any] = {}
-        for attribute, key, how, required, nullable, known in self._wire:
+        for attribute, key, how, required, nullable, known in table:
             value = getattr(self, attribute)
             if value is None:
                 if required and nullable:
-                    result[key] = None
+                    wire[key] = None
                 continue
-            result[key] = encode_wire(how, value, f"{name}.{attribute}", known)
-        return result
+            wire[key] = wire_value(how, value, f"{name}.{attribute}", known)
+        return wire
 
 
 new_instance = object.__new__
@@ -188,120 +205,91 @@ def jsonable(value: object) -> Any:
     return value
 
 
-def decode_items(decoder: Callable[[Any], T], values: object, key: str) -> tuple[T, ...]:
-    """A JSON list of scalars (or of a union) as a tuple; an error names the item
-    (``tags[2]``)."""
-    if type(values) is not list:
-        raise DecodeError(f"expected a list, got {kind_of(values)}", key)
-    items = []
-    for index, item in enumerate(values):
+# -- composed schemas (oneOf/anyOf), nullable fields and string enums ----------------------
+#
+# String enums need nothing here: a response field of an enum stays a plain ``str``, decoded
+# with ``_decode.text``, so a value the server adds later is kept verbatim and readable (the
+# known values are in the field's docstring). Request arguments are typed
+# ``Literal["open", "paid"]`` and checked with ``_encode.one_of`` before sending.
+
+
+def nullable(decoder: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """``decoder`` that also takes JSON ``null`` (as None): a ``type: [X, "null"]`` value,
+    e.g. the items of an array of nullable values (``decode_list(nullable(text), ...)``)."""
+
+    def decode_nullable(value: object) -> T | None:
+        return None if value is None else decoder(value)
+
+    return decode_nullable
+
+
+def decode_union(
+    value: object,
+    variants: Sequence[tuple[str, Callable[[Any], T]]],
+    *,
+    discriminator: str | None = None,
+    mapping: Mapping[str, Callable[[Any], T]] | None = None,
+) -> T:
+    """A ``oneOf``/``anyOf`` value as the variant it is.
+
+    ``variants`` are (name, decoder) in the spec's order; a decoder raises ``DecodeError``
+    when the value does not fit (a model's ``from_dict``, or ``_decode.text``/``integer``...).
+
+    - With ``discriminator`` (the property's JSON name) and ``mapping`` (its value -> the
+      variant's decoder, the spec's ``discriminator.mapping`` or the schema names), the
+      value must be an object whose discriminator is one of the mapping's keys; that
+      variant decodes it, and its error, if any, is the error.
+    - Without: each variant is tried and the first that decodes wins (``anyOf`` and
+      ``oneOf`` alike: a value that fits two ``oneOf`` variants is the server's fault, not
+      worth failing the call over). For an object, model variants (a ``Model``'s
+      ``from_dict``) are tried by shape: those whose required keys it has first, and among
+      them the one declaring most of its keys (so a model whose fields are all optional
+      does not take every object); otherwise in the spec's order. When none decodes, the
+      ``DecodeError`` lists what each variant said.
+
+    Wrap the call in ``decode_field`` to locate the error (``payment.method``).
+    """
+    if discriminator is not None and mapping is not None:
+        return _decode_discriminated(value, discriminator, mapping)
+    reasons = []
+    for name, decoder in _by_shape(value, variants) if type(value) is dict else variants:
         try:
-            items.append(decoder(item))
+            return decoder(value)
         except DecodeError as exc:
-            raise exc.at(f"[{index}]").at(key) from None
-    return tuple(items)
+            reasons.append(f"as {name}: {exc}")
+    raise DecodeError(f"{kind_of(value)} fits none of the variants ({'; '.join(reasons)})")
 
 
-class UnionDecoder:
-    """Decodes a ``oneOf``/``anyOf`` of models: the variant the discriminator names, else the
-    one the object's shape fits.
-
-    By discriminator: ``data[discriminator]`` looked up in ``mapping`` (the spec's mapping,
-    plus each model's own schema name). A value the mapping does not know (the API added a
-    variant) is chosen by shape, like a union without a discriminator: among the variants
-    whose required keys the object has, the one declaring most of its keys first (spec
-    order on a tie), the first that decodes. None fits: a ``DecodeError`` naming them."""
-
-    __slots__ = ("discriminator", "mapping", "name", "variants")
-
-    def __init__(
-        self,
-        name: str,
-        variants: tuple[type[Model], ...],
-        *,
-        discriminator: str | None = None,
-        mapping: Mapping[str, type[Model]] | None = None,
-    ) -> None:
-        self.name = name
-        self.variants = variants
-        self.discriminator = discriminator
-        self.mapping = dict(mapping or {})
-
-    def __call__(self, data: object) -> Any:
-        if type(data) is not dict:
-            raise DecodeError(f"expected a JSON object ({self.name}), got {kind_of(data)}")
-        if self.discriminator is not None:
-            tag = data.get(self.discriminator)
-            chosen = self.mapping.get(tag) if type(tag) is str else None
-            if chosen is not None:
-                return chosen.from_dict(data)
-        keys = data.keys()
-        fitting = [v for v in self.variants if v._wire_required <= keys]
-        fitting.sort(key=lambda v: -len(v._wire_keys & keys))
-        first: tuple[str, DecodeError] | None = None
-        for variant in fitting:
-            try:
-                return variant.from_dict(data)
-            except DecodeError as exc:
-                first = first or (variant.__name__, exc)
-        names = ", ".join(v.__name__ for v in self.variants)
-        if first is not None:
-            raise DecodeError(f"fits none of {names} (as {first[0]}: {first[1]})")
-        how = (
-            f"{self.discriminator!r} is {_shown(data.get(self.discriminator))}; "
-            if (self.discriminator is not None)
-            else ""
-        )
-        raise DecodeError(f"fits none of {names} ({how}required keys missing)")
+def _decode_discriminated(
+    value: object, discriminator: str, mapping: Mapping[str, Callable[[Any], T]]
+) -> T:
+    if type(value) is not dict:
+        raise DecodeError(f"expected a JSON object with {discriminator!r}, got {kind_of(value)}")
+    tag = value.get(discriminator)
+    decoder = mapping.get(tag) if type(tag) is str else None
+    if decoder is None:
+        known = ", ".join(repr(key) for key in mapping)
+        shown = "missing" if discriminator not in value else kind_of(tag)
+        raise DecodeError(f"is {shown}; expected one of {known}", discriminator)
+    return decoder(value)
 
 
-def _shown(value: object) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
+def _by_shape(
+    value: dict[str, Any], variants: Sequence[tuple[str, Callable[[Any], T]]]
+) -> list[tuple[str, Callable[[Any], T]]]:
+    """``variants`` in the order to try an object with: a model variant lacking one of its
+    required keys last, then by how many of the object's keys it declares (most first);
+    the spec's order on a tie (the sort is stable)."""
+    keys = value.keys()
 
+    def rank(variant: tuple[str, Callable[[Any], T]]) -> tuple[bool, int]:
+        model = getattr(variant[1], "__self__", None)  # a bound Model.from_dict
+        if not (isinstance(model, type) and issubclass(model, Model)):
+            return (False, 0)
+        required: frozenset[str] = getattr(model, "_wire_required", frozenset())
+        declared: frozenset[str] | None = getattr(model, "_wire_keys", None)
+        if declared is None:
+            declared = frozenset(key for _, key, _ in getattr(model, "_wire_fields", ()))
+        return (not required <= keys, -len(declared & keys))
 
-def encode_wire(how: str, value: Any, where: str, known: tuple[Any, ...] = ()) -> Any:
-    """One field's value as ``Model.to_wire`` sends it (``how`` from the model's table)."""
-    if known and value not in known:
-        values = ", ".join(repr(v) for v in known)
-        raise InvalidArgumentError(
-            f"{where} must be one of {values}, not {_shown(value)}; nothing was sent"
-        )
-    if how.startswith("list:"):
-        if not isinstance(value, list | tuple):
-            raise InvalidArgumentError(f"{where} must be a tuple or list, not {_shown(value)}")
-        return [encode_wire(how[5:], item, f"{where}[{n}]") for n, item in enumerate(value)]
-    if how.startswith("money:"):
-        if isinstance(value, bool) or not isinstance(value, Decimal | int):
-            raise InvalidArgumentError(
-                f"{where} must be a Decimal (money never goes through a float), not "
-                f"{_shown(value)}; nothing was sent"
-            )
-        amount = Decimal(value)
-        if not amount.is_finite():
-            raise InvalidArgumentError(f"{where} must be a finite amount, not {amount}")
-        return format(amount, "f") if how == "money:string" else amount
-    if how == "timestamp":
-        if not isinstance(value, datetime) or value.utcoffset() is None:
-            raise InvalidArgumentError(
-                f"{where} must be a datetime with a timezone, not {_shown(value)}; nothing was sent"
-            )
-        return value.isoformat()
-    if how in ("model", "models", "union"):
-        if how == "models":
-            return [encode_wire("model", item, f"{where}[{n}]") for n, item in enumerate(value)]
-        if not isinstance(value, Model):
-            raise InvalidArgumentError(f"{where} must be a model, not {_shown(value)}")
-        return value.to_wire()
-    expected = _PLAIN.get(how)
-    if expected is not None and (
-        not isinstance(value, expected) or (how == "integer" and isinstance(value, bool))
-    ):
-        raise InvalidArgumentError(
-            f"{where} must be {_PLAIN_NAMES[how]}, not {_shown(value)}; nothing was sent"
-        )
-    return value
-
-
-_PLAIN: dict[str, type] = {"text": str, "integer": int, "boolean": bool}
-_PLAIN_NAMES = {"text": "a str", "integer": "a whole number (int)", "boolean": "True or False"}
+    return sorted(variants, key=rank)
