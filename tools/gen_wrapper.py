@@ -7,8 +7,8 @@ Writes, as plain Python source marked "do not edit" (``./generate.sh`` runs it a
 the result with the pinned ruff; ``--check`` compares it):
 
 - ``models/<group>.py``: one frozen slotted attrs class per object schema a 2xx response uses,
-  with a straight-line ``from_dict``/``to_dict`` built on ``mijnklantportaal._decode`` and a
-  ``_wire`` table (one row per field) for ``to_wire``; a type alias per ``oneOf``/``anyOf`` schema; one module
+  with a straight-line ``from_dict`` built on ``mijnklantportaal._decode`` and a ``_wire``
+  table (one row per field) that ``Model.to_dict``/``to_wire`` read; a type alias per ``oneOf``/``anyOf`` schema; one module
   per tag group (``model_groups``), ``models/__init__.py`` re-exporting them;
 - ``resources.py``: one resource class per first tag, one method per operation, sync, async
   and ``with_raw_response``, requests built by the low-level package's ``_get_kwargs``;
@@ -1584,15 +1584,6 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
         f"        _{name}_extra(self, extra)",
         "        return self",
         "",
-        "    def to_dict(self) -> dict[str, Any]:",
-        '        """JSON-safe data in the API\'s shape: money as strings, timestamps as ISO 8601."""',
-        "        result: dict[str, Any] = {key: jsonable(value) for key, value in self.extra.items()}",
-    ]
-    for prop in model.props:
-        lines += ["        " + line for line in _encode_lines(prop)]
-    lines += [
-        "        return result",
-        "",
         "",
         f"# {name}.from_dict fills a new instance through its slots, as attrs' __init__ does, without",
         "# a keyword call and a by-name setattr per field: the hot path of a large response.",
@@ -1722,25 +1713,8 @@ def _decode_lines(prop: Prop, nested: str = "from_dict", model: str = "") -> lis
     return lines
 
 
-def _encode_lines(prop: Prop) -> list[str]:
-    value = f"self.{prop.attribute}"
-    kind = prop.type.kind
-    encoded = {
-        "money": f"str({value})",
-        "timestamp": f"{value}.isoformat()",
-        "model": f"{value}.to_dict()",
-        "models": f"[item.to_dict() for item in {value}]",
-        "union": f"{value}.to_dict()",
-        "list": f"jsonable({value})",
-        "json": f"jsonable({value})",
-    }.get(kind, value)
-    if _absent_allowed(prop):
-        return [f"result[{prop.key!r}] = None if {value} is None else {encoded}"]
-    return [f"if {value} is not None:", f"    result[{prop.key!r}] = {encoded}"]
-
-
 def _wire_how(ftype: FieldType) -> str:
-    """How ``Model.to_wire`` sends a value of this type (``_models.encode_wire``)."""
+    """How ``Model.to_wire`` sends a value of this type (``_encode.wire_value``)."""
     if ftype.kind == "list":
         assert ftype.item is not None
         return f"list:{_wire_how(ftype.item)}"

@@ -112,8 +112,20 @@ class Model:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601."""
-        raise NotImplementedError
+        """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601
+        (``extra`` first, then each declared field that is not None; a required nullable
+        one as null)."""
+        table: WireTable | None = getattr(type(self), "_wire", None)
+        if table is None:
+            raise NotImplementedError
+        result: dict[str, Any] = {key: jsonable(value) for key, value in self.extra.items()}
+        for attribute, key, _, required, nullable, _ in table:
+            value = getattr(self, attribute)
+            if value is not None:
+                result[key] = jsonable(value)
+            elif required and nullable:
+                result[key] = None
+        return result
 
     def to_wire(self) -> dict[str, Any]:
         """The object ``_encode.dumps`` writes for this model in a request body.

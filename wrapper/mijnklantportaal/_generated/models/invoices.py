@@ -29,7 +29,6 @@ from mijnklantportaal._models import (
     WireTable,
     decode_field,
     decode_list,
-    jsonable,
     kind_of,
     new_instance,
     slot_setter,
@@ -171,27 +170,6 @@ class InvoiceLine(Model):
         _InvoiceLine_amount_incl_vat(self, v_amount_incl_vat)
         _InvoiceLine_extra(self, extra)
         return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601."""
-        result: dict[str, Any] = {key: jsonable(value) for key, value in self.extra.items()}
-        if self.id is not None:
-            result["id"] = self.id
-        if self.description is not None:
-            result["description"] = self.description
-        if self.quantity is not None:
-            result["quantity"] = self.quantity
-        if self.currency is not None:
-            result["currency"] = self.currency
-        if self.amount_excl_vat is not None:
-            result["amountExclVat"] = str(self.amount_excl_vat)
-        if self.vat_rate is not None:
-            result["vatRate"] = str(self.vat_rate)
-        if self.vat_amount is not None:
-            result["vatAmount"] = str(self.vat_amount)
-        if self.amount_incl_vat is not None:
-            result["amountInclVat"] = str(self.amount_incl_vat)
-        return result
 
 
 # InvoiceLine.from_dict fills a new instance through its slots, as attrs' __init__ does, without
@@ -341,29 +319,6 @@ class Invoice(Model):
         _Invoice_is_paid(self, v_is_paid)
         _Invoice_extra(self, extra)
         return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601."""
-        result: dict[str, Any] = {key: jsonable(value) for key, value in self.extra.items()}
-        if self.id is not None:
-            result["id"] = self.id
-        if self.invoice_number is not None:
-            result["invoiceNumber"] = self.invoice_number
-        if self.lines is not None:
-            result["lines"] = [item.to_dict() for item in self.lines]
-        if self.currency is not None:
-            result["currency"] = self.currency
-        if self.subtotal_amount is not None:
-            result["subtotalAmount"] = str(self.subtotal_amount)
-        if self.vat_amount is not None:
-            result["vatAmount"] = str(self.vat_amount)
-        if self.total_amount is not None:
-            result["totalAmount"] = str(self.total_amount)
-        if self.issued_at is not None:
-            result["issuedAt"] = self.issued_at.isoformat()
-        if self.is_paid is not None:
-            result["isPaid"] = self.is_paid
-        return result
 
 
 # Invoice.from_dict fills a new instance through its slots, as attrs' __init__ does, without
