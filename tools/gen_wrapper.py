@@ -372,6 +372,8 @@ def field_type(
     nullable = _nullable(schema)
     members = _union_members(schema)
     if members is not None:
+        if not members:  # only null: nothing to type
+            return FieldType("json", nullable=True)
         if len(members) == 1:  # anyOf: [{$ref: X}, {type: "null"}]: a nullable X
             inner = field_type(name, members[0], rules, where, schemas)
             return _with_null(inner, True)

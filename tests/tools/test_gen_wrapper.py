@@ -887,3 +887,16 @@ def test_i18_6_every_name_the_model_modules_import_is_refused_as_a_schema_name()
     del spec["components"]["schemas"]["ZzTestPayment"]["discriminator"]["mapping"]["card"]
     with pytest.raises(gen_wrapper.SpecError, match="WireTable"):
         generate(spec)
+
+
+def test_i18_6_degenerate_unions_are_plain_types(tmp_path: Path) -> None:
+    spec = shapes_spec(SPEC)
+    invoice = spec["components"]["schemas"]["Invoice"]["properties"]
+    invoice["zzTestOnlyNull"] = {"anyOf": [{"type": "null"}]}
+    invoice["zzTestOneRef"] = {"oneOf": [_shape_ref("ZzTestEmail")]}
+    source = models_source(generate(spec))
+    assert "zz_test_only_null: Any | None = None" in source
+    assert "zz_test_one_ref: ZzTestEmail | None = None" in source
+    models = load_models(generate(spec), tmp_path)
+    decoded = models.Invoice.from_dict({"zzTestOnlyNull": None, "zzTestOneRef": {"email": "e"}})
+    assert decoded.zz_test_only_null is None and decoded.zz_test_one_ref.email == "e"
