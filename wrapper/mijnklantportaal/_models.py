@@ -1,10 +1,10 @@
 """The runtime base of the response models that ``tools/gen_wrapper.py`` generates.
 
-The models themselves (``Invoice``, ``InvoiceLine``, ...) are in ``_generated/models.py``,
-written from openapi.yaml with a straight-line ``from_dict`` and a ``_wire`` table each
-(``to_dict``/``to_wire`` here read the table). This module
-holds what they share: the ``Model`` base, the read-only ``ExtraFields`` kept for fields the
-API sends that a model does not declare, and the helpers the generated code calls.
+The models themselves (``Invoice``, ``InvoiceLine``, ...) are in ``_generated/models/``, one
+module per tag group, written from openapi.yaml with a straight-line ``from_dict`` and a
+``_wire`` table each (``to_dict``/``to_wire`` here read the table). This module holds what
+they share: the ``Model`` base, the read-only ``ExtraFields`` kept for fields the API sends
+that a model does not declare, and the helpers the generated code calls.
 """
 
 from __future__ import annotations
