@@ -8,7 +8,7 @@ API sends that a model does not declare, and the helpers the generated code call
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Self, TypeVar
@@ -16,7 +16,16 @@ from typing import Any, ClassVar, Self, TypeVar
 from mijnklantportaal import _decode
 from mijnklantportaal._decode import DecodeError
 
-__all__ = ["EMPTY_EXTRA", "ExtraFields", "Model", "decode_field", "decode_list", "jsonable"]
+__all__ = [
+    "EMPTY_EXTRA",
+    "ExtraFields",
+    "Model",
+    "decode_field",
+    "decode_list",
+    "decode_union",
+    "jsonable",
+    "nullable",
+]
 
 T = TypeVar("T")
 
@@ -73,6 +82,24 @@ class Model:
         """JSON-safe data in the API's shape: money as strings, timestamps as ISO 8601."""
         raise NotImplementedError
 
+    def to_wire(self) -> dict[str, Any]:
+        """The object ``_encode.dumps`` writes for this model in a request body.
+
+        Each declared field that is not None under its JSON key (fields the API sent that
+        the model does not declare, ``extra``, first). Values stay Python values, so a
+        ``Decimal`` goes out as a JSON number from its digits, a ``datetime`` as ISO 8601
+        and a nested model as its own ``to_wire()``; a field whose kind is
+        ``"money_string"`` (a ``type: string`` amount) goes out as the string of its digits.
+        A generated model may override this with a straight-line version.
+        """
+        wire: dict[str, Any] = dict(self.extra)
+        for attribute, key, kind in self._wire_fields:
+            value = getattr(self, attribute)
+            if value is None:
+                continue
+            wire[key] = str(value) if kind == "money_string" else value
+        return wire
+
 
 new_instance = object.__new__
 
@@ -123,3 +150,69 @@ def jsonable(value: object) -> Any:
     if isinstance(value, Mapping):
         return {str(key): jsonable(item) for key, item in value.items()}
     return value
+
+
+# -- composed schemas (oneOf/anyOf), nullable fields and string enums ----------------------
+#
+# String enums need nothing here: a response field of an enum stays a plain ``str``, decoded
+# with ``_decode.text``, so a value the server adds later is kept verbatim and readable (the
+# known values are in the field's docstring). Request arguments are typed
+# ``Literal["open", "paid"]`` and checked with ``_encode.one_of`` before sending.
+
+
+def nullable(decoder: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """``decoder`` that also takes JSON ``null`` (as None): a ``type: [X, "null"]`` value,
+    e.g. the items of an array of nullable values (``decode_list(nullable(text), ...)``)."""
+
+    def decode_nullable(value: object) -> T | None:
+        return None if value is None else decoder(value)
+
+    return decode_nullable
+
+
+def decode_union(
+    value: object,
+    variants: Sequence[tuple[str, Callable[[Any], T]]],
+    *,
+    discriminator: str | None = None,
+    mapping: Mapping[str, Callable[[Any], T]] | None = None,
+) -> T:
+    """A ``oneOf``/``anyOf`` value as the variant it is.
+
+    ``variants`` are (name, decoder) in the spec's order; a decoder raises ``DecodeError``
+    when the value does not fit (a model's ``from_dict``, or ``_decode.text``/``integer``...).
+
+    - With ``discriminator`` (the property's JSON name) and ``mapping`` (its value -> the
+      variant's decoder, the spec's ``discriminator.mapping`` or the schema names), the
+      value must be an object whose discriminator is one of the mapping's keys; that
+      variant decodes it, and its error, if any, is the error.
+    - Without: each variant is tried in order and the first that decodes wins (``anyOf``
+      and ``oneOf`` alike: a value that fits two ``oneOf`` variants is the server's fault,
+      not worth failing the call over). When none does, the ``DecodeError`` lists what
+      each variant said.
+
+    Wrap the call in ``decode_field`` to locate the error (``payment.method``).
+    """
+    if discriminator is not None and mapping is not None:
+        return _decode_discriminated(value, discriminator, mapping)
+    reasons = []
+    for name, decoder in variants:
+        try:
+            return decoder(value)
+        except DecodeError as exc:
+            reasons.append(f"as {name}: {exc}")
+    raise DecodeError(f"{kind_of(value)} fits none of the variants ({'; '.join(reasons)})")
+
+
+def _decode_discriminated(
+    value: object, discriminator: str, mapping: Mapping[str, Callable[[Any], T]]
+) -> T:
+    if type(value) is not dict:
+        raise DecodeError(f"expected a JSON object with {discriminator!r}, got {kind_of(value)}")
+    tag = value.get(discriminator)
+    decoder = mapping.get(tag) if type(tag) is str else None
+    if decoder is None:
+        known = ", ".join(repr(key) for key in mapping)
+        shown = "missing" if discriminator not in value else kind_of(tag)
+        raise DecodeError(f"is {shown}; expected one of {known}", discriminator)
+    return decoder(value)
