@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import re
 import tomllib
 import typing
 from collections.abc import Iterator, Mapping
@@ -196,6 +197,16 @@ def _resource_and_method(op_id: str, op: Mapping[str, Any]) -> tuple[str, str]:
     return resource, "_".join(words)
 
 
+def _body_properties(op: dict[str, Any]) -> list[str]:
+    """The JSON keys of an operation's request body (each is a keyword argument)."""
+    media = ((op.get("requestBody") or {}).get("content") or {}).get("application/json")
+    schema = (media or {}).get("schema") or {}
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = SPEC["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return [str(key) for key in schema.get("properties", {})]
+
+
 def test_the_spec_has_operations() -> None:
     assert OPERATIONS
 
@@ -228,13 +239,28 @@ def test_every_operation_is_a_method_on_both_clients(
                     f"{op_id}: no {type(target).__name__}.{name}; run ./generate.sh, or list "
                     "it under [low_level] in spec-map.toml with a reason"
                 )
-                assert inspect.iscoroutinefunction(function) is is_async
-                parameters = inspect.signature(function).parameters
-                for option in ("timeout", "extra_headers"):
-                    assert parameters[option].kind is inspect.Parameter.KEYWORD_ONLY
+                signature = inspect.signature(function)
+                if is_async and target is group and not inspect.iscoroutinefunction(function):
+                    # A page list: a plain def returning an AsyncPaginator, which is both
+                    # awaitable (one page) and async-iterable (every item).
+                    assert "AsyncPaginator" in str(signature.return_annotation), op_id
+                else:
+                    assert inspect.iscoroutinefunction(function) is is_async
+                parameters = signature.parameters
+                options = ("timeout", "extra_headers")
+                if method != "get":  # every write takes an Idempotency-Key
+                    options += ("idempotency_key",)
+                for option in options:
+                    assert parameters[option].kind is inspect.Parameter.KEYWORD_ONLY, option
                 for param in op.get("parameters", []):
                     argument = _snake(param["name"])
+                    if param.get("in") == "header":  # X-Request-Id -> x_request_id
+                        argument = "_".join(re.findall("[A-Za-z0-9]+", param["name"])).lower()
                     assert argument in parameters, f"{op_id}: {name}() lacks {argument}"
+                for key in _body_properties(op):
+                    argument = _snake(key)
+                    assert argument in parameters, f"{op_id}: {name}() lacks {argument} (body)"
+                    assert parameters[argument].kind is inspect.Parameter.KEYWORD_ONLY
     finally:
         sync.close()
 

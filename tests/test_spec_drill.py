@@ -41,6 +41,9 @@ DRILL = (
     "field-removed",
     "field-retyped",
     "enum-value-added",
+    "create-operation-added",
+    "write-methods-added",
+    "page-list-added",
 )
 
 # The quick part of the suite that exercises the wrapper, the fake and the models.
@@ -79,7 +82,8 @@ class Probe:
     """Code written for one mutation, as a user of the wrapper would.
 
     ``typed`` and ``loopback`` are function bodies, rendered twice: for the sync client
-    (``{aw}`` empty) and the async one (``{aw}`` = ``await ``). ``reveals`` holds, per
+    (``{aw}`` and ``{af}`` empty) and the async one (``{aw}`` = ``await ``, ``{af}`` =
+    ``async `` before a ``for``). ``reveals`` holds, per
     ``reveal_type`` in ``typed`` and in order, what the revealed type must contain.
     For a breaking mutation, ``typed`` is code that works today; the line marked
     ``# drill: breaks here`` is where mypy must fail.
@@ -140,7 +144,8 @@ PROBES: dict[str, Probe] = {
             )
             reveal_type(raw.parsed)
         """,
-        reveals=("DrillInvoicePage", "DrillInvoicePage"),
+        # A page-envelope list returns a page object; its raw answer is one decoded page.
+        reveals=("Page[", "PageData["),
         setup='fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "totalAmount": "12345678901234567.89"})',
         loopback="""
             page = {aw}client.drill_invoices.list(limit=5)
@@ -207,13 +212,145 @@ PROBES: dict[str, Probe] = {
             assert getattr(other.drill_state, "value", other.drill_state) == "overdue", other
         """,
     ),
+    # Issue 18: the operation shapes. Each body the server received is byte-checked.
+    "create-operation-added": Probe(
+        typed="""
+            ticket = {aw}client.drill_tickets.create(
+                subject="Hi",
+                drill_amount=decimal.Decimal("12.950"),
+                drill_total=decimal.Decimal("0.10"),
+                expires_at=None,
+                drill_priority="high",
+                drill_contact={{"drillName": "Ada"}},
+                drill_labels=["x"],
+                x_drill_request_id="r-1",
+                idempotency_key="k-1",
+            )
+            reveal_type(ticket)
+            reveal_type(ticket.drill_amount)
+        """,
+        reveals=("DrillTicket", "decimal.Decimal"),
+        loopback="""
+            offset = datetime.timezone(datetime.timedelta(hours=2))
+            ticket = {aw}client.drill_tickets.create(
+                subject="Hi",
+                drill_amount=decimal.Decimal("12.950"),
+                drill_total=decimal.Decimal("0.10"),
+                expires_at=datetime.datetime(2025, 5, 12, 10, tzinfo=offset),
+                drill_priority="high",
+                drill_contact={{"drillName": "Ada"}},
+                drill_labels=["x", "y"],
+                x_drill_request_id="r-1",
+                idempotency_key="k-1",
+            )
+            seen = fake.requests[-1]
+            assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets", 201), seen
+            assert seen.body == (
+                b'{{"subject":"Hi","drillAmount":"12.950","drillTotal":0.10,'
+                b'"expiresAt":"2025-05-12T10:00:00+02:00","drillPriority":"high",'
+                b'"drillContact":{{"drillName":"Ada"}},"drillLabels":["x","y"]}}'
+            ), seen.body
+            assert seen.headers.get("content-type") == "application/json", seen.headers
+            assert seen.headers.get("idempotency-key") == "k-1", seen.headers
+            assert seen.headers.get("x-drill-request-id") == "r-1", seen.headers
+            assert str(ticket.drill_amount) == "12.95", ticket
+            {aw}client.drill_tickets.create(subject="Hi", drill_amount="3.00")
+            assert fake.requests[-1].body == b'{{"subject":"Hi","drillAmount":"3.00"}}', fake.requests[-1]
+            assert "idempotency-key" not in fake.requests[-1].headers, fake.requests[-1]
+            sent = len(fake.requests)
+            for bad in ({{"drill_amount": 12.95}}, {{"drill_priority": "urgent"}}, {{"subject": None}}):
+                try:
+                    {aw}client.drill_tickets.create(**{{"subject": "Hi", "drill_amount": "1", **bad}})
+                except MijnKlantportaalError as exc:  # checked before sending, named
+                    assert next(iter(bad)) in str(exc), exc
+                else:
+                    raise AssertionError(f"{{bad}} was accepted")
+            assert len(fake.requests) == sent, "a bad argument reached the server"
+        """,
+    ),
+    "write-methods-added": Probe(
+        typed="""
+            reply = {aw}client.drill_tickets.create_reply("dtk_1", message="m")
+            reveal_type(reply)
+            {aw}client.drill_tickets.delete_reply("dtk_1", "drp_2", idempotency_key="k")
+            raw = {aw}client.drill_tickets.with_raw_response.delete_reply("dtk_1", "drp_2")
+            reveal_type(raw.parsed)
+            ticket = {aw}client.drill_tickets.update("dtk_1", expires_at=None)
+            reveal_type(ticket)
+            labelled = {aw}client.drill_tickets.replace_labels("dtk_1", drill_labels=("a",))
+        """,
+        reveals=("DrillTicketReply", "None", "DrillTicket"),
+        loopback="""
+            reply = {aw}client.drill_tickets.create_reply("dtk_1", message="Thanks")
+            seen = fake.requests[-1]
+            assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets/dtk_1/replies", 201), seen
+            assert seen.body == b'{{"message":"Thanks"}}' and reply.message == "Thanks", (seen, reply)
+            gone = {aw}client.drill_tickets.delete_reply("dtk_1", "drp_2")
+            seen = fake.requests[-1]
+            assert gone is None and (seen.method, seen.status, seen.body) == ("DELETE", 204, b""), seen
+            assert seen.path == "/v1/drill-tickets/dtk_1/replies/drp_2", seen
+            {aw}client.drill_tickets.update("dtk_1", expires_at=None)
+            seen = fake.requests[-1]
+            assert (seen.method, seen.body) == ("PATCH", b'{{"expiresAt":null}}'), seen
+            {aw}client.drill_tickets.update("dtk_1")
+            assert fake.requests[-1].body == b"{{}}", fake.requests[-1]
+            {aw}client.drill_tickets.replace_labels("dtk_1", drill_labels=("a", "b"))
+            seen = fake.requests[-1]
+            assert (seen.method, seen.status, seen.body) == ("PUT", 202, b'{{"drillLabels":["a","b"]}}'), seen
+            sent = len(fake.requests)
+            try:
+                {aw}client.drill_tickets.delete_reply("dtk_1", "drp 2")
+            except MijnKlantportaalError as exc:  # checked before sending, named
+                assert "drill_reply_id" in str(exc), exc
+            else:
+                raise AssertionError("a bad id was accepted")
+            assert len(fake.requests) == sent, "a bad argument reached the server"
+        """,
+    ),
+    "page-list-added": Probe(
+        typed="""
+            page = {aw}client.drill_tickets.list(drill_priority="low", drill_labels=["a"], page=2)
+            reveal_type(page)
+            reveal_type(page.data)
+        """,
+        reveals=("Page[", "DrillTicket"),
+        setup=(
+            "for n in range(12):\n"
+            '    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": f"{n}.10"})'
+        ),
+        loopback="""
+            ids = []
+            {af}for ticket in client.drill_tickets.list(drill_priority="low", drill_labels=["a", "b"], per_page=5):
+                ids.append(ticket.id)
+            assert ids == [f"dtk_{{n:014d}}" for n in range(12)], ids
+            asked = [r.query for r in fake.requests if r.path == "/v1/drill-tickets"][-3:]
+            same = "drillPriority=low&drillLabels=a&drillLabels=b&per_page=5"
+            assert asked == [same, same + "&page=2", same + "&page=3"], asked
+            second = {aw}client.drill_tickets.list(page=2, per_page=5)
+            assert [t.id for t in second.data] == ids[5:10], second
+            assert fake.requests[-1].query == "per_page=5&page=2", fake.requests[-1]
+            assert second.has_next_page()
+            sent = len(fake.requests)
+            {af}for ticket in client.drill_tickets.list(per_page=5):
+                break
+            assert len(fake.requests) == sent + 1, "breaking out of the loop fetched more"
+            try:
+                {aw}client.drill_tickets.list(drill_priority="urgent")
+            except MijnKlantportaalError as exc:  # checked before sending, named
+                assert "drill_priority" in str(exc), exc
+            else:
+                raise AssertionError("an unknown priority was accepted")
+            assert len(fake.requests) == sent + 1, "a bad argument reached the server"
+        """,
+    ),
 }
 
 BREAKS_HERE = "# drill: breaks here"
 
 
 def _body(template: str, aw: str) -> str:
-    return textwrap.indent(textwrap.dedent(template).strip().format(aw=aw), "    ")
+    af = "async " if aw else ""
+    return textwrap.indent(textwrap.dedent(template).strip().format(aw=aw, af=af), "    ")
 
 
 def typed_probe(probe: Probe) -> str:

@@ -353,6 +353,24 @@ class Param:
     id_prefix: tuple[str, str] | None = None
     low_level_enum: str | None = None
     """The low-level package's enum class the value is passed on as."""
+    array: bool = False
+    """A query array (``?tag=a&tag=b``): the argument is a sequence of ``type``."""
+
+
+@dataclass
+class BodyArg:
+    """One property of a JSON request body, as a keyword argument of the method."""
+
+    key: str
+    """The JSON key, the spec's name (``expiresAt``)."""
+    argument: str
+    """The keyword argument (``expires_at``)."""
+    annotation: str
+    encoder: str
+    """The ``_encode`` encoder expression that checks it and gives its wire value."""
+    required: bool
+    nullable: bool
+    description: str
 
 
 @dataclass
@@ -376,6 +394,16 @@ class Operation:
     module: str = ""
     query: tuple[str, ...] = ()
     """The spec names of its query parameters (the fake's route lists them)."""
+    body: list[BodyArg] | None = None
+    """The properties of its JSON request body, or None when it takes no body."""
+    page_item: str | None = None
+    """For a list answered in the vendor's page envelope: the item model (a page object)."""
+    body_arg: str | None = None
+    """The low-level ``_get_kwargs`` argument of the body."""
+
+    @property
+    def write(self) -> bool:
+        return self.method != "get"
 
 
 @dataclass
@@ -402,6 +430,10 @@ class LowLevelOperation:
     """spec name -> the Python name of each query parameter."""
     enums: Mapping[str, str]
     """Python argument name -> its enum class in ``mijnklantportaal_api.models``."""
+    header_args: Mapping[str, str] = field(default_factory=dict)
+    """header name -> the Python name of each header parameter."""
+    body_arg: str | None = None
+    """The argument that takes the JSON request body (``body``), if the operation has one."""
 
 
 LowLevel = Mapping[tuple[str, str], LowLevelOperation]
@@ -463,6 +495,8 @@ def _read_operation(
     }
     method = url = None
     query: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    body_arg = None
     for node in ast.walk(func):
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
@@ -474,10 +508,18 @@ def _read_operation(
         if (
             isinstance(target, ast.Subscript)
             and isinstance(target.value, ast.Name)
-            and target.value.id == "params"
             and isinstance(target.slice, ast.Constant)
         ):
-            query[str(target.slice.value)] = _source_argument(func, node.value, names, where)
+            assert isinstance(node, ast.Assign)
+            key = str(target.slice.value)
+            if target.value.id == "params":
+                query[key] = _source_argument(func, node.value, names, where)
+            elif target.value.id == "headers" and key.lower() != "content-type":
+                headers[key] = _source_argument(func, node.value, names, where)
+            elif target.value.id == "_kwargs" and key == "json":
+                # _kwargs["json"] = body.to_dict(): the wrapper writes the bytes itself
+                used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} & names
+                body_arg = used.pop() if len(used) == 1 else None
     if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute):
         url = url.func.value  # "/things/{thing_id}".format(thing_id=...)
     if not isinstance(method, str) or not isinstance(url, ast.Constant):
@@ -493,7 +535,7 @@ def _read_operation(
         used = {n.id for n in ast.walk(annotation) if isinstance(n, ast.Name)} & models
         if len(used) == 1:
             enums[argument.arg] = used.pop()
-    low = LowLevelOperation(tag_module, module, path_args, query, enums)
+    low = LowLevelOperation(tag_module, module, path_args, query, enums, headers, body_arg)
     return method.upper(), template, low
 
 
@@ -568,13 +610,16 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
             )
         status, schema = _success(op)
         low_level_reason = rules.low_level.get(op_id)
-        if schema is None and low_level_reason is None:
+        if schema is None and _has_content(op, status) and low_level_reason is None:
             raise SpecError(
-                f"operation {op_id!r} has no application/json 2xx response; list it under "
-                f'[low_level."{op_id}"] in spec-map.toml with a reason'
+                f"operation {op_id!r} answers {status} with content that is not "
+                f'application/json; list it under [low_level."{op_id}"] in spec-map.toml '
+                "with a reason"
             )
-        schema = schema or {}
-        response, stored, kind = _response_type(op_id, schema, schemas, want)
+        if schema is None:  # 204, or a 2xx without content: the method returns None
+            response, stored, kind = FieldType("none"), None, "example"
+        else:
+            response, stored, kind = _response_type(op_id, schema, schemas, want)
         if kind == "get" and not (method == "get" and path.endswith("}")):
             kind = "example"
         if kind == "list" and method != "get":
@@ -610,6 +655,10 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
                 f'[low_level."{op_id}"] in spec-map.toml with a reason'
             )
         params = [_param(p, op_id, path, written, rules, schemas) for p in op.get("parameters", [])]
+        body = _request_body(op, op_id, written, rules, schemas, want)
+        page_item = None
+        if kind == "list" and response.kind == "model" and schema is not None:
+            page_item = _page_item(schema, schemas)
         if kind == "get":
             last = path.rsplit("/", 1)[1].strip("{}")
             id_param = next((p for p in params if p.name == last), None)
@@ -639,6 +688,9 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
                 tag_module=written.tag_module,
                 module=written.module,
                 query=query,
+                body=body,
+                page_item=page_item,
+                body_arg=written.body_arg,
             )
         )
     stale = sorted((set(rules.low_level) | set(rules.methods)) - known_ops)
@@ -668,6 +720,10 @@ RESERVED_ARGUMENTS = frozenset(
     {"self", "timeout", "extra_headers", "concurrency", "bulk", "fetch", "httpx"}
     | {"datetime", "date", "decode_list", "fetch_many", "afetch_many"}
     | {"check_id", "check_int", "check_bool", "check_text", "check_choice", "check_instance"}
+    # the write methods' own keyword and the locals of the request builders and page walks
+    | {"idempotency_key", "body", "spec", "first", "number", "check_items", "Sequence"}
+    # the names the resource modules import for bodies and pages (no argument is PascalCase)
+    | {"Literal", "NOT_GIVEN", "NotGiven", "SyncPage", "AsyncPage", "AsyncPaginator", "PageData"}
 )
 
 # Names the generated modules import or define besides the models.
@@ -817,6 +873,19 @@ def _check_names(api: Api) -> None:
                     f"would both be the argument {p.argument!r}; rename one in the spec"
                 )
             arguments[p.argument] = f"parameter {p.name!r}"
+        if _adds_page(op) and "page" in arguments:
+            raise SpecError(
+                f"operation {op.op_id!r}: {arguments['page']} would be the argument 'page', "
+                "which a page list adds for its page number; rename it in the spec"
+            )
+        for arg in op.body or ():
+            if arg.argument in arguments or (arg.argument == "page" and _adds_page(op)):
+                other = arguments.get(arg.argument, "the page number of a page list")
+                raise SpecError(
+                    f"operation {op.op_id!r}: body property {arg.key!r} and {other} would "
+                    f"both be the argument {arg.argument!r}; rename one in the spec"
+                )
+            arguments[arg.argument] = f"body property {arg.key!r}"
 
 
 def _response_type(
@@ -874,7 +943,7 @@ def _param(
         )
     name = str(param["name"])
     location = param.get("in", "query")
-    if location not in ("path", "query"):
+    if location not in ("path", "query", "header"):
         raise SpecError(
             f"operation {op_id!r}: {location} parameter {name!r} is not supported; list the "
             f'operation under [low_level."{op_id}"] in spec-map.toml with a reason'
@@ -883,6 +952,8 @@ def _param(
         placeholders = re.findall(r"\{([^{}]*)\}", path)
         at = placeholders.index(name) if name in placeholders else len(written.path_args)
         low_name = written.path_args[at] if at < len(written.path_args) else None
+    elif location == "header":
+        low_name = written.header_args.get(name)
     else:
         low_name = written.query_args.get(name)
     if low_name is None:
@@ -896,12 +967,23 @@ def _param(
     ref = _ref_name(schema)
     if ref is not None:
         schema = schemas.get(ref, {})
+    array = location == "query" and _schema_type(schema) == "array"
+    if array:  # a query array (?tag=a&tag=b): each item is checked as a parameter of its type
+        schema = schema.get("items", {}) or {}
+        ref = _ref_name(schema)
+        if ref is not None:
+            schema = schemas.get(ref, {})
     ptype = field_type(name, schema, rules, f"operation {op_id!r}: parameter {name!r}")
     if schema.get("format") in ("date-time", "date") and _schema_type(schema) == "string":
         # The low-level package takes (and formats) a datetime or date for these.
         ptype = FieldType("datetime" if schema["format"] == "date-time" else "date")
     elif ptype.kind in ("money", "timestamp") or (ptype.kind == "json" and not ref):
         ptype = FieldType("text") if _schema_type(schema) == "string" else ptype
+    if location == "header" and (array or ptype.kind not in ("text", "integer", "boolean")):
+        raise SpecError(
+            f"operation {op_id!r}: header parameter {name!r} is not a string, integer or "
+            f'boolean; list the operation under [low_level."{op_id}"] in spec-map.toml'
+        )
     if ptype.kind not in ("text", "integer", "boolean", "datetime", "date"):
         raise SpecError(
             f"operation {op_id!r}: parameter {name!r} has a type the wrapper cannot check yet "
@@ -932,7 +1014,149 @@ def _param(
         low_level_argument=low_name,
         id_prefix=id_prefix,
         low_level_enum=low_level_enum,
+        array=array,
     )
+
+
+# -- operations: request bodies, answers without content, pages ---------------------------------
+
+
+def _has_content(op: Mapping[str, Any], status: str) -> bool:
+    """Whether the 2xx answer ``status`` of ``op`` declares any content at all."""
+    response = op.get("responses", {}).get(status) or op.get("responses", {}).get(int(status or 0))
+    return bool((response or {}).get("content"))
+
+
+def _page_item(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> str | None:
+    """The item model of the vendor's page envelope (``current_page``, ``data``: [items],
+    ``next_page_url``, ...), or None for any other object: only that envelope is walked."""
+    ref = _ref_name(schema)
+    target = schemas.get(ref, {}) if ref else schema
+    props = target.get("properties", {}) or {}
+    if not {"current_page", "next_page_url", "data"} <= set(props):
+        return None
+    data = props["data"]
+    return _ref_name(data.get("items", {}) or {}) if _schema_type(data) == "array" else None
+
+
+def _nullable(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return bool(schema.get("nullable")) or (isinstance(kind, list) and "null" in kind)
+
+
+def _scalar_argument(
+    key: str, schema: Mapping[str, Any], rules: Rules, where: str
+) -> tuple[str, str]:
+    """(annotation, ``_encode`` encoder) of a scalar body property, by the type rules of
+    the models: money in the type the spec gives it (string or number), timestamps aware."""
+    kind = _schema_type(schema)
+    enum = [
+        v for v in json_value(list(schema.get("enum", ()) or ()), f"{where}: enum") if v is not None
+    ]
+    if kind == "string" and enum and all(isinstance(v, str) for v in enum):
+        values = ", ".join(literal(v, f"{where}: enum") for v in enum)
+        return f"Literal[{values}]", f"_encode.one_of({values})"
+    if kind == "string":
+        if schema.get("format") == "date":
+            return "date", "_encode.day"
+        if schema.get("format") == "date-time" or rules.is_timestamp(key):
+            return "datetime", "_encode.timestamp"
+        if rules.is_money(key) or schema.get("format") == "decimal":
+            return "Decimal | int | str", "_encode.money_string"
+        return "str", "_encode.text"
+    if kind == "number":
+        return "Decimal | int | str", "_encode.money_number"
+    if kind == "integer":
+        return "int", "_encode.integer"
+    if kind == "boolean":
+        return "bool", "_encode.boolean"
+    return "Any", "_any"
+
+
+def _body_value(
+    key: str,
+    schema: Mapping[str, Any],
+    rules: Rules,
+    schemas: Mapping[str, Any],
+    want: Any,
+    where: str,
+) -> tuple[str, str]:
+    """(annotation, encoder) of one body property: a nested object takes its model or a
+    mapping of its wire shape; an array, a sequence of its items."""
+    ref = _ref_name(schema)
+    if ref is not None:
+        target = schemas.get(ref)
+        if not isinstance(target, Mapping):
+            raise SpecError(f"{where} names {ref}, which the spec does not define")
+        if _schema_type(target) in ("object", None) and "properties" in target:
+            want(ref, target)
+            return f"{ref} | Mapping[str, Any]", f"_encode.nested({ref})"
+        return _scalar_argument(key, target, rules, where)
+    if _schema_type(schema) == "array":
+        annotation, encoder = _body_value(
+            key, schema.get("items", {}) or {}, rules, schemas, want, f"{where}[]"
+        )
+        return f"Sequence[{annotation}]", f"_encode.list_of({encoder})"
+    return _scalar_argument(key, schema, rules, where)
+
+
+def _request_body(
+    op: Mapping[str, Any],
+    op_id: str,
+    written: LowLevelOperation,
+    rules: Rules,
+    schemas: Mapping[str, Any],
+    want: Any,
+) -> list[BodyArg] | None:
+    """The JSON request body's properties as keyword arguments (snake_case; the JSON keys
+    stay the spec's names), or None when the operation takes no body."""
+    request = op.get("requestBody")
+    if not request:
+        return None
+    if "$ref" in request:
+        raise SpecError(
+            f"operation {op_id!r}: requestBody $refs are not supported yet; inline the requestBody"
+        )
+    media = (request.get("content") or {}).get("application/json")
+    if media is None or written.body_arg is None:
+        raise SpecError(
+            f"operation {op_id!r}: its request body is not application/json; list it under "
+            f'[low_level."{op_id}"] in spec-map.toml with a reason'
+        )
+    schema = media.get("schema", {}) or {}
+    ref = _ref_name(schema)
+    target = schemas.get(ref, {}) if ref else schema
+    if _schema_type(target) not in ("object", None) or "properties" not in target:
+        raise SpecError(
+            f"operation {op_id!r}: its request body is not an object with properties, so it "
+            f'has no keyword arguments; list it under [low_level."{op_id}"] in spec-map.toml'
+        )
+    required = {str(k) for k in target.get("required", ()) or ()}
+    args = []
+    for key, prop in target["properties"].items():
+        key = str(key)
+        where = f"operation {op_id!r}: body property {key!r}"
+        prop = prop or {}
+        resolved = schemas.get(_ref_name(prop) or "", prop)
+        annotation, encoder = _body_value(key, prop, rules, schemas, want, where)
+        nullable = _nullable(prop) or _nullable(resolved)
+        if nullable:  # the signature adds "| None" (last, after NotGiven)
+            encoder = f"_encode.nullable({encoder})"
+        argument = identifier(key)
+        if argument in RESERVED_ARGUMENTS:
+            argument += "_"
+        args.append(
+            BodyArg(
+                key=key,
+                argument=checked_name(argument, where, "rename it in the spec"),
+                annotation=annotation,
+                encoder=encoder,
+                required=key in required,
+                nullable=nullable,
+                description=str(prop.get("description") or ""),
+            )
+        )
+    return args
 
 
 def _model(
@@ -1313,7 +1537,9 @@ def emit_resources(api: Api) -> str:
         by_tag.setdefault(op.tag, []).append(op)
     tags = sorted(by_tag, key=lambda tag: api.resources[tag][0])
     modules = sorted({(op.tag_module, op.module) for op in ops})
-    models = sorted({op.response.model for op in ops if op.response.model})
+    # Every model a method names (its answer, a page's items, a nested body object); the
+    # pinned ruff's F401 fix drops what a spec does not use, here and in the imports below.
+    models = sorted(api.models)
     uses_unset = any(not p.required for op in ops for p in op.params)
     many = any(_fetches_by_id(op) is not None for op in ops)
     out = [
@@ -1328,9 +1554,12 @@ def emit_resources(api: Api) -> str:
         "",
         "from collections.abc import "
         + ("AsyncIterable, AsyncIterator, Iterable, Iterator, " if many else "")
-        + "Mapping",
-        "from typing import Any",
+        + "Mapping, Sequence",
+        "from datetime import date, datetime",
+        "from decimal import Decimal",
+        "from typing import Any, Literal",
         "",
+        "import attrs",
         "import httpx",
     ]
     for tag_module, op_module in modules:
@@ -1340,16 +1569,16 @@ def emit_resources(api: Api) -> str:
         out.append(f"from mijnklantportaal_api.models import {', '.join(enums)}")
     if uses_unset:
         out.append("from mijnklantportaal_api.types import UNSET")
-    kinds = {p.type.kind for op in ops for p in op.params}
-    if kinds & {"datetime", "date"}:
-        out.append("from datetime import date, datetime")
     out += [
         "",
         "from mijnklantportaal._generated.models import " + ", ".join(models) if models else "",
         "from mijnklantportaal._bulk import afetch_many, fetch_many" if many else "",
         "from mijnklantportaal._exceptions import MijnKlantportaalError" if many else "",
+        "from mijnklantportaal import _encode",
+        "from mijnklantportaal._encode import NOT_GIVEN, NotGiven",
         "from mijnklantportaal._ids import CHECKS",
         "from mijnklantportaal._models import decode_list",
+        "from mijnklantportaal._pagination import AsyncPaginator, PageData, SyncPage",
         "from mijnklantportaal._response import RawResponse",
         "from mijnklantportaal._transport import AsyncTransport, RequestSpec, SyncTransport",
         "",
@@ -1361,6 +1590,7 @@ def emit_resources(api: Api) -> str:
     out += [f"__all__ = {sorted(names)!r}", ""]
     if any(op.response.kind == "json" for op in ops):
         out += ["", "def _json(data: Any) -> Any:", "    return data", ""]
+    out += _emit_helpers(ops)
     with_id = {
         name for name, model in api.models.items() if any(p.key == "id" for p in model.props)
     }
@@ -1375,9 +1605,60 @@ def emit_resources(api: Api) -> str:
     return source.replace("import CHECKS", f"import {', '.join(checks) or 'check_id'}", 1)
 
 
+def _emit_helpers(ops: list[Operation]) -> list[str]:
+    """The module-level helpers the operations of this spec use, and only those."""
+    out: list[str] = []
+    if any(op.response.kind == "none" for op in ops):
+        out += [
+            "",
+            "def _none(data: Any) -> None:",
+            '    """The parse of an answer without content (204): the method returns None."""',
+            "    return None",
+            "",
+        ]
+    if any(
+        a.encoder.endswith("_any") or "(_any)" in a.encoder for op in ops for a in op.body or ()
+    ):
+        out += [
+            "",
+            "def _any(value: Any, argument: str) -> Any:",
+            '    """A body property the spec gives no type: sent as given (``dumps`` checks it is JSON)."""',
+            "    return value",
+            "",
+        ]
+    if any(op.body is not None for op in ops):
+        out += [
+            "",
+            "class _WrapperBody:",
+            '    """The ``body=`` of a low-level ``_get_kwargs``: the wrapper sends the bytes',
+            "    ``_encode.json_body`` wrote (exact money, aware timestamps), so the low-level",
+            '    ``json`` this stands in for is never sent."""',
+            "",
+            "    def to_dict(self) -> dict[str, Any]:",
+            "        return {}",
+            "",
+            "",
+            "_WRAPPER_BODY: Any = _WrapperBody()",
+            "",
+        ]
+    if any(op.page_item is not None for op in ops):
+        out += [
+            "",
+            "def _on_page(spec: RequestSpec, number: int) -> RequestSpec:",
+            '    """The same request for page ``number``: every other query argument kept."""',
+            '    return attrs.evolve(spec, params={**(spec.params or {}), "page": number})',
+            "",
+        ]
+    return out
+
+
 def _returns(op: Operation) -> tuple[str, str]:
-    """(return annotation, parse function) of an operation."""
+    """(return annotation, parse function) of an operation's one request."""
     response = op.response
+    if op.page_item is not None:
+        return f"PageData[{op.page_item}]", f"_{op.module}_page"
+    if response.kind == "none":
+        return "None", "_none"
     if response.kind == "model":
         return str(response.model), f"{response.model}.from_dict"
     if response.kind == "models":
@@ -1385,23 +1666,60 @@ def _returns(op: Operation) -> tuple[str, str]:
     return "Any", "_json"
 
 
+def _adds_page(op: Operation) -> bool:
+    """A page-envelope list whose spec declares no ``page`` query parameter gets one."""
+    return op.page_item is not None and not any(
+        p.location == "query" and p.name == "page" for p in op.params
+    )
+
+
+def _param_annotation(p: Param) -> str:
+    annotation = p.type.annotation
+    if p.type.enum and p.type.kind == "text":
+        values = ", ".join(literal(v, f"parameter {p.name!r}: enum") for v in p.type.enum)
+        annotation = f"Literal[{values}]"
+    return f"Sequence[{annotation}]" if p.array else annotation
+
+
 def _signature(op: Operation) -> tuple[list[str], list[str]]:
-    """(parameters of the method, arguments passed on to the request builder)."""
+    """(parameters of the method, arguments passed on to the request builder).
+
+    Path parameters are positional, in path order; everything else is keyword-only: query
+    and header parameters (``None``: not sent), the body's properties (``NOT_GIVEN``: left
+    out of the body; ``None`` sends null where the spec allows it), ``page`` for a page
+    list, ``idempotency_key`` for a write, then the per-call options."""
     path = [p for p in op.params if p.location == "path"]
-    query = [p for p in op.params if p.location != "path"]
-    params = [f"{p.argument}: {p.type.annotation}" for p in path]
+    others = [p for p in op.params if p.location != "path"]
+    params = [f"{p.argument}: {_param_annotation(p)}" for p in path]
     params.append("*")
-    for p in query:
+    passed = [p.argument for p in path]
+    for p in others:
+        annotation = _param_annotation(p)
         params.append(
-            f"{p.argument}: {p.type.annotation}"
+            f"{p.argument}: {annotation}"
             if p.required
-            else f"{p.argument}: {p.type.annotation} | None = None"
+            else f"{p.argument}: {annotation} | None = None"
         )
+        passed.append(f"{p.argument}={p.argument}")
+    for arg in op.body or ():
+        annotation = arg.annotation if arg.required else f"{arg.annotation} | NotGiven"
+        annotation += " | None" if arg.nullable else ""
+        params.append(
+            f"{arg.argument}: {annotation}"
+            if arg.required
+            else f"{arg.argument}: {annotation} = NOT_GIVEN"
+        )
+        passed.append(f"{arg.argument}={arg.argument}")
+    if _adds_page(op):
+        params.append("page: int | None = None")
+        passed.append("page=page")
+    if op.write:
+        params.append("idempotency_key: str | None = None")
+        passed.append("idempotency_key=idempotency_key")
     params += [
         "timeout: float | httpx.Timeout | None = None",
         "extra_headers: Mapping[str, str] | None = None",
     ]
-    passed = [p.argument for p in path] + [f"{p.argument}={p.argument}" for p in query]
     passed += ["timeout=timeout", "extra_headers=extra_headers"]
     return params, passed
 
@@ -1409,6 +1727,16 @@ def _signature(op: Operation) -> tuple[list[str], list[str]]:
 def _check_line(p: Param) -> str | None:
     arg = p.argument
     kind = p.type.kind
+    if p.array:
+        encoder = "_encode.text"
+        if p.type.enum:
+            values = ", ".join(literal(v, f"parameter {p.name!r}: enum") for v in p.type.enum)
+            encoder = f"_encode.one_of({values})"
+        elif kind == "integer":
+            encoder = "_encode.integer"
+        elif kind == "boolean":
+            encoder = "_encode.boolean"
+        return f"_encode.list_of({encoder})({arg}, {arg!r})"
     if p.id_prefix is not None:
         prefix, what = p.id_prefix
         return f"check_id({arg}, prefix={prefix!r}, argument={arg!r}, what={what!r})"
@@ -1438,13 +1766,35 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
             lines.append(f"    {check}")
         else:
             lines += [f"    if {p.argument} is not None:", f"        {check}"]
+    if _adds_page(op):
+        lines += ["    if page is not None:", '        check_int(page, "page")']
     kwargs = []
     for p in op.params:
-        value = f"{p.low_level_enum}({p.argument})" if p.low_level_enum else p.argument
+        value = p.argument
+        if p.low_level_enum and p.array:
+            value = f"[{p.low_level_enum}(item) for item in {p.argument}]"
+        elif p.low_level_enum:
+            value = f"{p.low_level_enum}({p.argument})"
+        elif p.array:
+            value = f"list({p.argument})"
         if p.required:
             kwargs.append(f"{p.low_level_argument}={value}")
         else:
             kwargs.append(f"{p.low_level_argument}=UNSET if {p.argument} is None else {value}")
+    if op.body is not None:
+        # The wrapper writes the body's bytes itself (_encode: exact money, aware timestamps,
+        # enums checked, NOT_GIVEN left out); the low-level builder gets a stand-in.
+        kwargs.append(f"{op.body_arg}=_WRAPPER_BODY")
+        fields = [
+            f"        ({a.key!r}, {a.argument}, {a.argument!r}, {a.encoder})," for a in op.body
+        ]
+        required = tuple(a.argument for a in op.body if a.required)
+        lines += [
+            "    body = _encode.json_body(",
+            *fields,
+            f"        required={required!r},",
+            "    )",
+        ]
     id_param = next((p for p in op.params if p.location == "path" and p.id_prefix), None)
     if op.kind == "get" and id_param is not None:
         subject = f'f"{_words(str(op.schema))} {{{id_param.argument}!r}}"'
@@ -1452,14 +1802,44 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
     else:
         subject = repr(op.summary or op.op_id)
         expected = "None"
+    if any(p.location == "header" for p in op.params):
+        # Header parameters go to the transport as headers (checked there, and never logged
+        # when the name suggests a secret), under the spec's names.
+        lines.append("    headers: dict[str, str] = {}")
+        for p in op.params:
+            if p.location != "header":
+                continue
+            name = literal(p.name, f"operation {op.op_id!r}: header {p.name!r}")
+            value = {
+                "integer": f"str({p.argument})",
+                "boolean": f'"true" if {p.argument} else "false"',
+            }.get(p.type.kind, p.argument)
+            if p.required:
+                lines.append(f"    headers[{name}] = {value}")
+            else:
+                lines += [f"    if {p.argument} is not None:", f"        headers[{name}] = {value}"]
+    options = []
+    if op.body is not None:
+        options.append("        body=body,")
+    if op.write:
+        options.append("        idempotency_key=idempotency_key,")
+    header_params = [p for p in op.params if p.location == "header"]
+    if header_params:
+        options.append("        headers=headers,")
+    if op.response.kind == "none":
+        options.append("        expects_body=False,")
     lines += [
-        "    return RequestSpec.from_generated(",
+        "    spec = RequestSpec.from_generated("
+        if _adds_page(op)
+        else "    return RequestSpec.from_generated(",
         f"        _{func}._get_kwargs({', '.join(kwargs)}),",
         f"        subject={subject},",
         f"        expected_id={expected},",
         "        timeout=timeout,",
         "        extra_headers=extra_headers,",
+        *options,
         "    )",
+        *(["    return spec if page is None else _on_page(spec, page)"] if _adds_page(op) else []),
         "",
     ]
     if op.response.kind == "models":
@@ -1469,6 +1849,8 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
             f"    return decode_list({op.response.model}.from_dict, data, None)",
             "",
         ]
+    if op.page_item is not None:
+        lines += ["", f"_{func}_page = PageData.decoder({op.page_item}.from_dict)", ""]
     return lines
 
 
@@ -1478,15 +1860,64 @@ def _method_doc(op: Operation, raw: bool) -> list[str]:
     lines = [f'        """{first}', ""]
     if body and body != first:
         lines += [f"        {body}", ""]
-    what = (
-        "``RawResponse`` (status, headers, rate limit, parsed model)"
-        if raw
-        else "the parsed response"
-    )
+    if raw:
+        what = "``RawResponse`` (status, headers, rate limit, parsed model)"
+        if op.page_item is not None:
+            what += " of one page"
+    elif op.page_item is not None:
+        what = "a page object: ``.data`` is this page, iterating it walks every item of every page"
+    elif op.response.kind == "none":
+        what = "None"
+    else:
+        what = "the parsed response"
     where = f"{op.method.upper()} {op.path}"
     lines.append(f"        ``{doc_text(where)}`` (``{doc_text(op.op_id)}``); returns {what}.")
+    described = [a for a in op.body or () if a.description]
+    if described:
+        lines.append("")
+        for a in described:
+            lines.append(
+                f"        ``{a.argument}`` (``{doc_text(a.key)}``): {doc_text(a.description)}"
+            )
+    if op.write:
+        lines += [
+            "",
+            "        ``idempotency_key``: sent as ``Idempotency-Key`` on every attempt; with it the",
+            "        call is retried on timeouts and 5xx like a GET.",
+        ]
     lines.append('        """')
     return lines
+
+
+def _page_method(op: Operation, is_async: bool) -> list[str]:
+    """The body of a page list: the first page's request is built (and its arguments
+    checked) at the call; later pages are the same request with another ``page``."""
+    item = str(op.page_item)
+    _, passed = _signature(op)
+    parse = f"_{op.module}_page"
+    lines = [
+        f"        spec = _{op.module}_request({', '.join(passed)})",
+        "        transport = self._transport",
+        "",
+    ]
+    if is_async:
+        return [
+            *lines,
+            f"        async def fetch(number: int) -> PageData[{item}]:",
+            f"            return (await transport.request(_on_page(spec, number), {parse})).parsed",
+            "",
+            f"        async def first() -> PageData[{item}]:",
+            f"            return (await transport.request(spec, {parse})).parsed",
+            "",
+            "        return AsyncPaginator(first, fetch)",
+        ]
+    return [
+        *lines,
+        f"        def fetch(number: int) -> PageData[{item}]:",
+        f"            return transport.request(_on_page(spec, number), {parse}).parsed",
+        "",
+        f"        return SyncPage(transport.request(spec, {parse}).parsed, fetch)",
+    ]
 
 
 def _emit_resource(tag: str, ops: list[Operation], resource: tuple[str, str]) -> list[str]:
@@ -1519,16 +1950,31 @@ def _emit_resource(tag: str, ops: list[Operation], resource: tuple[str, str]) ->
             for op in ops:
                 annotation, parse = _returns(op)
                 params, passed = _signature(op)
-                returned = f"RawResponse[{annotation}]" if raw else annotation
                 func = op.module
+                if op.page_item is not None and not raw:
+                    returned = f"{'AsyncPaginator' if is_async else 'SyncPage'}[{op.page_item}]"
+                    out += [
+                        "",
+                        f"    def {op.name}(self, {', '.join(params)}) -> {returned}:",
+                        *_method_doc(op, raw),
+                        *_page_method(op, is_async),
+                    ]
+                    continue
+                returned = f"RawResponse[{annotation}]" if raw else annotation
                 call = f"self._transport.request(_{func}_request({', '.join(passed)}), {parse})"
                 if is_async:
                     call = f"(await {call})" if not raw else f"await {call}"
+                if raw:
+                    ret = f"        return {call}"
+                elif op.response.kind == "none":
+                    ret = f"        {call}"
+                else:
+                    ret = f"        return {call}.parsed"
                 out += [
                     "",
                     f"    {'async ' if is_async else ''}def {op.name}(self, {', '.join(params)}) -> {returned}:",
                     *_method_doc(op, raw),
-                    f"        return {call}{'' if raw else '.parsed'}",
+                    ret,
                 ]
                 if not raw and _fetches_by_id(op) is not None:
                     out += _emit_many(op, is_async)
@@ -1664,6 +2110,7 @@ def emit_examples(api: Api) -> str:
                 page,
                 int(op.status or 200),
                 query,
+                op.response.kind != "none",
             )
         )
     id_prefix = {
@@ -1696,6 +2143,8 @@ def emit_examples(api: Api) -> str:
             '    """For a list answered as a page object: its schema (``data`` holds the items)."""',
             "    status: int",
             "    query: tuple[str, ...]",
+            "    content: bool = True",
+            '    """False for an answer without content (204): the fake sends none."""',
             "",
             "",
             "ROUTES: tuple[Route, ...] = (",

@@ -198,8 +198,10 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
         in resources
     )
     assert "_list_invoices._get_kwargs(limit=UNSET if limit is None else limit," in resources
-    for prefix in ("    def list(", "    async def list("):
-        assert resources.count("\n" + prefix) == 2  # the plain and the raw-response method
+    # A page-envelope list: sync, sync raw and async (a plain def returning AsyncPaginator,
+    # both awaitable and async-iterable) are defs; the async raw one is an async def.
+    assert resources.count("\n    def list(") == 3
+    assert resources.count("\n    async def list(") == 1
     assert "limit: int | None = None" in resources
     assert "is_paid: bool | None = None" in resources
     assert "check_int(limit, 'limit')" in resources
@@ -211,14 +213,15 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
     # A date-time parameter takes a datetime, which the low-level package formats.
     assert "zz_since: datetime | None = None" in resources
     assert "check_instance(zz_since, 'zz_since', datetime)" in resources
-    assert "-> InvoicePage" in resources and "-> RawResponse[InvoicePage]" in resources
+    assert "-> SyncPage[Invoice]" in resources and "-> AsyncPaginator[Invoice]" in resources
+    assert "-> RawResponse[PageData[Invoice]]" in resources
     models = load_models(files, tmp_path)
     page = models.InvoicePage.from_dict(
         {"current_page": 2, "data": [{"id": "fac_1", "totalAmount": "1.00"}], "zzTestOnly": 1}
     )
     assert page.current_page == 2 and page.data[0].total_amount == Decimal("1.00")
     assert page.extra == {"zzTestOnly": 1}
-    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'))"
+    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'), True)"
     assert route in files["examples.py"]
 
 
@@ -614,3 +617,37 @@ def test_i17_3_hostile_property_and_parameter_names_stay_text(
     assert not (tmp_path / MARKER).exists()
     comment = models.ZzTestComment.from_dict({HOSTILE_NAME: "zz"})
     assert comment.to_dict() == {HOSTILE_NAME: "zz"} and comment.extra == {}
+
+
+def _create_op_spec(**extra_body: Any) -> dict[str, Any]:
+    from spec_mutations import MUTATIONS
+
+    spec = copy.deepcopy(SPEC)
+    MUTATIONS["create-operation-added"].apply(spec)
+    spec["components"]["schemas"]["DrillTicketCreate"]["properties"].update(extra_body)
+    return spec
+
+
+def test_i18_7_a_body_property_named_like_a_per_call_option_gets_a_trailing_underscore(
+    low_level_of: LowLevelOf,
+) -> None:
+    spec = _create_op_spec(timeout={"type": "integer"}, idempotencyKey={"type": "string"})
+    resources = generate(spec, low_level_of=low_level_of)["resources.py"]
+    assert "timeout_: int | NotGiven = NOT_GIVEN" in resources
+    assert "('timeout', timeout_, 'timeout_', _encode.integer)" in resources
+    assert "idempotency_key_: str | NotGiven = NOT_GIVEN" in resources
+    assert "('idempotencyKey', idempotency_key_, 'idempotency_key_', _encode.text)" in resources
+    # the per-call options keep their names
+    assert "idempotency_key: str | None = None" in resources
+    assert "timeout: float | httpx.Timeout | None = None" in resources
+
+
+def test_i18_7_a_body_property_and_a_parameter_with_one_python_name_are_refused(
+    low_level_of: LowLevelOf,
+) -> None:
+    spec = _create_op_spec(xDrillRequestId={"type": "string"})
+    with pytest.raises(gen_wrapper.SpecError) as caught:
+        generate(spec, low_level_of=low_level_of)
+    message = str(caught.value)
+    assert "'xDrillRequestId'" in message and "'X-Drill-Request-Id'" in message, message
+    assert "x_drill_request_id" in message and "rename one in the spec" in message, message
