@@ -330,8 +330,6 @@ def add_enum_value(spec: Spec) -> None:
 
 DRILL_TICKETS_PATH = "/drill-tickets"
 DRILL_TICKETS_TAG = "Drill Tickets API"
-
-
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -605,6 +603,183 @@ def add_page_list(spec: Spec) -> None:
     )
 
 
+# -- schema shapes (issue 18, item 6): one mutation per shape, each a field of Invoice ---------
+
+
+def _new_schemas(spec: Spec, schemas: dict[str, Any]) -> None:
+    """Add component schemas just before ``Error_ApiError`` (refusing a name taken)."""
+    for name, schema in schemas.items():
+        _insert_before(spec["components"]["schemas"], "Error_ApiError", name, schema)
+
+
+def add_nested_object(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillCustomer": {
+                "type": "object",
+                "description": "The customer an invoice is addressed to",
+                "properties": {
+                    "id": {"type": "string", "example": "cst_drill0000001"},
+                    "name": {"type": "string", "example": "Drill B.V."},
+                    "drillCreditAmount": {"type": "string", "example": 250.5},
+                },
+            }
+        },
+    )
+    _insert_before(_properties(spec, "Invoice"), "isPaid", "drillCustomer", _ref("DrillCustomer"))
+
+
+def add_scalar_array(spec: Spec) -> None:
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillReminderDays",
+        {
+            "type": "array",
+            "items": {"type": "integer"},
+            "example": [7, 14],
+            "description": "Days after the due date on which a reminder is sent",
+        },
+    )
+
+
+def add_scalar_fields(spec: Spec) -> None:
+    invoice = _properties(spec, "Invoice")
+    _insert_before(invoice, "isPaid", "drillReminderCount", {"type": "integer", "example": 2})
+    _insert_before(invoice, "isPaid", "drillIsDisputed", {"type": "boolean", "example": False})
+    _insert_before(
+        invoice, "isPaid", "drillNote", {"type": ["string", "null"], "example": "Paid in cash"}
+    )
+
+
+DRILL_UNKNOWN_STATE = "drill-escalated"  # a value the server sends that the spec does not list
+
+
+def add_enum_field_for_unknown_values(spec: Spec) -> None:
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillDisputeState",
+        {
+            "type": "string",
+            "enum": ["none", "open", "resolved"],
+            "example": "none",
+            "description": "Where a dispute about the invoice stands",
+        },
+    )
+
+
+def add_all_of(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillDocument": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "example": "drd_0000000001"},
+                    "drillIssuedAt": {"type": "string", "example": "2025-04-12T10:00:00Z"},
+                    "drillTotalAmount": {"type": "string", "example": 12.95},
+                },
+            },
+            "DrillCreditNote": {
+                "description": "A credit note: a document with a reason",
+                "allOf": [
+                    _ref("DrillDocument"),
+                    {
+                        "type": "object",
+                        "properties": {"drillReason": {"type": "string", "example": "returned"}},
+                    },
+                ],
+            },
+        },
+    )
+    _insert_before(
+        _properties(spec, "Invoice"), "isPaid", "drillCreditNote", _ref("DrillCreditNote")
+    )
+
+
+def add_one_of_with_discriminator(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillCardPayment": {
+                "type": "object",
+                "required": ["drillMethod", "drillLast4"],
+                "properties": {
+                    "drillMethod": {"type": "string", "example": "card"},
+                    "drillLast4": {"type": "string", "example": "4242"},
+                },
+            },
+            "DrillBankPayment": {
+                "type": "object",
+                "required": ["drillMethod", "drillIban"],
+                "properties": {
+                    "drillMethod": {"type": "string", "example": "bank"},
+                    "drillIban": {"type": "string", "example": "NL91ABNA0417164300"},
+                },
+            },
+            "DrillPayment": {
+                "oneOf": [_ref("DrillCardPayment"), _ref("DrillBankPayment")],
+                "discriminator": {
+                    "propertyName": "drillMethod",
+                    "mapping": {
+                        "card": "#/components/schemas/DrillCardPayment",
+                        "bank": "#/components/schemas/DrillBankPayment",
+                    },
+                },
+            },
+        },
+    )
+    _insert_before(_properties(spec, "Invoice"), "isPaid", "drillPayment", _ref("DrillPayment"))
+
+
+def add_any_of_by_shape(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillEmailContact": {
+                "type": "object",
+                "required": ["drillEmail"],
+                "properties": {"drillEmail": {"type": "string", "example": "billing@example.com"}},
+            },
+            "DrillPhoneContact": {
+                "type": "object",
+                "required": ["drillPhone"],
+                "properties": {"drillPhone": {"type": "string", "example": "+31201234567"}},
+            },
+        },
+    )
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillContact",
+        {"anyOf": [_ref("DrillEmailContact"), _ref("DrillPhoneContact")]},
+    )
+
+
+def add_self_reference(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillComment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "example": "drc_0000000001"},
+                    "drillCreatedAt": {"type": "string", "example": "2025-04-12T10:00:00Z"},
+                    "drillReplies": {"type": "array", "items": _ref("DrillComment")},
+                },
+            }
+        },
+    )
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillComments",
+        {"type": "array", "items": _ref("DrillComment")},
+    )
+
+
 MUTATIONS: dict[str, Mutation] = {
     m.name: m
     for m in (
@@ -718,6 +893,69 @@ MUTATIONS: dict[str, Mutation] = {
             adds="drill_tickets.list",
             apply=add_page_list,
             base="create-operation-added",
+        ),
+        # -- schema shapes (issue 18, item 6) --
+        Mutation(
+            "nested-object-added",
+            breaking=False,
+            report="schema Invoice.drillCustomer: optional field added (DrillCustomer)",
+            adds="Invoice.drill_customer",
+            apply=add_nested_object,
+        ),
+        Mutation(
+            "scalar-array-added",
+            breaking=False,
+            report="schema Invoice.drillReminderDays: optional field added (array of integer)",
+            adds="Invoice.drill_reminder_days",
+            apply=add_scalar_array,
+        ),
+        Mutation(
+            "integer-boolean-nullable-added",
+            breaking=False,
+            report="schema Invoice.drillReminderCount: optional field added (integer)",
+            adds="Invoice.drill_reminder_count",
+            apply=add_scalar_fields,
+        ),
+        Mutation(
+            "enum-with-unknown-value-added",
+            breaking=False,
+            report=(
+                "schema Invoice.drillDisputeState: optional field added "
+                '(string, one of "none", "open", "resolved")'
+            ),
+            adds="Invoice.drill_dispute_state",
+            apply=add_enum_field_for_unknown_values,
+        ),
+        Mutation(
+            "all-of-added",
+            breaking=False,
+            report="schema Invoice.drillCreditNote: optional field added (DrillCreditNote)",
+            adds="Invoice.drill_credit_note",
+            apply=add_all_of,
+        ),
+        Mutation(
+            "one-of-with-discriminator-added",
+            breaking=False,
+            report="schema Invoice.drillPayment: optional field added (DrillPayment)",
+            adds="Invoice.drill_payment",
+            apply=add_one_of_with_discriminator,
+        ),
+        Mutation(
+            "any-of-by-shape-added",
+            breaking=False,
+            report=(
+                "schema Invoice.drillContact: optional field added "
+                "(anyOf[DrillEmailContact, DrillPhoneContact])"
+            ),
+            adds="Invoice.drill_contact",
+            apply=add_any_of_by_shape,
+        ),
+        Mutation(
+            "self-reference-added",
+            breaking=False,
+            report="schema Invoice.drillComments: optional field added (array of DrillComment)",
+            adds="Invoice.drill_comments",
+            apply=add_self_reference,
         ),
     )
 }

@@ -44,6 +44,15 @@ DRILL = (
     "create-operation-added",
     "write-methods-added",
     "page-list-added",
+    # schema shapes (issue 18, item 6)
+    "nested-object-added",
+    "scalar-array-added",
+    "integer-boolean-nullable-added",
+    "enum-with-unknown-value-added",
+    "all-of-added",
+    "one-of-with-discriminator-added",
+    "any-of-by-shape-added",
+    "self-reference-added",
 )
 
 # The quick part of the suite that exercises the wrapper, the fake and the models.
@@ -75,6 +84,7 @@ COPIED = (
 
 EXAMPLE_ID = "fac_abc12345def678"  # the spec's example invoice
 DRILL_ID = "fac_drill000000001"  # a second invoice, with values chosen by the drill
+BAD_ID = "fac_drill000000002"  # a third, with a value that does not fit
 
 
 @dataclass(frozen=True)
@@ -345,6 +355,227 @@ PROBES: dict[str, Probe] = {
     ),
 }
 
+# -- schema shapes (issue 18, item 6): decoded exactly from the fake over loopback, and sent
+# back by ``to_wire`` in the spec's JSON types --
+SHAPE_PROBES: dict[str, Probe] = {
+    "nested-object-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_customer)
+            if invoice.drill_customer is not None:
+                credit: decimal.Decimal | None = invoice.drill_customer.drill_credit_amount
+        """,
+        reveals=("DrillCustomer",),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillCustomer": {"id": '
+            '"cst_drill0000002", "name": "\\u00dcn\\u00efcode B.V.", "drillCreditAmount": '
+            '"12345678901234567.89"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_customer is not None, example
+            assert example.drill_customer.name == "Drill B.V.", example
+            assert str(example.drill_customer.drill_credit_amount) == "250.5", example
+            other = {aw}client.invoices.get(DRILL_ID)
+            customer = other.drill_customer
+            assert type(customer).__name__ == "DrillCustomer", other
+            assert customer.name == "\\u00dcn\\u00efcode B.V.", customer
+            assert str(customer.drill_credit_amount) == "12345678901234567.89", customer
+            assert customer.to_wire() == {{
+                "id": "cst_drill0000002",
+                "name": "\\u00dcn\\u00efcode B.V.",
+                "drillCreditAmount": "12345678901234567.89",
+            }}, customer.to_wire()
+        """,
+    ),
+    "scalar-array-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_reminder_days)
+        """,
+        reveals=("tuple[int, ...]",),
+        setup='fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillReminderDays": [1, 7, 30]})',
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_reminder_days == (7, 14), example
+            other = {aw}client.invoices.get(DRILL_ID)
+            assert other.drill_reminder_days == (1, 7, 30), other
+            assert other.to_wire()["drillReminderDays"] == [1, 7, 30]
+        """,
+    ),
+    "integer-boolean-nullable-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_reminder_count)
+            reveal_type(invoice.drill_is_disputed)
+            reveal_type(invoice.drill_note)
+        """,
+        reveals=("int", "bool", "str"),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillReminderCount": 3, '
+            '"drillIsDisputed": True, "drillNote": None})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_reminder_count == 2 and example.drill_is_disputed is False, example
+            assert example.drill_note == "Paid in cash", example
+            other = {aw}client.invoices.get(DRILL_ID)
+            assert type(other.drill_reminder_count) is int and other.drill_reminder_count == 3
+            assert other.drill_is_disputed is True and other.drill_note is None, other
+            wire = other.to_wire()
+            assert wire["drillReminderCount"] == 3 and wire["drillIsDisputed"] is True, wire
+            assert "drillNote" not in wire, wire
+        """,
+    ),
+    "enum-with-unknown-value-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_dispute_state)
+        """,
+        reveals=("str",),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, '
+            '"drillDisputeState": "drill-escalated"})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_dispute_state == "none", example
+            other = {aw}client.invoices.get(DRILL_ID)  # a value the spec does not list: kept
+            assert other.drill_dispute_state == "drill-escalated", other
+            try:  # but never sent: a request checks the values first
+                other.to_wire()
+            except MijnKlantportaalError as exc:
+                assert "drill_dispute_state" in str(exc) and "resolved" in str(exc), exc
+            else:
+                raise AssertionError("an unknown enum value would have been sent")
+            assert example.to_wire()["drillDisputeState"] == "none"
+        """,
+    ),
+    "all-of-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            note = invoice.drill_credit_note
+            reveal_type(note)
+            if note is not None:
+                reveal_type(note.drill_total_amount)
+                reveal_type(note.drill_issued_at)
+                reason: str | None = note.drill_reason
+        """,
+        reveals=("DrillCreditNote", "decimal.Decimal", "datetime.datetime"),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillCreditNote": {"id": '
+            '"drd_0000000002", "drillIssuedAt": "2024-04-28T21:00:00+02:00", '
+            '"drillTotalAmount": "12345678901234567.89", "drillReason": "damaged"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            note = example.drill_credit_note
+            assert note is not None and str(note.drill_total_amount) == "12.95", example
+            assert note.drill_issued_at == datetime.datetime(2025, 4, 12, 10, tzinfo=datetime.UTC)
+            assert note.drill_reason == "returned", note
+            other = {aw}client.invoices.get(DRILL_ID)
+            note = other.drill_credit_note
+            assert type(note).__name__ == "DrillCreditNote", other
+            assert str(note.drill_total_amount) == "12345678901234567.89", note
+            assert note.drill_issued_at.utcoffset() == datetime.timedelta(hours=2), note
+            assert note.to_wire() == {{
+                "id": "drd_0000000002",
+                "drillIssuedAt": "2024-04-28T21:00:00+02:00",
+                "drillTotalAmount": "12345678901234567.89",
+                "drillReason": "damaged",
+            }}, note.to_wire()
+        """,
+    ),
+    "one-of-with-discriminator-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_payment)
+        """,
+        reveals=(
+            "DrillCardPayment | mijnklantportaal._generated.models.invoices.DrillBankPayment",
+        ),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillPayment": '
+            '{"drillMethod": "bank", "drillIban": "NL02RABO0123456789"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            card = example.drill_payment
+            assert type(card).__name__ == "DrillCardPayment" and card.drill_last_4 == "4242", card
+            other = {aw}client.invoices.get(DRILL_ID)
+            bank = other.drill_payment
+            assert type(bank).__name__ == "DrillBankPayment", other
+            assert bank.drill_iban == "NL02RABO0123456789", bank
+            assert other.to_wire()["drillPayment"] == {{
+                "drillMethod": "bank",
+                "drillIban": "NL02RABO0123456789",
+            }}
+        """,
+    ),
+    "any-of-by-shape-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_contact)
+        """,
+        reveals=(
+            "DrillEmailContact | mijnklantportaal._generated.models.invoices.DrillPhoneContact",
+        ),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillContact": '
+            '{"drillPhone": "+31 20 123 4567"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            email = example.drill_contact
+            assert type(email).__name__ == "DrillEmailContact", example
+            assert email.drill_email == "billing@example.com", email
+            other = {aw}client.invoices.get(DRILL_ID)
+            phone = other.drill_contact
+            assert type(phone).__name__ == "DrillPhoneContact", other
+            assert phone.drill_phone == "+31 20 123 4567", phone
+            assert other.to_wire()["drillContact"] == {{"drillPhone": "+31 20 123 4567"}}
+        """,
+    ),
+    "self-reference-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            for comment in invoice.drill_comments or ():
+                reveal_type(comment.drill_replies)
+        """,
+        reveals=("tuple[mijnklantportaal._generated.models.invoices.DrillComment, ...]",),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillComments": [{"id": '
+            '"drc_1", "drillReplies": [{"id": "drc_2", "drillCreatedAt": '
+            '"2024-04-28T21:00:00+02:00", "drillReplies": [{"id": "drc_3"}]}]}]})\n'
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": BAD_ID, "drillComments": [{"id": '
+            '"drc_1", "drillReplies": [{"id": "drc_2"}, {"id": "drc_3", '
+            '"drillCreatedAt": "yesterday"}]}]})'
+        ),
+        loopback="""
+            other = {aw}client.invoices.get(DRILL_ID)
+            (top,) = other.drill_comments
+            reply = top.drill_replies[0]
+            assert reply.drill_replies[0].id == "drc_3", other
+            assert reply.drill_created_at.utcoffset() == datetime.timedelta(hours=2), reply
+            assert other.to_wire()["drillComments"] == [{{
+                "id": "drc_1",
+                "drillReplies": [{{
+                    "id": "drc_2",
+                    "drillCreatedAt": "2024-04-28T21:00:00+02:00",
+                    "drillReplies": [{{"id": "drc_3"}}],
+                }}],
+            }}], other.to_wire()
+            try:
+                {aw}client.invoices.get(BAD_ID)
+            except MijnKlantportaalError as exc:
+                assert "drillComments[0].drillReplies[1].drillCreatedAt" in str(exc), exc
+            else:
+                raise AssertionError("a bad nested timestamp was accepted")
+        """,
+    ),
+}
+PROBES.update(SHAPE_PROBES)
+
 BREAKS_HERE = "# drill: breaks here"
 
 
@@ -373,7 +604,7 @@ def loopback_script(probe: Probe) -> str:
         "import httpx\n"
         "from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal, MijnKlantportaalError\n"
         "from mijnklantportaal.testing import EXAMPLE_INVOICE, FakeMijnKlantportaal\n\n"
-        f"EXAMPLE_ID, DRILL_ID = {EXAMPLE_ID!r}, {DRILL_ID!r}\n"
+        f"EXAMPLE_ID, DRILL_ID, BAD_ID = {EXAMPLE_ID!r}, {DRILL_ID!r}, {BAD_ID!r}\n"
         "fake = FakeMijnKlantportaal(rate_limit=None)\n"
         "fake.add_example_invoice()\n"
         f"{probe.setup}\n\n\n"

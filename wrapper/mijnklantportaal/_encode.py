@@ -448,3 +448,48 @@ def list_of(encoder: Encoder) -> Encoder:
         return [encoder(item, f"{argument}[{index}]") for index, item in enumerate(value)]
 
     return check_list
+
+
+# -- a generated model's fields (``Model.to_wire``) -------------------------------------------
+
+_PLAIN_ENCODERS: dict[str, Encoder] = {
+    "text": text,
+    "integer": integer,
+    "boolean": boolean,
+    "money:string": money_string,
+    "money:number": money_number,
+    "timestamp": timestamp,
+}
+
+
+def wire_value(how: str, value: object, argument: str, known: tuple[Any, ...] = ()) -> Any:
+    """One field of a generated model as ``Model.to_wire`` sends it: ``how`` is its row in the
+    model's ``_wire`` table (``text``, ``money:string``, ``list:integer``, ``model``, ...),
+    ``known`` the enum values the spec lists (a value outside them is refused). The same
+    encoders as a write method's arguments, so a field and an argument go out alike."""
+    if known and (value not in known or type(value) not in {type(k) for k in known}):
+        listed = ", ".join(repr(choice) for choice in known)
+        raise InvalidArgumentError(
+            f"{argument} must be one of {listed}, not {_shown(value)}; nothing was sent"
+        )
+    if how.startswith("list:"):
+        item = how.removeprefix("list:")
+        if not isinstance(value, list | tuple):
+            raise InvalidArgumentError(
+                f"{argument} must be a list, not {_shown(value)}; nothing was sent"
+            )
+        return [wire_value(item, v, f"{argument}[{n}]") for n, v in enumerate(value)]
+    if how == "models":
+        if not isinstance(value, list | tuple):
+            raise InvalidArgumentError(
+                f"{argument} must be a list, not {_shown(value)}; nothing was sent"
+            )
+        return [wire_value("model", v, f"{argument}[{n}]") for n, v in enumerate(value)]
+    if how in ("model", "union"):
+        if not isinstance(value, Model):
+            raise InvalidArgumentError(
+                f"{argument} must be a model, not {_shown(value)}; nothing was sent"
+            )
+        return value.to_wire()
+    encoder = _PLAIN_ENCODERS.get(how)
+    return value if encoder is None else encoder(value, argument)
