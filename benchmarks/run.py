@@ -7,6 +7,9 @@ baseline:
 1. sequential GET on one keep-alive connection: raw ``httpx.Client`` + ``json.loads(
    parse_float=Decimal)`` vs the generated ``get_invoice.sync_detailed`` vs
    ``MijnKlantportaal().invoices.get``;
+1b. sequential POST of a small JSON body: raw ``httpx.Client.post`` of the bytes vs the
+   wrapper's request path (``RequestSpec.build`` + ``transport.request``), against a tuned
+   stdlib server in its own process (``run.py --serve-post``);
 2. 32 concurrent tasks: raw ``httpx.AsyncClient`` vs ``AsyncMijnKlantportaal``;
 3. decoding a 5,000-line invoice in-process: ``mijnklantportaal._decode.loads`` +
    ``Invoice.from_dict`` vs ``json.loads(body, parse_float=Decimal)`` alone (CPU time);
@@ -33,6 +36,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -48,7 +52,8 @@ ROOT = HERE.parent
 DEFAULT_JSON = HERE / "results" / "latest.json"
 
 TARGETS = {
-    "sequential_get": ("wrapper", ">=", 0.90),
+    "sequential_get": ("wrapper", ">=", 0.95),
+    "sequential_post": ("wrapper", ">=", 0.95),
     "async_get": ("wrapper", ">=", 0.90),
     "large_invoice_decode": ("wrapper", "<=", 2.0),
     "memory_peak": ("wrapper", "<=", 2.0),
@@ -250,6 +255,122 @@ def bench_sequential(info: dict[str, str], s: Settings) -> dict[str, Any]:
         wrapper.close()
     cpu_us = {name: statistics.median(v[s.warmup_rounds :]) for name, v in cpu.items()}
     return section(series, "raw_httpx", requests_per_round=n, client_cpu_us_per_request=cpu_us)
+
+
+# -- 1b. sequential POST ------------------------------------------------------------------
+
+POST_BODY = (
+    b'{"amount":"12.95","description":"Pro subscription","expiresAt":"2026-01-01T00:00:00+01:00"}'
+)
+POST_ANSWER = (
+    b'{"id":"pl_abc12345def678","amount":"12.95","description":"Pro subscription",'
+    b'"expiresAt":"2026-01-01T00:00:00+01:00","url":"https://pay.example/pl_abc12345def678"}'
+)
+
+
+def serve_post() -> None:
+    """``run.py --serve-post``: a tuned stdlib server answering every POST with 201 and
+    ``POST_ANSWER`` once it has read the body (the fake has no write yet); prints its
+    base_url as the other servers do, then serves until stdin closes."""
+    sys.path.insert(0, str(HERE))
+    from baseline_server import _Handler, _Server
+
+    class PostHandler(_Handler):
+        def do_POST(self) -> None:
+            received = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = 201 if received == POST_BODY else 400  # both contenders send the same
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(POST_ANSWER)))
+            self.end_headers()
+            self.wfile.write(POST_ANSWER)
+
+    server = _Server(("127.0.0.1", 0), PostHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    print(json.dumps({"base_url": base_url, "api_key": "sk_bench_post"}), flush=True)
+    sys.stdin.read()
+    server.shutdown()
+    server.server_close()
+
+
+@contextlib.contextmanager
+def post_server() -> Iterator[dict[str, str]]:
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--serve-post"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the POST server did not start (exit code {process.wait()})")
+        yield json.loads(line)
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def bench_post(info: dict[str, str], s: Settings) -> dict[str, Any]:
+    """Raw httpx posting ``POST_BODY`` vs the wrapper's one request path with a
+    ``RequestSpec`` built per call, as a generated write builds it (its encoder's bytes)."""
+    from mijnklantportaal import MijnKlantportaal
+    from mijnklantportaal._transport import RequestSpec
+
+    base_url, key = info["base_url"], info["api_key"]
+    url = f"{base_url}/payment-links"
+    n = s.seq_requests
+    raw = httpx.Client(headers=request_headers(key))
+    wrapper = MijnKlantportaal(api_key=key, base_url=base_url, rate_budget=None)
+    transport = wrapper._transport
+    cpu: dict[str, list[float]] = {"raw_httpx": [], "wrapper": []}
+
+    def raw_post() -> object:
+        response = raw.post(url, content=POST_BODY, headers={"Content-Type": "application/json"})
+        response.raise_for_status()
+        return json.loads(response.content, parse_float=Decimal)
+
+    def wrapper_post() -> object:
+        spec = RequestSpec.build("POST", "/payment-links", subject="a payment link", body=POST_BODY)
+        return transport.request(spec, _as_is).parsed  # type: ignore[union-attr]
+
+    def timed(name: str, one: Callable[[], object]) -> Callable[[], float]:
+        def run() -> float:
+            cpu_started, started = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                one()
+            elapsed = time.perf_counter() - started
+            cpu[name].append((time.process_time() - cpu_started) / n * 1e6)
+            return n / elapsed
+
+        return run
+
+    assert raw_post() == wrapper_post()  # the same answer, so the same bytes were sent
+    try:
+        series = interleave(
+            {"raw_httpx": timed("raw_httpx", raw_post), "wrapper": timed("wrapper", wrapper_post)},
+            s.rounds,
+            s.warmup_rounds,
+            "req/s",
+            True,
+        )
+    finally:
+        raw.close()
+        wrapper.close()
+    cpu_us = {name: statistics.median(v[s.warmup_rounds :]) for name, v in cpu.items()}
+    return section(series, "raw_httpx", requests_per_round=n, client_cpu_us_per_request=cpu_us)
+
+
+def _as_is(data: Any) -> Any:
+    return data
 
 
 # -- 2. concurrent async GET ---------------------------------------------------------------
@@ -607,6 +728,7 @@ def machine() -> dict[str, Any]:
 
 TITLES = {
     "sequential_get": "1. Sequential GET, 1 keep-alive connection",
+    "sequential_post": "1b. Sequential POST, small JSON body, 1 keep-alive connection",
     "async_get": "2. Concurrent async GET, 32 tasks",
     "large_invoice_decode": "3. Decode a 5,000-line invoice (in-process)",
     "memory_peak": "4. Peak memory of that decode (tracemalloc)",
@@ -641,7 +763,7 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
                     verdict(name, result) if contender == target_contender else "",
                 )
             )
-        if name == "sequential_get":
+        if name in ("sequential_get", "sequential_post"):
             cpu_us = result["client_cpu_us_per_request"]
             rows.append(
                 (
@@ -684,7 +806,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", choices=list(TITLES), help="run only these measurements"
     )
+    parser.add_argument("--serve-post", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_post:
+        serve_post()
+        return 0
     s = SMOKE if args.smoke else FULL
     wanted = args.only or list(TITLES)
     started = time.perf_counter()
@@ -699,6 +825,9 @@ def main(argv: list[str] | None = None) -> int:
             if "fake_server" in wanted:
                 with server("baseline") as baseline:
                     results["fake_server"] = bench_servers(fake, baseline, s)
+    if "sequential_post" in wanted:
+        with post_server() as info:
+            results["sequential_post"] = bench_post(info, s)
     if {"large_invoice_decode", "memory_peak"} & set(wanted):
         body = large_invoice_body(s.decode_lines)
         if "large_invoice_decode" in wanted:

@@ -326,6 +326,460 @@ def add_enum_value(spec: Spec) -> None:
     state["enum"] = [*state["enum"], "overdue"]
 
 
+# -- operation shapes (issue 18): writes with bodies, no-content answers, pages ----------------
+
+DRILL_TICKETS_PATH = "/drill-tickets"
+DRILL_TICKETS_TAG = "Drill Tickets API"
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_answer(status: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        status: {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+def _new_schema(spec: Spec, name: str, schema: dict[str, Any]) -> None:
+    _insert_before(spec["components"]["schemas"], "Error_ApiError", name, schema)
+
+
+def _add_path_operation(spec: Spec, path: str, method: str, op: dict[str, Any]) -> None:
+    """Add ``method`` on ``path`` (a new path, or one a base mutation added)."""
+    taken = any(
+        isinstance(o, dict) and o.get("operationId") == op["operationId"]
+        for item in spec["paths"].values()
+        for o in item.values()
+    )
+    item = spec["paths"].setdefault(path, {})
+    if taken or method in item:
+        raise MutationConflict(
+            f"the spec already has {method.upper()} {path} or operationId "
+            f"{op['operationId']!r}: give the mutation another drill... name"
+        )
+    item[method] = op
+
+
+def add_create_operation(spec: Spec) -> None:
+    """POST /drill-tickets (create-drill-ticket, tag Drill Tickets API): a JSON body with
+    every kind of property (string money, number money, a nullable timestamp, an enum, a
+    nested object, an array of strings), a header parameter, answered 201 with the ticket:
+    ``client.drill_tickets.create(subject=..., drill_amount=Decimal("12.95"), ...)``."""
+    _new_operation(spec, DRILL_TICKETS_PATH, "create-drill-ticket", DRILL_TICKETS_TAG)
+    contact = {
+        "type": "object",
+        "description": "Who the ticket is about",
+        "properties": {
+            "drillName": {"type": "string", "example": "Ada"},
+            "drillEmail": {"type": "string", "example": "ada@example.com"},
+        },
+    }
+    ticket = {
+        "type": "object",
+        "description": "A drill ticket",
+        "properties": {
+            "id": {"type": "string", "example": "dtk_abc12345def678"},
+            "subject": {"type": "string", "example": "Broken invoice"},
+            # money as the vendor types it: a string in the spec, a number in its examples
+            "drillAmount": {"type": "string", "example": 12.95},
+            "expiresAt": {"type": ["string", "null"], "example": "2025-05-12T10:00:00+02:00"},
+            "drillPriority": {"type": "string", "enum": ["low", "high"], "example": "low"},
+            "drillContact": _ref("DrillContact"),
+            "drillLabels": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    body = {
+        "type": "object",
+        "required": ["subject", "drillAmount"],
+        "properties": {
+            "subject": {"type": "string", "description": "What the ticket is about"},
+            "drillAmount": {"type": "string", "description": "Amount in dispute"},
+            "drillTotal": {"type": "number"},
+            "expiresAt": {"type": ["string", "null"]},
+            "drillPriority": {"type": "string", "enum": ["low", "high"]},
+            "drillContact": _ref("DrillContact"),
+            "drillLabels": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    _new_schema(spec, "DrillContact", contact)
+    _new_schema(spec, "DrillTicket", ticket)
+    _new_schema(spec, "DrillTicketCreate", body)
+    _add_path_operation(
+        spec,
+        DRILL_TICKETS_PATH,
+        "post",
+        {
+            "tags": [DRILL_TICKETS_TAG],
+            "summary": "Create a drill ticket",
+            "operationId": "create-drill-ticket",
+            "parameters": [
+                {
+                    "name": "X-Drill-Request-Id",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("DrillTicketCreate")}},
+            },
+            "responses": _json_answer("201", "The ticket", _ref("DrillTicket")),
+        },
+    )
+    spec.setdefault("tags", []).append({"name": DRILL_TICKETS_TAG})
+
+
+def add_write_methods(spec: Spec) -> None:
+    """On the drill tickets: POST .../replies (create-drill-ticket-reply -> ``create_reply``,
+    201), PATCH one ticket (update-drill-ticket -> ``update``, 200, a nullable property),
+    PUT its labels (replace-drill-ticket-labels, 202) and DELETE a reply with two path
+    parameters (delete-drill-ticket-reply -> ``delete_reply``, 204 without content)."""
+    _schema(spec, "DrillTicket")
+    one = DRILL_TICKETS_PATH + "/{drillTicketId}"
+    ticket_id = {
+        "name": "drillTicketId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    reply_id = {
+        "name": "drillReplyId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    _new_schema(
+        spec,
+        "DrillTicketReply",
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "example": "drp_abc12345def678"},
+                "message": {"type": "string", "example": "Thanks"},
+                "createdAt": {"type": "string", "example": "2025-05-12T10:00:00+02:00"},
+            },
+        },
+    )
+    tag = [DRILL_TICKETS_TAG]
+    _add_path_operation(
+        spec,
+        one + "/replies",
+        "post",
+        {
+            "tags": tag,
+            "operationId": "create-drill-ticket-reply",
+            "parameters": [ticket_id],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["message"],
+                            "properties": {"message": {"type": "string"}},
+                        }
+                    }
+                },
+            },
+            "responses": _json_answer("201", "The reply", _ref("DrillTicketReply")),
+        },
+    )
+    _add_path_operation(
+        spec,
+        one,
+        "patch",
+        {
+            "tags": tag,
+            "operationId": "update-drill-ticket",
+            "parameters": [ticket_id],
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "subject": {"type": "string"},
+                                "expiresAt": {"type": ["string", "null"]},
+                            },
+                        }
+                    }
+                }
+            },
+            "responses": _json_answer("200", "The ticket", _ref("DrillTicket")),
+        },
+    )
+    _add_path_operation(
+        spec,
+        one + "/labels",
+        "put",
+        {
+            "tags": tag,
+            "operationId": "replace-drill-ticket-labels",
+            "parameters": [ticket_id],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["drillLabels"],
+                            "properties": {
+                                "drillLabels": {"type": "array", "items": {"type": "string"}}
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": _json_answer("202", "The ticket", _ref("DrillTicket")),
+        },
+    )
+    _add_path_operation(
+        spec,
+        one + "/replies/{drillReplyId}",
+        "delete",
+        {
+            "tags": tag,
+            "operationId": "delete-drill-ticket-reply",
+            "parameters": [ticket_id, reply_id],
+            "responses": {"204": {"description": "Deleted"}},
+        },
+    )
+
+
+DRILL_TICKET_PAGE = "DrillTicketPage"
+
+
+def add_page_list(spec: Spec) -> None:
+    """GET /drill-tickets (list-drill-tickets -> ``client.drill_tickets.list``): the vendor's
+    page envelope of drill tickets, with an enum query parameter and a query array; the
+    wrapper returns a page object that walks every page."""
+    _schema(spec, "DrillTicket")
+    page = {
+        "type": "object",
+        "description": "A page of drill tickets",
+        "properties": {
+            "current_page": {"type": "integer", "example": 1},
+            "data": {"type": "array", "items": _ref("DrillTicket")},
+            "first_page_url": {"type": "string"},
+            "from": {"type": ["integer", "null"], "example": 1},
+            "next_page_url": {"type": ["string", "null"]},
+            "path": {"type": "string"},
+            "per_page": {"type": "integer", "example": 15},
+            "prev_page_url": {"type": ["string", "null"]},
+            "to": {"type": ["integer", "null"], "example": 1},
+        },
+    }
+    _new_schema(spec, DRILL_TICKET_PAGE, page)
+    _add_path_operation(
+        spec,
+        DRILL_TICKETS_PATH,
+        "get",
+        {
+            "tags": [DRILL_TICKETS_TAG],
+            "operationId": "list-drill-tickets",
+            "parameters": [
+                {
+                    "name": "drillPriority",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["low", "high"]},
+                },
+                {
+                    "name": "drillLabels",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                },
+                {
+                    "name": "per_page",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+            ],
+            "responses": _json_answer("200", "A page of tickets", _ref(DRILL_TICKET_PAGE)),
+        },
+    )
+
+
+# -- schema shapes (issue 18, item 6): one mutation per shape, each a field of Invoice ---------
+
+
+def _new_schemas(spec: Spec, schemas: dict[str, Any]) -> None:
+    """Add component schemas just before ``Error_ApiError`` (refusing a name taken)."""
+    for name, schema in schemas.items():
+        _insert_before(spec["components"]["schemas"], "Error_ApiError", name, schema)
+
+
+def add_nested_object(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillCustomer": {
+                "type": "object",
+                "description": "The customer an invoice is addressed to",
+                "properties": {
+                    "id": {"type": "string", "example": "cst_drill0000001"},
+                    "name": {"type": "string", "example": "Drill B.V."},
+                    "drillCreditAmount": {"type": "string", "example": 250.5},
+                },
+            }
+        },
+    )
+    _insert_before(_properties(spec, "Invoice"), "isPaid", "drillCustomer", _ref("DrillCustomer"))
+
+
+def add_scalar_array(spec: Spec) -> None:
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillReminderDays",
+        {
+            "type": "array",
+            "items": {"type": "integer"},
+            "example": [7, 14],
+            "description": "Days after the due date on which a reminder is sent",
+        },
+    )
+
+
+def add_scalar_fields(spec: Spec) -> None:
+    invoice = _properties(spec, "Invoice")
+    _insert_before(invoice, "isPaid", "drillReminderCount", {"type": "integer", "example": 2})
+    _insert_before(invoice, "isPaid", "drillIsDisputed", {"type": "boolean", "example": False})
+    _insert_before(
+        invoice, "isPaid", "drillNote", {"type": ["string", "null"], "example": "Paid in cash"}
+    )
+
+
+DRILL_UNKNOWN_STATE = "drill-escalated"  # a value the server sends that the spec does not list
+
+
+def add_enum_field_for_unknown_values(spec: Spec) -> None:
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillDisputeState",
+        {
+            "type": "string",
+            "enum": ["none", "open", "resolved"],
+            "example": "none",
+            "description": "Where a dispute about the invoice stands",
+        },
+    )
+
+
+def add_all_of(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillDocument": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "example": "drd_0000000001"},
+                    "drillIssuedAt": {"type": "string", "example": "2025-04-12T10:00:00Z"},
+                    "drillTotalAmount": {"type": "string", "example": 12.95},
+                },
+            },
+            "DrillCreditNote": {
+                "description": "A credit note: a document with a reason",
+                "allOf": [
+                    _ref("DrillDocument"),
+                    {
+                        "type": "object",
+                        "properties": {"drillReason": {"type": "string", "example": "returned"}},
+                    },
+                ],
+            },
+        },
+    )
+    _insert_before(
+        _properties(spec, "Invoice"), "isPaid", "drillCreditNote", _ref("DrillCreditNote")
+    )
+
+
+def add_one_of_with_discriminator(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillCardPayment": {
+                "type": "object",
+                "required": ["drillMethod", "drillLast4"],
+                "properties": {
+                    "drillMethod": {"type": "string", "example": "card"},
+                    "drillLast4": {"type": "string", "example": "4242"},
+                },
+            },
+            "DrillBankPayment": {
+                "type": "object",
+                "required": ["drillMethod", "drillIban"],
+                "properties": {
+                    "drillMethod": {"type": "string", "example": "bank"},
+                    "drillIban": {"type": "string", "example": "NL91ABNA0417164300"},
+                },
+            },
+            "DrillPayment": {
+                "oneOf": [_ref("DrillCardPayment"), _ref("DrillBankPayment")],
+                "discriminator": {
+                    "propertyName": "drillMethod",
+                    "mapping": {
+                        "card": "#/components/schemas/DrillCardPayment",
+                        "bank": "#/components/schemas/DrillBankPayment",
+                    },
+                },
+            },
+        },
+    )
+    _insert_before(_properties(spec, "Invoice"), "isPaid", "drillPayment", _ref("DrillPayment"))
+
+
+def add_any_of_by_shape(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillEmailContact": {
+                "type": "object",
+                "required": ["drillEmail"],
+                "properties": {"drillEmail": {"type": "string", "example": "billing@example.com"}},
+            },
+            "DrillPhoneContact": {
+                "type": "object",
+                "required": ["drillPhone"],
+                "properties": {"drillPhone": {"type": "string", "example": "+31201234567"}},
+            },
+        },
+    )
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillContact",
+        {"anyOf": [_ref("DrillEmailContact"), _ref("DrillPhoneContact")]},
+    )
+
+
+def add_self_reference(spec: Spec) -> None:
+    _new_schemas(
+        spec,
+        {
+            "DrillComment": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "example": "drc_0000000001"},
+                    "drillCreatedAt": {"type": "string", "example": "2025-04-12T10:00:00Z"},
+                    "drillReplies": {"type": "array", "items": _ref("DrillComment")},
+                },
+            }
+        },
+    )
+    _insert_before(
+        _properties(spec, "Invoice"),
+        "isPaid",
+        "drillComments",
+        {"type": "array", "items": _ref("DrillComment")},
+    )
+
+
 MUTATIONS: dict[str, Mutation] = {
     m.name: m
     for m in (
@@ -402,6 +856,106 @@ MUTATIONS: dict[str, Mutation] = {
             adds="Invoice.drill_state",
             apply=add_enum_value,
             base="enum-field-added",
+        ),
+        Mutation(
+            "create-operation-added",
+            breaking=False,
+            report=(
+                "POST /drill-tickets (create-drill-ticket): operation added; parameters: "
+                "`X-Drill-Request-Id` (header, string, optional); required body DrillTicketCreate; "
+                "returns DrillTicket (201); wrapper: client.drill_tickets.create"
+            ),
+            adds="drill_tickets.create",
+            apply=add_create_operation,
+        ),
+        Mutation(
+            "write-methods-added",
+            breaking=False,
+            report=(
+                "DELETE /drill-tickets/{drillTicketId}/replies/{drillReplyId} "
+                "(delete-drill-ticket-reply): operation added; parameters: `drillTicketId` "
+                "(path, string, required), `drillReplyId` (path, string, required); returns no "
+                "content (204); wrapper: client.drill_tickets.delete_reply"
+            ),
+            adds="drill_tickets.delete_reply",
+            apply=add_write_methods,
+            base="create-operation-added",
+        ),
+        Mutation(
+            "page-list-added",
+            breaking=False,
+            report=(
+                "GET /drill-tickets (list-drill-tickets): operation added; parameters: "
+                "`drillPriority` (query, string, optional), `drillLabels` (query, array of "
+                "string, optional), `per_page` (query, integer, optional); returns "
+                "DrillTicketPage (200); wrapper: client.drill_tickets.list"
+            ),
+            adds="drill_tickets.list",
+            apply=add_page_list,
+            base="create-operation-added",
+        ),
+        # -- schema shapes (issue 18, item 6) --
+        Mutation(
+            "nested-object-added",
+            breaking=False,
+            report="schema Invoice.drillCustomer: optional field added (DrillCustomer)",
+            adds="Invoice.drill_customer",
+            apply=add_nested_object,
+        ),
+        Mutation(
+            "scalar-array-added",
+            breaking=False,
+            report="schema Invoice.drillReminderDays: optional field added (array of integer)",
+            adds="Invoice.drill_reminder_days",
+            apply=add_scalar_array,
+        ),
+        Mutation(
+            "integer-boolean-nullable-added",
+            breaking=False,
+            report="schema Invoice.drillReminderCount: optional field added (integer)",
+            adds="Invoice.drill_reminder_count",
+            apply=add_scalar_fields,
+        ),
+        Mutation(
+            "enum-with-unknown-value-added",
+            breaking=False,
+            report=(
+                "schema Invoice.drillDisputeState: optional field added "
+                '(string, one of "none", "open", "resolved")'
+            ),
+            adds="Invoice.drill_dispute_state",
+            apply=add_enum_field_for_unknown_values,
+        ),
+        Mutation(
+            "all-of-added",
+            breaking=False,
+            report="schema Invoice.drillCreditNote: optional field added (DrillCreditNote)",
+            adds="Invoice.drill_credit_note",
+            apply=add_all_of,
+        ),
+        Mutation(
+            "one-of-with-discriminator-added",
+            breaking=False,
+            report="schema Invoice.drillPayment: optional field added (DrillPayment)",
+            adds="Invoice.drill_payment",
+            apply=add_one_of_with_discriminator,
+        ),
+        Mutation(
+            "any-of-by-shape-added",
+            breaking=False,
+            report=(
+                "schema Invoice.drillContact: optional field added "
+                "(anyOf[DrillEmailContact, DrillPhoneContact])"
+            ),
+            adds="Invoice.drill_contact",
+            apply=add_any_of_by_shape,
+        ),
+        Mutation(
+            "self-reference-added",
+            breaking=False,
+            report="schema Invoice.drillComments: optional field added (array of DrillComment)",
+            adds="Invoice.drill_comments",
+            apply=add_self_reference,
         ),
     )
 }

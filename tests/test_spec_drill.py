@@ -41,6 +41,18 @@ DRILL = (
     "field-removed",
     "field-retyped",
     "enum-value-added",
+    "create-operation-added",
+    "write-methods-added",
+    "page-list-added",
+    # schema shapes (issue 18, item 6)
+    "nested-object-added",
+    "scalar-array-added",
+    "integer-boolean-nullable-added",
+    "enum-with-unknown-value-added",
+    "all-of-added",
+    "one-of-with-discriminator-added",
+    "any-of-by-shape-added",
+    "self-reference-added",
 )
 
 # The quick part of the suite that exercises the wrapper, the fake and the models.
@@ -72,6 +84,7 @@ COPIED = (
 
 EXAMPLE_ID = "fac_abc12345def678"  # the spec's example invoice
 DRILL_ID = "fac_drill000000001"  # a second invoice, with values chosen by the drill
+BAD_ID = "fac_drill000000002"  # a third, with a value that does not fit
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,8 @@ class Probe:
     """Code written for one mutation, as a user of the wrapper would.
 
     ``typed`` and ``loopback`` are function bodies, rendered twice: for the sync client
-    (``{aw}`` empty) and the async one (``{aw}`` = ``await ``). ``reveals`` holds, per
+    (``{aw}`` and ``{af}`` empty) and the async one (``{aw}`` = ``await ``, ``{af}`` =
+    ``async `` before a ``for``). ``reveals`` holds, per
     ``reveal_type`` in ``typed`` and in order, what the revealed type must contain.
     For a breaking mutation, ``typed`` is code that works today; the line marked
     ``# drill: breaks here`` is where mypy must fail.
@@ -140,7 +154,8 @@ PROBES: dict[str, Probe] = {
             )
             reveal_type(raw.parsed)
         """,
-        reveals=("DrillInvoicePage", "DrillInvoicePage"),
+        # A page-envelope list returns a page object; its raw answer is one decoded page.
+        reveals=("Page[", "PageData["),
         setup='fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "totalAmount": "12345678901234567.89"})',
         loopback="""
             page = {aw}client.drill_invoices.list(limit=5)
@@ -207,13 +222,366 @@ PROBES: dict[str, Probe] = {
             assert getattr(other.drill_state, "value", other.drill_state) == "overdue", other
         """,
     ),
+    # Issue 18: the operation shapes. Each body the server received is byte-checked.
+    "create-operation-added": Probe(
+        typed="""
+            ticket = {aw}client.drill_tickets.create(
+                subject="Hi",
+                drill_amount=decimal.Decimal("12.950"),
+                drill_total=decimal.Decimal("0.10"),
+                expires_at=None,
+                drill_priority="high",
+                drill_contact={{"drillName": "Ada"}},
+                drill_labels=["x"],
+                x_drill_request_id="r-1",
+                idempotency_key="k-1",
+            )
+            reveal_type(ticket)
+            reveal_type(ticket.drill_amount)
+        """,
+        reveals=("DrillTicket", "decimal.Decimal"),
+        loopback="""
+            offset = datetime.timezone(datetime.timedelta(hours=2))
+            ticket = {aw}client.drill_tickets.create(
+                subject="Hi",
+                drill_amount=decimal.Decimal("12.950"),
+                drill_total=decimal.Decimal("0.10"),
+                expires_at=datetime.datetime(2025, 5, 12, 10, tzinfo=offset),
+                drill_priority="high",
+                drill_contact={{"drillName": "Ada"}},
+                drill_labels=["x", "y"],
+                x_drill_request_id="r-1",
+                idempotency_key="k-1",
+            )
+            seen = fake.requests[-1]
+            assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets", 201), seen
+            assert seen.body == (
+                b'{{"subject":"Hi","drillAmount":"12.950","drillTotal":0.10,'
+                b'"expiresAt":"2025-05-12T10:00:00+02:00","drillPriority":"high",'
+                b'"drillContact":{{"drillName":"Ada"}},"drillLabels":["x","y"]}}'
+            ), seen.body
+            assert seen.headers.get("content-type") == "application/json", seen.headers
+            assert seen.headers.get("idempotency-key") == "k-1", seen.headers
+            assert seen.headers.get("x-drill-request-id") == "r-1", seen.headers
+            assert str(ticket.drill_amount) == "12.95", ticket
+            {aw}client.drill_tickets.create(subject="Hi", drill_amount="3.00")
+            assert fake.requests[-1].body == b'{{"subject":"Hi","drillAmount":"3.00"}}', fake.requests[-1]
+            assert "idempotency-key" not in fake.requests[-1].headers, fake.requests[-1]
+            sent = len(fake.requests)
+            for bad in ({{"drill_amount": 12.95}}, {{"drill_priority": "urgent"}}, {{"subject": None}}):
+                try:
+                    {aw}client.drill_tickets.create(**{{"subject": "Hi", "drill_amount": "1", **bad}})
+                except MijnKlantportaalError as exc:  # checked before sending, named
+                    assert next(iter(bad)) in str(exc), exc
+                else:
+                    raise AssertionError(f"{{bad}} was accepted")
+            assert len(fake.requests) == sent, "a bad argument reached the server"
+        """,
+    ),
+    "write-methods-added": Probe(
+        typed="""
+            reply = {aw}client.drill_tickets.create_reply("dtk_1", message="m")
+            reveal_type(reply)
+            {aw}client.drill_tickets.delete_reply("dtk_1", "drp_2", idempotency_key="k")
+            raw = {aw}client.drill_tickets.with_raw_response.delete_reply("dtk_1", "drp_2")
+            reveal_type(raw.parsed)
+            ticket = {aw}client.drill_tickets.update("dtk_1", expires_at=None)
+            reveal_type(ticket)
+            labelled = {aw}client.drill_tickets.replace_labels("dtk_1", drill_labels=("a",))
+        """,
+        reveals=("DrillTicketReply", "None", "DrillTicket"),
+        loopback="""
+            reply = {aw}client.drill_tickets.create_reply("dtk_1", message="Thanks")
+            seen = fake.requests[-1]
+            assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets/dtk_1/replies", 201), seen
+            assert seen.body == b'{{"message":"Thanks"}}' and reply.message == "Thanks", (seen, reply)
+            gone = {aw}client.drill_tickets.delete_reply("dtk_1", "drp_2")
+            seen = fake.requests[-1]
+            assert gone is None and (seen.method, seen.status, seen.body) == ("DELETE", 204, b""), seen
+            assert seen.path == "/v1/drill-tickets/dtk_1/replies/drp_2", seen
+            {aw}client.drill_tickets.update("dtk_1", expires_at=None)
+            seen = fake.requests[-1]
+            assert (seen.method, seen.body) == ("PATCH", b'{{"expiresAt":null}}'), seen
+            {aw}client.drill_tickets.update("dtk_1")
+            assert fake.requests[-1].body == b"{{}}", fake.requests[-1]
+            {aw}client.drill_tickets.replace_labels("dtk_1", drill_labels=("a", "b"))
+            seen = fake.requests[-1]
+            assert (seen.method, seen.status, seen.body) == ("PUT", 202, b'{{"drillLabels":["a","b"]}}'), seen
+            sent = len(fake.requests)
+            try:
+                {aw}client.drill_tickets.delete_reply("dtk_1", "drp 2")
+            except MijnKlantportaalError as exc:  # checked before sending, named
+                assert "drill_reply_id" in str(exc), exc
+            else:
+                raise AssertionError("a bad id was accepted")
+            assert len(fake.requests) == sent, "a bad argument reached the server"
+        """,
+    ),
+    "page-list-added": Probe(
+        typed="""
+            page = {aw}client.drill_tickets.list(drill_priority="low", drill_labels=["a"], page=2)
+            reveal_type(page)
+            reveal_type(page.data)
+        """,
+        reveals=("Page[", "DrillTicket"),
+        setup=(
+            "for n in range(12):\n"
+            '    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": f"{n}.10"})'
+        ),
+        loopback="""
+            ids = []
+            {af}for ticket in client.drill_tickets.list(drill_priority="low", drill_labels=["a", "b"], per_page=5):
+                ids.append(ticket.id)
+            assert ids == [f"dtk_{{n:014d}}" for n in range(12)], ids
+            asked = [r.query for r in fake.requests if r.path == "/v1/drill-tickets"][-3:]
+            same = "drillPriority=low&drillLabels=a&drillLabels=b&per_page=5"
+            assert asked == [same, same + "&page=2", same + "&page=3"], asked
+            second = {aw}client.drill_tickets.list(page=2, per_page=5)
+            assert [t.id for t in second.data] == ids[5:10], second
+            assert fake.requests[-1].query == "per_page=5&page=2", fake.requests[-1]
+            assert second.has_next_page()
+            sent = len(fake.requests)
+            {af}for ticket in client.drill_tickets.list(per_page=5):
+                break
+            assert len(fake.requests) == sent + 1, "breaking out of the loop fetched more"
+            try:
+                {aw}client.drill_tickets.list(drill_priority="urgent")
+            except MijnKlantportaalError as exc:  # checked before sending, named
+                assert "drill_priority" in str(exc), exc
+            else:
+                raise AssertionError("an unknown priority was accepted")
+            assert len(fake.requests) == sent + 1, "a bad argument reached the server"
+        """,
+    ),
 }
+
+# -- schema shapes (issue 18, item 6): decoded exactly from the fake over loopback, and sent
+# back by ``to_wire`` in the spec's JSON types --
+SHAPE_PROBES: dict[str, Probe] = {
+    "nested-object-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_customer)
+            if invoice.drill_customer is not None:
+                credit: decimal.Decimal | None = invoice.drill_customer.drill_credit_amount
+        """,
+        reveals=("DrillCustomer",),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillCustomer": {"id": '
+            '"cst_drill0000002", "name": "\\u00dcn\\u00efcode B.V.", "drillCreditAmount": '
+            '"12345678901234567.89"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_customer is not None, example
+            assert example.drill_customer.name == "Drill B.V.", example
+            assert str(example.drill_customer.drill_credit_amount) == "250.5", example
+            other = {aw}client.invoices.get(DRILL_ID)
+            customer = other.drill_customer
+            assert type(customer).__name__ == "DrillCustomer", other
+            assert customer.name == "\\u00dcn\\u00efcode B.V.", customer
+            assert str(customer.drill_credit_amount) == "12345678901234567.89", customer
+            assert customer.to_wire() == {{
+                "id": "cst_drill0000002",
+                "name": "\\u00dcn\\u00efcode B.V.",
+                "drillCreditAmount": "12345678901234567.89",
+            }}, customer.to_wire()
+        """,
+    ),
+    "scalar-array-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_reminder_days)
+        """,
+        reveals=("tuple[int, ...]",),
+        setup='fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillReminderDays": [1, 7, 30]})',
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_reminder_days == (7, 14), example
+            other = {aw}client.invoices.get(DRILL_ID)
+            assert other.drill_reminder_days == (1, 7, 30), other
+            assert other.to_wire()["drillReminderDays"] == [1, 7, 30]
+        """,
+    ),
+    "integer-boolean-nullable-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_reminder_count)
+            reveal_type(invoice.drill_is_disputed)
+            reveal_type(invoice.drill_note)
+        """,
+        reveals=("int", "bool", "str"),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillReminderCount": 3, '
+            '"drillIsDisputed": True, "drillNote": None})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_reminder_count == 2 and example.drill_is_disputed is False, example
+            assert example.drill_note == "Paid in cash", example
+            other = {aw}client.invoices.get(DRILL_ID)
+            assert type(other.drill_reminder_count) is int and other.drill_reminder_count == 3
+            assert other.drill_is_disputed is True and other.drill_note is None, other
+            wire = other.to_wire()
+            assert wire["drillReminderCount"] == 3 and wire["drillIsDisputed"] is True, wire
+            assert "drillNote" not in wire, wire
+        """,
+    ),
+    "enum-with-unknown-value-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_dispute_state)
+        """,
+        reveals=("str",),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, '
+            '"drillDisputeState": "drill-escalated"})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            assert example.drill_dispute_state == "none", example
+            other = {aw}client.invoices.get(DRILL_ID)  # a value the spec does not list: kept
+            assert other.drill_dispute_state == "drill-escalated", other
+            try:  # but never sent: a request checks the values first
+                other.to_wire()
+            except MijnKlantportaalError as exc:
+                assert "drill_dispute_state" in str(exc) and "resolved" in str(exc), exc
+            else:
+                raise AssertionError("an unknown enum value would have been sent")
+            assert example.to_wire()["drillDisputeState"] == "none"
+        """,
+    ),
+    "all-of-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            note = invoice.drill_credit_note
+            reveal_type(note)
+            if note is not None:
+                reveal_type(note.drill_total_amount)
+                reveal_type(note.drill_issued_at)
+                reason: str | None = note.drill_reason
+        """,
+        reveals=("DrillCreditNote", "decimal.Decimal", "datetime.datetime"),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillCreditNote": {"id": '
+            '"drd_0000000002", "drillIssuedAt": "2024-04-28T21:00:00+02:00", '
+            '"drillTotalAmount": "12345678901234567.89", "drillReason": "damaged"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            note = example.drill_credit_note
+            assert note is not None and str(note.drill_total_amount) == "12.95", example
+            assert note.drill_issued_at == datetime.datetime(2025, 4, 12, 10, tzinfo=datetime.UTC)
+            assert note.drill_reason == "returned", note
+            other = {aw}client.invoices.get(DRILL_ID)
+            note = other.drill_credit_note
+            assert type(note).__name__ == "DrillCreditNote", other
+            assert str(note.drill_total_amount) == "12345678901234567.89", note
+            assert note.drill_issued_at.utcoffset() == datetime.timedelta(hours=2), note
+            assert note.to_wire() == {{
+                "id": "drd_0000000002",
+                "drillIssuedAt": "2024-04-28T21:00:00+02:00",
+                "drillTotalAmount": "12345678901234567.89",
+                "drillReason": "damaged",
+            }}, note.to_wire()
+        """,
+    ),
+    "one-of-with-discriminator-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_payment)
+        """,
+        reveals=(
+            "DrillCardPayment | mijnklantportaal._generated.models.invoices.DrillBankPayment",
+        ),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillPayment": '
+            '{"drillMethod": "bank", "drillIban": "NL02RABO0123456789"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            card = example.drill_payment
+            assert type(card).__name__ == "DrillCardPayment" and card.drill_last_4 == "4242", card
+            other = {aw}client.invoices.get(DRILL_ID)
+            bank = other.drill_payment
+            assert type(bank).__name__ == "DrillBankPayment", other
+            assert bank.drill_iban == "NL02RABO0123456789", bank
+            assert other.to_wire()["drillPayment"] == {{
+                "drillMethod": "bank",
+                "drillIban": "NL02RABO0123456789",
+            }}
+        """,
+    ),
+    "any-of-by-shape-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            reveal_type(invoice.drill_contact)
+        """,
+        reveals=(
+            "DrillEmailContact | mijnklantportaal._generated.models.invoices.DrillPhoneContact",
+        ),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillContact": '
+            '{"drillPhone": "+31 20 123 4567"}})'
+        ),
+        loopback="""
+            example = {aw}client.invoices.get(EXAMPLE_ID)
+            email = example.drill_contact
+            assert type(email).__name__ == "DrillEmailContact", example
+            assert email.drill_email == "billing@example.com", email
+            other = {aw}client.invoices.get(DRILL_ID)
+            phone = other.drill_contact
+            assert type(phone).__name__ == "DrillPhoneContact", other
+            assert phone.drill_phone == "+31 20 123 4567", phone
+            assert other.to_wire()["drillContact"] == {{"drillPhone": "+31 20 123 4567"}}
+        """,
+    ),
+    "self-reference-added": Probe(
+        typed="""
+            invoice = {aw}client.invoices.get(EXAMPLE_ID)
+            for comment in invoice.drill_comments or ():
+                reveal_type(comment.drill_replies)
+        """,
+        reveals=("tuple[mijnklantportaal._generated.models.invoices.DrillComment, ...]",),
+        setup=(
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": DRILL_ID, "drillComments": [{"id": '
+            '"drc_1", "drillReplies": [{"id": "drc_2", "drillCreatedAt": '
+            '"2024-04-28T21:00:00+02:00", "drillReplies": [{"id": "drc_3"}]}]}]})\n'
+            'fake.add_invoice({**EXAMPLE_INVOICE, "id": BAD_ID, "drillComments": [{"id": '
+            '"drc_1", "drillReplies": [{"id": "drc_2"}, {"id": "drc_3", '
+            '"drillCreatedAt": "yesterday"}]}]})'
+        ),
+        loopback="""
+            other = {aw}client.invoices.get(DRILL_ID)
+            (top,) = other.drill_comments
+            reply = top.drill_replies[0]
+            assert reply.drill_replies[0].id == "drc_3", other
+            assert reply.drill_created_at.utcoffset() == datetime.timedelta(hours=2), reply
+            assert other.to_wire()["drillComments"] == [{{
+                "id": "drc_1",
+                "drillReplies": [{{
+                    "id": "drc_2",
+                    "drillCreatedAt": "2024-04-28T21:00:00+02:00",
+                    "drillReplies": [{{"id": "drc_3"}}],
+                }}],
+            }}], other.to_wire()
+            try:
+                {aw}client.invoices.get(BAD_ID)
+            except MijnKlantportaalError as exc:
+                assert "drillComments[0].drillReplies[1].drillCreatedAt" in str(exc), exc
+            else:
+                raise AssertionError("a bad nested timestamp was accepted")
+        """,
+    ),
+}
+PROBES.update(SHAPE_PROBES)
 
 BREAKS_HERE = "# drill: breaks here"
 
 
 def _body(template: str, aw: str) -> str:
-    return textwrap.indent(textwrap.dedent(template).strip().format(aw=aw), "    ")
+    af = "async " if aw else ""
+    return textwrap.indent(textwrap.dedent(template).strip().format(aw=aw, af=af), "    ")
 
 
 def typed_probe(probe: Probe) -> str:
@@ -236,7 +604,7 @@ def loopback_script(probe: Probe) -> str:
         "import httpx\n"
         "from mijnklantportaal import AsyncMijnKlantportaal, MijnKlantportaal, MijnKlantportaalError\n"
         "from mijnklantportaal.testing import EXAMPLE_INVOICE, FakeMijnKlantportaal\n\n"
-        f"EXAMPLE_ID, DRILL_ID = {EXAMPLE_ID!r}, {DRILL_ID!r}\n"
+        f"EXAMPLE_ID, DRILL_ID, BAD_ID = {EXAMPLE_ID!r}, {DRILL_ID!r}, {BAD_ID!r}\n"
         "fake = FakeMijnKlantportaal(rate_limit=None)\n"
         "fake.add_example_invoice()\n"
         f"{probe.setup}\n\n\n"

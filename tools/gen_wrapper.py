@@ -6,8 +6,10 @@
 Writes, as plain Python source marked "do not edit" (``./generate.sh`` runs it and formats
 the result with the pinned ruff; ``--check`` compares it):
 
-- ``models.py``: one frozen slotted attrs class per object schema a 2xx response uses, with
-  a straight-line ``from_dict``/``to_dict`` built on ``mijnklantportaal._decode``;
+- ``models/<group>.py``: one frozen slotted attrs class per object schema a 2xx response uses,
+  with a straight-line ``from_dict`` built on ``mijnklantportaal._decode`` and a ``_wire``
+  table (one row per field) that ``Model.to_dict``/``to_wire`` read; a type alias per ``oneOf``/``anyOf`` schema; one module
+  per tag group (``model_groups``), ``models/__init__.py`` re-exporting them;
 - ``resources.py``: one resource class per first tag, one method per operation, sync, async
   and ``with_raw_response``, requests built by the low-level package's ``_get_kwargs``;
 - ``ids.py``: the id prefixes of the map; ``examples.py``: the fake's routes and examples;
@@ -16,8 +18,9 @@ the result with the pinned ruff; ``--check`` compares it):
 The types follow the rules in ``docs/updating-the-spec.md``: ``format: date-time``/``date`` or
 a timestamp name -> aware ``datetime``; a money name, a listed percentage or ``type: number``
 -> ``Decimal``; ``integer`` -> ``int``; ``boolean`` -> ``bool``; ``string`` -> ``str``;
-``$ref`` -> the model; an array of ``$ref`` -> a tuple of the model; anything else -> the
-decoded JSON (``Any``). Output is byte-for-byte reproducible: sorted or spec order, no clock.
+``$ref`` -> the model; an array of ``$ref`` -> a tuple of the model; an array of scalars ->
+a tuple of the scalar; ``allOf`` -> one model, the parts' fields merged; ``oneOf``/``anyOf``
+of ``$ref``s -> the union of the models; anything else -> the decoded JSON (``Any``). Output is byte-for-byte reproducible: sorted or spec order, no clock.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import subprocess
 import sys
 import tomllib
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -259,12 +262,30 @@ def _map_name(value: object, entry: str) -> str:
 
 @dataclass(frozen=True)
 class FieldType:
-    kind: str  # text, money, timestamp, integer, boolean, model, models, json
+    kind: str  # text, money, timestamp, integer, boolean, model, models, list, union, json
     model: str | None = None
+    """The model (``model``, ``models``) or, for a union, the named schema's alias (None inline)."""
     enum: tuple[Any, ...] = ()
+    item: FieldType | None = None
+    """``list``: the type of each item (an array of scalars, or of a union)."""
+    nullable: bool = False
+    """The spec allows ``null`` (``type: [x, "null"]``, ``nullable: true``): a required
+    field may then be null, and a request sends ``null`` for ``None``."""
+    wire: str = ""
+    """``money``: the JSON type a request sends it as (``string`` -> ``"12.95"``, ``number``)."""
+    variants: tuple[str, ...] = ()
+    """``union``: the models it may be, in the spec's order."""
+    discriminator: str | None = None
+    mapping: tuple[tuple[str, str], ...] = ()
+    """``union``: discriminator value -> model (the spec's mapping, else each model's name)."""
 
     @property
     def annotation(self) -> str:
+        if self.kind == "list":
+            assert self.item is not None
+            return f"tuple[{self.item.annotation}, ...]"
+        if self.kind == "union":
+            return self.model or " | ".join(self.variants)
         return {
             "text": "str",
             "money": "Decimal",
@@ -277,6 +298,16 @@ class FieldType:
             "datetime": "datetime",
             "date": "date",
         }[self.kind]
+
+    @property
+    def refers(self) -> tuple[str, ...]:
+        """The models and named unions this type names (for order, cycles and imports)."""
+        if self.kind == "list":
+            assert self.item is not None
+            return self.item.refers
+        if self.kind == "union":
+            return ((self.model,) if self.model else ()) + self.variants
+        return (self.model,) if self.model else ()
 
 
 def _ref_name(schema: Mapping[str, Any]) -> str | None:
@@ -294,31 +325,145 @@ def _schema_type(schema: Mapping[str, Any]) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def _is_null(schema: Any) -> bool:
+    return isinstance(schema, Mapping) and (
+        schema.get("type") == "null" or schema.get("type") == ["null"]
+    )
+
+
+def _nullable(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    members = [*schema.get("oneOf", ()), *schema.get("anyOf", ())]
+    return (
+        schema.get("nullable") is True
+        or (isinstance(kind, list) and "null" in kind)
+        or any(_is_null(m) for m in members)
+    )
+
+
+def _union_members(schema: Mapping[str, Any]) -> list[Any] | None:
+    """The non-null members of a ``oneOf``/``anyOf`` schema, or None when it is not one."""
+    for key in ("oneOf", "anyOf"):
+        members = schema.get(key)
+        if isinstance(members, list):
+            return [m for m in members if not _is_null(m)]
+    return None
+
+
+def _is_object(schema: Mapping[str, Any]) -> bool:
+    """A schema the wrapper models as a class: an object, or an ``allOf`` of objects."""
+    kind = _schema_type(schema)
+    return (
+        kind == "object"
+        or (kind is None and ("properties" in schema or "allOf" in schema))
+        or (kind is None and not schema.get("enum") and _union_members(schema) is None)
+    )
+
+
 def field_type(
-    name: str, schema: Mapping[str, Any], rules: Rules, where: str = "a property"
+    name: str,
+    schema: Mapping[str, Any],
+    rules: Rules,
+    where: str = "a property",
+    schemas: Mapping[str, Any] | None = None,
 ) -> FieldType:
-    """The wrapper type of property ``name`` (the rules of the module docstring)."""
+    """The wrapper type of property ``name`` (the rules of the module docstring); with
+    ``schemas``, a ``$ref`` to a scalar, enum or union schema is typed as what it names."""
+    nullable = _nullable(schema)
+    members = _union_members(schema)
+    if members is not None:
+        if not members:  # only null: nothing to type
+            return FieldType("json", nullable=True)
+        if len(members) == 1:  # anyOf: [{$ref: X}, {type: "null"}]: a nullable X
+            inner = field_type(name, members[0], rules, where, schemas)
+            return _with_null(inner, True)
+        return _with_null(_union(None, schema, members, where), nullable)
     ref = _ref_name(schema)
     if ref is not None:
-        return FieldType("model", ref)
+        target = (schemas or {}).get(ref)
+        if isinstance(target, Mapping) and _union_members(target) is not None:
+            found = field_type(name, target, rules, where, schemas)
+            if found.kind == "union":
+                found = FieldType(**{**found.__dict__, "model": ref})
+            return _with_null(found, nullable or found.nullable)
+        if isinstance(target, Mapping) and not _is_object(target):
+            return _with_null(field_type(name, target, rules, where, schemas), nullable)
+        return FieldType("model", ref, nullable=nullable)
     kind = _schema_type(schema)
-    enum = tuple(json_value(list(schema.get("enum", ())), f"{where}: enum"))
+    enum = tuple(json_value([e for e in schema.get("enum", ()) if e is not None], f"{where}: enum"))
     if kind == "array":
-        item_ref = _ref_name(schema.get("items", {}))
-        return FieldType("models", item_ref) if item_ref else FieldType("json")
+        items = schema.get("items", {}) or {}
+        item_ref = _ref_name(items)
+        target = (schemas or {}).get(item_ref) if item_ref else None
+        if item_ref and (schemas is None or (isinstance(target, Mapping) and _is_object(target))):
+            return FieldType("models", item_ref, nullable=nullable)
+        if schemas is None:
+            return FieldType("json", nullable=nullable)
+        item = field_type(name, items, rules, f"{where}: items", schemas)
+        if item.kind in ("json", "models", "list") or item.nullable:
+            return FieldType("json", nullable=nullable)
+        return FieldType("list", item=item, nullable=nullable)
     if kind == "string":
         if schema.get("format") in ("date-time", "date") or rules.is_timestamp(name):
-            return FieldType("timestamp")
+            return FieldType("timestamp", nullable=nullable)
         if rules.is_money(name) or schema.get("format") == "decimal":
-            return FieldType("money")
-        return FieldType("text", enum=enum)
+            return FieldType("money", nullable=nullable, wire="string")
+        return FieldType("text", enum=enum, nullable=nullable)
     if kind == "number":
-        return FieldType("money")
+        return FieldType("money", nullable=nullable, wire="number")
     if kind == "integer":
-        return FieldType("integer", enum=enum)
+        return FieldType("integer", enum=enum, nullable=nullable)
     if kind == "boolean":
-        return FieldType("boolean")
-    return FieldType("json")
+        return FieldType("boolean", nullable=nullable)
+    return FieldType("json", nullable=nullable)
+
+
+def _with_null(ftype: FieldType, nullable: bool) -> FieldType:
+    if not nullable or ftype.nullable:
+        return ftype
+    return FieldType(**{**ftype.__dict__, "nullable": True})
+
+
+def _union(
+    alias: str | None, schema: Mapping[str, Any], members: list[Any], where: str
+) -> FieldType:
+    """A ``oneOf``/``anyOf`` of ``$ref``s to objects: a union chosen by the discriminator
+    (``propertyName`` + ``mapping``, else the schema names) or, without one, by shape."""
+    variants = []
+    for member in members:
+        ref = _ref_name(member) if isinstance(member, Mapping) else None
+        if ref is None:
+            raise SpecError(
+                f"{where}: a oneOf/anyOf member that is not a $ref to an object schema is not "
+                "supported; give each variant its own schema under components/schemas"
+            )
+        if ref not in variants:
+            variants.append(ref)
+    discriminator = schema.get("discriminator")
+    prop = mapping = None
+    if isinstance(discriminator, Mapping):
+        prop = discriminator.get("propertyName")
+        if not isinstance(prop, str) or not prop:
+            raise SpecError(f"{where}: the discriminator needs a propertyName")
+        mapping = {}
+        for value, target in (discriminator.get("mapping") or {}).items():
+            model = _ref_name({"$ref": target}) or str(target)
+            if model not in variants:
+                raise SpecError(
+                    f"{where}: the discriminator maps {value!r} to {target!r}, which is not one "
+                    "of the oneOf/anyOf members; add it to them or fix the mapping"
+                )
+            mapping[json_value(str(value), f"{where}: discriminator")] = model
+        for model in variants:  # implicit: a variant's own schema name
+            if model not in mapping.values():
+                mapping[model] = model
+    return FieldType(
+        "union",
+        alias,
+        variants=tuple(variants),
+        discriminator=prop,
+        mapping=tuple(sorted((mapping or {}).items())),
+    )
 
 
 @dataclass
@@ -353,6 +498,24 @@ class Param:
     id_prefix: tuple[str, str] | None = None
     low_level_enum: str | None = None
     """The low-level package's enum class the value is passed on as."""
+    array: bool = False
+    """A query array (``?tag=a&tag=b``): the argument is a sequence of ``type``."""
+
+
+@dataclass
+class BodyArg:
+    """One property of a JSON request body, as a keyword argument of the method."""
+
+    key: str
+    """The JSON key, the spec's name (``expiresAt``)."""
+    argument: str
+    """The keyword argument (``expires_at``)."""
+    annotation: str
+    encoder: str
+    """The ``_encode`` encoder expression that checks it and gives its wire value."""
+    required: bool
+    nullable: bool
+    description: str
 
 
 @dataclass
@@ -376,6 +539,16 @@ class Operation:
     module: str = ""
     query: tuple[str, ...] = ()
     """The spec names of its query parameters (the fake's route lists them)."""
+    body: list[BodyArg] | None = None
+    """The properties of its JSON request body, or None when it takes no body."""
+    page_item: str | None = None
+    """For a list answered in the vendor's page envelope: the item model (a page object)."""
+    body_arg: str | None = None
+    """The low-level ``_get_kwargs`` argument of the body."""
+
+    @property
+    def write(self) -> bool:
+        return self.method != "get"
 
 
 @dataclass
@@ -383,6 +556,8 @@ class Api:
     models: dict[str, ModelSpec] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
     rules: Rules | None = None
+    unions: dict[str, FieldType] = field(default_factory=dict)
+    """A named ``oneOf``/``anyOf`` schema -> its union type (a type alias of its models)."""
     resources: dict[str, tuple[str, str]] = field(default_factory=dict)
     """tag -> (client attribute, class name) of its resource."""
 
@@ -402,6 +577,10 @@ class LowLevelOperation:
     """spec name -> the Python name of each query parameter."""
     enums: Mapping[str, str]
     """Python argument name -> its enum class in ``mijnklantportaal_api.models``."""
+    header_args: Mapping[str, str] = field(default_factory=dict)
+    """header name -> the Python name of each header parameter."""
+    body_arg: str | None = None
+    """The argument that takes the JSON request body (``body``), if the operation has one."""
 
 
 LowLevel = Mapping[tuple[str, str], LowLevelOperation]
@@ -463,6 +642,8 @@ def _read_operation(
     }
     method = url = None
     query: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    body_arg = None
     for node in ast.walk(func):
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
@@ -474,10 +655,18 @@ def _read_operation(
         if (
             isinstance(target, ast.Subscript)
             and isinstance(target.value, ast.Name)
-            and target.value.id == "params"
             and isinstance(target.slice, ast.Constant)
         ):
-            query[str(target.slice.value)] = _source_argument(func, node.value, names, where)
+            assert isinstance(node, ast.Assign)
+            key = str(target.slice.value)
+            if target.value.id == "params":
+                query[key] = _source_argument(func, node.value, names, where)
+            elif target.value.id == "headers" and key.lower() != "content-type":
+                headers[key] = _source_argument(func, node.value, names, where)
+            elif target.value.id == "_kwargs" and key == "json":
+                # _kwargs["json"] = body.to_dict(): the wrapper writes the bytes itself
+                used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} & names
+                body_arg = used.pop() if len(used) == 1 else None
     if isinstance(url, ast.Call) and isinstance(url.func, ast.Attribute):
         url = url.func.value  # "/things/{thing_id}".format(thing_id=...)
     if not isinstance(method, str) or not isinstance(url, ast.Constant):
@@ -493,7 +682,7 @@ def _read_operation(
         used = {n.id for n in ast.walk(annotation) if isinstance(n, ast.Name)} & models
         if len(used) == 1:
             enums[argument.arg] = used.pop()
-    low = LowLevelOperation(tag_module, module, path_args, query, enums)
+    low = LowLevelOperation(tag_module, module, path_args, query, enums, headers, body_arg)
     return method.upper(), template, low
 
 
@@ -547,10 +736,12 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
         if name in api.models or any(n == name for n, _ in wanted):
             return
         wanted.append((name, schema))
-        for value in schema.get("properties", {}).values():
-            ref = _ref_name(value) or _ref_name(value.get("items", {}) or {})
-            if ref is not None and _schema_type(schemas.get(ref, {})) in ("object", None):
-                want(ref, schemas[ref])
+        for ref in schema_refs(schema, schemas, f"schema {name}"):
+            target = schemas.get(ref)
+            if not isinstance(target, Mapping):
+                raise SpecError(f"schema {name} names {ref}, which the spec does not define")
+            if _is_object(target) or is_union_schema(target):
+                want(ref, target)
 
     known_ops = set()
     for path, method, op in _operations(spec):
@@ -568,13 +759,16 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
             )
         status, schema = _success(op)
         low_level_reason = rules.low_level.get(op_id)
-        if schema is None and low_level_reason is None:
+        if schema is None and _has_content(op, status) and low_level_reason is None:
             raise SpecError(
-                f"operation {op_id!r} has no application/json 2xx response; list it under "
-                f'[low_level."{op_id}"] in spec-map.toml with a reason'
+                f"operation {op_id!r} answers {status} with content that is not "
+                f'application/json; list it under [low_level."{op_id}"] in spec-map.toml '
+                "with a reason"
             )
-        schema = schema or {}
-        response, stored, kind = _response_type(op_id, schema, schemas, want)
+        if schema is None:  # 204, or a 2xx without content: the method returns None
+            response, stored, kind = FieldType("none"), None, "example"
+        else:
+            response, stored, kind = _response_type(op_id, schema, schemas, want)
         if kind == "get" and not (method == "get" and path.endswith("}")):
             kind = "example"
         if kind == "list" and method != "get":
@@ -610,6 +804,10 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
                 f'[low_level."{op_id}"] in spec-map.toml with a reason'
             )
         params = [_param(p, op_id, path, written, rules, schemas) for p in op.get("parameters", [])]
+        body = _request_body(op, op_id, written, rules, schemas, want)
+        page_item = None
+        if kind == "list" and response.kind == "model" and schema is not None:
+            page_item = _page_item(schema, schemas)
         if kind == "get":
             last = path.rsplit("/", 1)[1].strip("{}")
             id_param = next((p for p in params if p.name == last), None)
@@ -639,6 +837,9 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
                 tag_module=written.tag_module,
                 module=written.module,
                 query=query,
+                body=body,
+                page_item=page_item,
+                body_arg=written.body_arg,
             )
         )
     stale = sorted((set(rules.low_level) | set(rules.methods)) - known_ops)
@@ -653,7 +854,12 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
                 f"schema {name!r} cannot be a Python class name in the wrapper (it is not an "
                 "identifier, or clashes with a name the generated modules use); rename it"
             )
-        api.models[name] = _model(name, schema, rules, schemas)
+        if is_union_schema(schema):
+            ref = {"$ref": f"#/components/schemas/{name}"}
+            api.unions[name] = field_type(name, ref, rules, f"schema {name}", schemas)
+        else:
+            api.models[name] = _model(name, schema, rules, schemas)
+    _check_unions(api)
     for op in api.operations:
         op.example = _example_of(op.response, api.models, f"the example of {op.op_id!r}")
     api.resources = _resources(api, rules)
@@ -668,6 +874,10 @@ RESERVED_ARGUMENTS = frozenset(
     {"self", "timeout", "extra_headers", "concurrency", "bulk", "fetch", "httpx"}
     | {"datetime", "date", "decode_list", "fetch_many", "afetch_many"}
     | {"check_id", "check_int", "check_bool", "check_text", "check_choice", "check_instance"}
+    # the write methods' own keyword and the locals of the request builders and page walks
+    | {"idempotency_key", "body", "spec", "first", "number", "check_items", "Sequence"}
+    # the names the resource modules import for bodies and pages (no argument is PascalCase)
+    | {"Literal", "NOT_GIVEN", "NotGiven", "SyncPage", "AsyncPage", "AsyncPaginator", "PageData"}
 )
 
 # Names the generated modules import or define besides the models.
@@ -679,6 +889,7 @@ _TAKEN = frozenset(
     | {"boolean", "integer", "money", "text", "timestamp", "check_depth", "jsonable", "kind_of"}
     | {"EMPTY_EXTRA", "MAX_EXPONENT", "SMALL_DECIMALS", "SMALL_DECIMALS_END", "new_instance"}
     | {"decode_field", "decode_list", "slot_setter", "afetch_many", "fetch_many", "NamedTuple"}
+    | {"ABSENT", "TypeAlias", "WireTable", "decode_union", "partial", "Callable"}
     | RESERVED_ARGUMENTS
 )
 
@@ -817,6 +1028,19 @@ def _check_names(api: Api) -> None:
                     f"would both be the argument {p.argument!r}; rename one in the spec"
                 )
             arguments[p.argument] = f"parameter {p.name!r}"
+        if _adds_page(op) and "page" in arguments:
+            raise SpecError(
+                f"operation {op.op_id!r}: {arguments['page']} would be the argument 'page', "
+                "which a page list adds for its page number; rename it in the spec"
+            )
+        for arg in op.body or ():
+            if arg.argument in arguments or (arg.argument == "page" and _adds_page(op)):
+                other = arguments.get(arg.argument, "the page number of a page list")
+                raise SpecError(
+                    f"operation {op.op_id!r}: body property {arg.key!r} and {other} would "
+                    f"both be the argument {arg.argument!r}; rename one in the spec"
+                )
+            arguments[arg.argument] = f"body property {arg.key!r}"
 
 
 def _response_type(
@@ -874,7 +1098,7 @@ def _param(
         )
     name = str(param["name"])
     location = param.get("in", "query")
-    if location not in ("path", "query"):
+    if location not in ("path", "query", "header"):
         raise SpecError(
             f"operation {op_id!r}: {location} parameter {name!r} is not supported; list the "
             f'operation under [low_level."{op_id}"] in spec-map.toml with a reason'
@@ -883,6 +1107,8 @@ def _param(
         placeholders = re.findall(r"\{([^{}]*)\}", path)
         at = placeholders.index(name) if name in placeholders else len(written.path_args)
         low_name = written.path_args[at] if at < len(written.path_args) else None
+    elif location == "header":
+        low_name = written.header_args.get(name)
     else:
         low_name = written.query_args.get(name)
     if low_name is None:
@@ -896,12 +1122,23 @@ def _param(
     ref = _ref_name(schema)
     if ref is not None:
         schema = schemas.get(ref, {})
+    array = location == "query" and _schema_type(schema) == "array"
+    if array:  # a query array (?tag=a&tag=b): each item is checked as a parameter of its type
+        schema = schema.get("items", {}) or {}
+        ref = _ref_name(schema)
+        if ref is not None:
+            schema = schemas.get(ref, {})
     ptype = field_type(name, schema, rules, f"operation {op_id!r}: parameter {name!r}")
     if schema.get("format") in ("date-time", "date") and _schema_type(schema) == "string":
         # The low-level package takes (and formats) a datetime or date for these.
         ptype = FieldType("datetime" if schema["format"] == "date-time" else "date")
     elif ptype.kind in ("money", "timestamp") or (ptype.kind == "json" and not ref):
         ptype = FieldType("text") if _schema_type(schema) == "string" else ptype
+    if location == "header" and (array or ptype.kind not in ("text", "integer", "boolean")):
+        raise SpecError(
+            f"operation {op_id!r}: header parameter {name!r} is not a string, integer or "
+            f'boolean; list the operation under [low_level."{op_id}"] in spec-map.toml'
+        )
     if ptype.kind not in ("text", "integer", "boolean", "datetime", "date"):
         raise SpecError(
             f"operation {op_id!r}: parameter {name!r} has a type the wrapper cannot check yet "
@@ -932,22 +1169,192 @@ def _param(
         low_level_argument=low_name,
         id_prefix=id_prefix,
         low_level_enum=low_level_enum,
+        array=array,
     )
+
+
+# -- operations: request bodies, answers without content, pages ---------------------------------
+
+
+def _has_content(op: Mapping[str, Any], status: str) -> bool:
+    """Whether the 2xx answer ``status`` of ``op`` declares any content at all."""
+    response = op.get("responses", {}).get(status) or op.get("responses", {}).get(int(status or 0))
+    return bool((response or {}).get("content"))
+
+
+def _page_item(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> str | None:
+    """The item model of the vendor's page envelope (``current_page``, ``data``: [items],
+    ``next_page_url``, ...), or None for any other object: only that envelope is walked."""
+    ref = _ref_name(schema)
+    target = schemas.get(ref, {}) if ref else schema
+    props = target.get("properties", {}) or {}
+    if not {"current_page", "next_page_url", "data"} <= set(props):
+        return None
+    data = props["data"]
+    return _ref_name(data.get("items", {}) or {}) if _schema_type(data) == "array" else None
+
+
+def _nullable(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return bool(schema.get("nullable")) or (isinstance(kind, list) and "null" in kind)
+
+
+def _scalar_argument(
+    key: str, schema: Mapping[str, Any], rules: Rules, where: str
+) -> tuple[str, str]:
+    """(annotation, ``_encode`` encoder) of a scalar body property, by the type rules of
+    the models: money in the type the spec gives it (string or number), timestamps aware."""
+    kind = _schema_type(schema)
+    enum = [
+        v for v in json_value(list(schema.get("enum", ()) or ()), f"{where}: enum") if v is not None
+    ]
+    if kind == "string" and enum and all(isinstance(v, str) for v in enum):
+        values = ", ".join(literal(v, f"{where}: enum") for v in enum)
+        return f"Literal[{values}]", f"_encode.one_of({values})"
+    if kind == "string":
+        if schema.get("format") == "date":
+            return "date", "_encode.day"
+        if schema.get("format") == "date-time" or rules.is_timestamp(key):
+            return "datetime", "_encode.timestamp"
+        if rules.is_money(key) or schema.get("format") == "decimal":
+            return "Decimal | int | str", "_encode.money_string"
+        return "str", "_encode.text"
+    if kind == "number":
+        return "Decimal | int | str", "_encode.money_number"
+    if kind == "integer":
+        return "int", "_encode.integer"
+    if kind == "boolean":
+        return "bool", "_encode.boolean"
+    return "Any", "_any"
+
+
+def _body_value(
+    key: str,
+    schema: Mapping[str, Any],
+    rules: Rules,
+    schemas: Mapping[str, Any],
+    want: Any,
+    where: str,
+) -> tuple[str, str]:
+    """(annotation, encoder) of one body property: a nested object takes its model or a
+    mapping of its wire shape; an array, a sequence of its items."""
+    ref = _ref_name(schema)
+    if ref is not None:
+        target = schemas.get(ref)
+        if not isinstance(target, Mapping):
+            raise SpecError(f"{where} names {ref}, which the spec does not define")
+        if _schema_type(target) in ("object", None) and "properties" in target:
+            want(ref, target)
+            return f"{ref} | Mapping[str, Any]", f"_encode.nested({ref})"
+        return _scalar_argument(key, target, rules, where)
+    if _schema_type(schema) == "array":
+        annotation, encoder = _body_value(
+            key, schema.get("items", {}) or {}, rules, schemas, want, f"{where}[]"
+        )
+        return f"Sequence[{annotation}]", f"_encode.list_of({encoder})"
+    return _scalar_argument(key, schema, rules, where)
+
+
+def _request_body(
+    op: Mapping[str, Any],
+    op_id: str,
+    written: LowLevelOperation,
+    rules: Rules,
+    schemas: Mapping[str, Any],
+    want: Any,
+) -> list[BodyArg] | None:
+    """The JSON request body's properties as keyword arguments (snake_case; the JSON keys
+    stay the spec's names), or None when the operation takes no body."""
+    request = op.get("requestBody")
+    if not request:
+        return None
+    if "$ref" in request:
+        raise SpecError(
+            f"operation {op_id!r}: requestBody $refs are not supported yet; inline the requestBody"
+        )
+    media = (request.get("content") or {}).get("application/json")
+    if media is None or written.body_arg is None:
+        raise SpecError(
+            f"operation {op_id!r}: its request body is not application/json; list it under "
+            f'[low_level."{op_id}"] in spec-map.toml with a reason'
+        )
+    schema = media.get("schema", {}) or {}
+    ref = _ref_name(schema)
+    target = schemas.get(ref, {}) if ref else schema
+    if _schema_type(target) not in ("object", None) or "properties" not in target:
+        raise SpecError(
+            f"operation {op_id!r}: its request body is not an object with properties, so it "
+            f'has no keyword arguments; list it under [low_level."{op_id}"] in spec-map.toml'
+        )
+    required = {str(k) for k in target.get("required", ()) or ()}
+    args = []
+    for key, prop in target["properties"].items():
+        key = str(key)
+        where = f"operation {op_id!r}: body property {key!r}"
+        prop = prop or {}
+        resolved = schemas.get(_ref_name(prop) or "", prop)
+        annotation, encoder = _body_value(key, prop, rules, schemas, want, where)
+        nullable = _nullable(prop) or _nullable(resolved)
+        if nullable:  # the signature adds "| None" (last, after NotGiven)
+            encoder = f"_encode.nullable({encoder})"
+        argument = identifier(key)
+        if argument in RESERVED_ARGUMENTS:
+            argument += "_"
+        args.append(
+            BodyArg(
+                key=key,
+                argument=checked_name(argument, where, "rename it in the spec"),
+                annotation=annotation,
+                encoder=encoder,
+                required=key in required,
+                nullable=nullable,
+                description=str(prop.get("description") or ""),
+            )
+        )
+    return args
+
+
+def object_properties(
+    schema: Mapping[str, Any], schemas: Mapping[str, Any], where: str, seen: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], set[str]]:
+    """The properties and required keys of an object schema, with ``allOf`` merged: each
+    member's (a ``$ref`` or inline, recursively) in order, then the schema's own. A property
+    a later part declares again replaces the earlier one; ``required`` is the union."""
+    props: dict[str, Any] = {}
+    required: set[str] = set()
+    for member in schema.get("allOf", ()) or ():
+        if not isinstance(member, Mapping):
+            raise SpecError(f"{where}: an allOf member must be a schema")
+        ref = _ref_name(member)
+        if ref is not None:
+            if ref in seen:
+                raise SpecError(f"{where}: allOf includes {ref} inside itself; break the cycle")
+            target = schemas.get(ref)
+            if not isinstance(target, Mapping):
+                raise SpecError(f"{where}: allOf names {ref}, which the spec does not define")
+            member = target
+            seen = (*seen, ref)
+        inner, inner_required = object_properties(member, schemas, where, seen)
+        props.update(inner)
+        required |= inner_required
+    props.update(schema.get("properties", {}) or {})
+    required |= {str(key) for key in schema.get("required", ()) or ()}
+    return props, required
 
 
 def _model(
     name: str, schema: Mapping[str, Any], rules: Rules, schemas: Mapping[str, Any]
 ) -> ModelSpec:
-    required = set(schema.get("required", ()))
+    properties, required = object_properties(schema, schemas, f"schema {name}", (name,))
     props = []
-    for key, prop in schema.get("properties", {}).items():
+    for key, prop in properties.items():
         key = str(key)
         resolved = prop
         ref = _ref_name(prop)
-        if ref is not None and _schema_type(schemas.get(ref, {})) not in ("object", None):
-            resolved = schemas[ref]  # a $ref to a plain string/enum schema: its type
+        if ref is not None and not _is_object(schemas.get(ref, {})):
+            resolved = schemas[ref]  # a $ref to a plain string/enum schema: its description
         where = f"schema {name}: property {key!r}"
-        ftype = field_type(key, resolved, rules, where)
+        ftype = field_type(key, prop, rules, where, schemas)
         attribute = identifier(key)
         if attribute in RESERVED_ATTRIBUTES:
             attribute += "_"
@@ -972,7 +1379,46 @@ def _model(
             )
         attrs_seen[prop.attribute] = prop.key
     example = json_value(schema.get("example"), f"schema {name}: example")
-    return ModelSpec(name, str(schema.get("description") or ""), props, example)
+    description = schema.get("description") or next(
+        (
+            schemas.get(_ref_name(m) or "", {}).get("description")
+            for m in schema.get("allOf", ()) or ()
+            if isinstance(m, Mapping) and _ref_name(m)
+        ),
+        "",
+    )
+    return ModelSpec(name, str(description or ""), props, example)
+
+
+def schema_refs(schema: Mapping[str, Any], schemas: Mapping[str, Any], where: str) -> Iterator[str]:
+    """The component schemas an object or union schema names directly: its (merged)
+    properties' ``$ref``s and items, and its ``oneOf``/``anyOf`` members."""
+    members = _union_members(schema)
+    if members is not None:
+        for member in members:
+            ref = _ref_name(member) if isinstance(member, Mapping) else None
+            if ref is not None:
+                yield ref
+        return
+    properties, _ = object_properties(schema, schemas, where)
+    for value in properties.values():
+        if not isinstance(value, Mapping):
+            continue
+        for part in (value, value.get("items") or {}, *(_union_members(value) or ())):
+            if not isinstance(part, Mapping):
+                continue
+            ref = _ref_name(part)
+            if ref is not None:
+                yield ref
+            for member in _union_members(part) or ():
+                inner = _ref_name(member) if isinstance(member, Mapping) else None
+                if inner is not None:
+                    yield inner
+
+
+def is_union_schema(schema: Mapping[str, Any]) -> bool:
+    members = _union_members(schema)
+    return members is not None and len(members) > 1
 
 
 # -- examples ----------------------------------------------------------------------------------
@@ -980,6 +1426,18 @@ def _model(
 
 def _example_value(prop: Prop, models: Mapping[str, ModelSpec], outer: tuple[str, ...]) -> Any:
     kind = prop.type.kind
+    if kind == "union" or (kind == "list" and prop.type.item and prop.type.item.kind == "union"):
+        union = prop.type if kind == "union" else prop.type.item
+        assert union is not None
+        # the first variant (not inside itself), with its discriminator value
+        variant = next((v for v in union.variants if v not in outer), None)
+        if variant is None:
+            return [] if kind == "list" else None
+        example = _model_example(models[variant], models, outer)
+        if union.discriminator is not None:
+            tag = next((value for value, model in union.mapping if model == variant), variant)
+            example = {**example, union.discriminator: tag}
+        return [example] if kind == "list" else example
     if kind in ("model", "models"):
         inner = str(prop.type.model)
         if inner in outer:  # a schema that holds itself (replies: [Comment]): stop here
@@ -989,6 +1447,8 @@ def _example_value(prop: Prop, models: Mapping[str, ModelSpec], outer: tuple[str
     value = prop.example  # already plain JSON (json_value): YAML dates are ISO 8601 text
     if value is None and prop.type.enum:
         value = prop.type.enum[0]
+    if kind == "list":
+        return value if isinstance(value, list) else None
     if value is None:
         return None
     if kind == "money":
@@ -1033,61 +1493,213 @@ def _example_of(response: FieldType, models: Mapping[str, ModelSpec], where: str
 # -- emitters ----------------------------------------------------------------------------------
 
 
-def emit_models(api: Api) -> str:
+SHARED_MODELS = "_shared"
+"""The models module of the schemas more than one tag's operations use (or none)."""
+
+
+def model_groups(api: Api) -> dict[str, str]:
+    """Schema (model or named union) -> the module of ``_generated/models/`` it is written in.
+
+    The rule: the schemas reached (through properties, items and union members) from the
+    operations of one tag only go to that tag's module (its resource attribute:
+    ``models/invoices.py``); the rest to ``models/_shared.py``. A schema reached from a tag
+    is reached by every tag that reaches a schema holding it, so a tag's module imports from
+    ``_shared`` only, and ``_shared`` from no other: no import cycles."""
+    graph = {name: _refers(api, name) for name in (*api.models, *api.unions)}
+    tags: dict[str, set[str]] = {name: set() for name in graph}
+    for op in api.operations:
+        stack = [*op.response.refers, *([op.schema] if op.schema else [])]
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in graph:
+                continue
+            seen.add(name)
+            tags[name].add(op.tag)
+            stack.extend(graph[name])
+    result = {}
+    for name, used_by in tags.items():
+        module = SHARED_MODELS
+        if len(used_by) == 1:
+            (tag,) = used_by
+            module = _tag_module(api, tag)
+        result[name] = module
+    return result
+
+
+def _tag_module(api: Api, tag: str) -> str:
+    if tag in api.resources:
+        return api.resources[tag][0]
+    try:  # a tag of low-level operations only: its name by the same rule, if it makes one
+        return checked_name(resource_attribute(tag), f"tag {tag!r}", "")
+    except SpecError:
+        return SHARED_MODELS
+
+
+def _refers(api: Api, name: str) -> set[str]:
+    if name in api.unions:
+        return set(api.unions[name].variants)
+    return {ref for prop in api.models[name].props for ref in prop.type.refers}
+
+
+def emit_model_files(api: Api) -> dict[str, str]:
+    """``models/<group>.py`` per schema group (``model_groups``) and ``models/__init__.py``
+    re-exporting every model and union by name, as the one ``models.py`` did."""
+    groups = model_groups(api)
+    modules = sorted(set(groups.values()))
+    files = {
+        f"models/{module}.py": _emit_model_module(
+            api, module, [n for n in sorted(groups) if groups[n] == module], groups
+        )
+        for module in modules
+    }
+    names = sorted(groups)
+    init = [
+        HEADER,
+        '"""The response models of openapi.yaml, one module per schema group (by tag)."""',
+        "",
+    ]
+    for module in modules:
+        own = [n for n in names if groups[n] == module]
+        init.append(f"from .{module} import {', '.join(own)}")
+    init += ["", f"__all__ = {names!r}", ""]
+    files["models/__init__.py"] = "\n".join(init)
+    return files
+
+
+def _emit_model_module(api: Api, module: str, names: list[str], groups: Mapping[str, str]) -> str:
+    models = {n: api.models[n] for n in names if n in api.models}
+    unions = [n for n in names if n in api.unions]
+    used = {ref for n in names for ref in _refers(api, n)}
+    imported = sorted(ref for ref in used if groups.get(ref, module) != module)
     out = [
         HEADER,
-        '"""The response models of openapi.yaml: frozen, slotted, typed, exact."""',
+        f'"""The response models of openapi.yaml: frozen, slotted, typed, exact ({module})."""',
         "",
         "from __future__ import annotations",
         "",
-        "from collections.abc import Mapping",
+        "from collections.abc import Callable, Mapping",
         "from datetime import datetime",
         "from decimal import Decimal",
-        "from typing import Any, ClassVar, Self, final",
+        "from functools import partial",
+        "from typing import Any, ClassVar, Self, TypeAlias, final",
         "",
         "import attrs",
         "",
         "from mijnklantportaal._decode import (",
         "    DecodeError,",
         "    boolean,",
+        "    check_depth,",
         "    integer,",
         "    money,",
         "    text,",
         "    timestamp,",
         ")",
         "from mijnklantportaal._models import (",
+        "    ABSENT,",
         "    EMPTY_EXTRA,",
         "    MAX_EXPONENT,",
         "    SMALL_DECIMALS,",
         "    SMALL_DECIMALS_END,",
         "    ExtraFields,",
         "    Model,",
+        "    WireTable,",
         "    decode_field,",
         "    decode_list,",
+        "    decode_union,",
         "    jsonable,",
         "    kind_of,",
         "    new_instance,",
         "    slot_setter,",
         ")",
-        "",
-        f"__all__ = {sorted(api.models)!r}",
-        "",
     ]
-    cyclic = _cyclic(api.models)
-    if cyclic:
-        at = out.index("    DecodeError,")
-        out.insert(at + 1, "    check_depth,")
-    for name in _model_order(api.models):
-        out.append(_emit_model(api.models[name], cyclic))
+    by_module: dict[str, list[str]] = {}
+    for ref in imported:
+        by_module.setdefault(groups[ref], []).append(ref)
+    for other, refs in sorted(by_module.items()):
+        out.append(f"from .{other} import {', '.join(refs)}")
+    out += ["", f"__all__ = {sorted(names)!r}", ""]
+    cyclic = _cyclic(api.models, api.unions)
+    for name in _model_order(models):
+        out.append(_emit_model(models[name], cyclic))
+    for name in unions:
+        union = api.unions[name]
+        out += [
+            "",
+            f"{name}: TypeAlias = {' | '.join(union.variants)}",
+            f'"""The spec\'s ``{name}`` schema: one of {", ".join(union.variants)}."""',
+        ]
+    decoders = _union_decoders(models.values(), api.unions)
+    if decoders:
+        out += ["", "# The decoders of the unions above, by schema or Model.attribute.", ""]
+        out.append("_unions: dict[str, Callable[[Any], Any]] = {")
+        for key, ftype in decoders:
+            out.append(f"    {literal(key, 'a union')}: {_union_decoder(ftype)},")
+        out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _cyclic(models: Mapping[str, ModelSpec]) -> frozenset[str]:
-    """The models that hold themselves, directly or through others (``replies: [Comment]``)."""
+def _union_key(model: str, prop: Prop, ftype: FieldType) -> str:
+    """The key of a union's decoder in ``_unions``: its schema name, or ``Model.attribute``."""
+    return ftype.model or f"{model}.{prop.attribute}"
+
+
+def _union_decoders(
+    models: Iterable[ModelSpec], unions: Mapping[str, FieldType]
+) -> list[tuple[str, FieldType]]:
+    found: dict[str, FieldType] = {}
+    for model in models:
+        for prop in model.props:
+            ftype = prop.type.item if prop.type.kind == "list" else prop.type
+            if ftype is not None and ftype.kind == "union":
+                found[_union_key(model.name, prop, ftype)] = ftype
+    return sorted(found.items())
+
+
+def _union_decoder(ftype: FieldType) -> str:
+    """``_models.decode_union`` bound to a union's variants (and discriminator)."""
+    variants = ", ".join(f"({literal(v, 'a union')}, {v}.from_dict)" for v in ftype.variants)
+    args = ["decode_union", f"variants=({variants},)"]
+    if ftype.discriminator is not None:
+        args.append(f"discriminator={literal(ftype.discriminator, 'a discriminator')}")
+        mapping = ", ".join(
+            f"{literal(value, 'a discriminator value')}: {model}.from_dict"
+            for value, model in ftype.mapping
+        )
+        args.append(f"mapping={{{mapping}}}")
+    return f"partial({', '.join(args)})"
+
+
+def _check_unions(api: Api) -> None:
+    """Every union member must be a model (a union of unions is not supported)."""
+    for model in api.models.values():
+        for prop in model.props:
+            ftype = prop.type.item if prop.type.kind == "list" else prop.type
+            if ftype is not None and ftype.kind == "union":
+                _check_variants(api, ftype, f"schema {model.name}: property {prop.key!r}")
+    for name, union in api.unions.items():
+        _check_variants(api, union, f"schema {name}")
+
+
+def _check_variants(api: Api, ftype: FieldType, where: str) -> None:
+    for variant in ftype.variants:
+        if variant not in api.models:
+            raise SpecError(
+                f"{where}: the oneOf/anyOf member {variant} is not an object schema; only "
+                "unions of object schemas are supported"
+            )
+
+
+def _cyclic(
+    models: Mapping[str, ModelSpec], unions: Mapping[str, FieldType] | None = None
+) -> frozenset[str]:
+    """The models that hold themselves, directly or through others (``replies: [Comment]``),
+    unions included."""
+    unions = unions or {}
     refs = {
-        name: {str(p.type.model) for p in model.props if p.type.model in models}
-        for name, model in models.items()
+        name: {ref for p in model.props for ref in p.type.refers} for name, model in models.items()
     }
+    refs.update({name: set(union.variants) for name, union in unions.items()})
     found = set()
     for start in models:
         stack, seen = list(refs[start]), set()
@@ -1096,7 +1708,7 @@ def _cyclic(models: Mapping[str, ModelSpec]) -> frozenset[str]:
             if name == start:
                 found.add(start)
                 break
-            if name not in seen:
+            if name not in seen and name in refs:
                 seen.add(name)
                 stack.extend(refs[name])
     return frozenset(found)
@@ -1111,8 +1723,9 @@ def _model_order(models: Mapping[str, ModelSpec]) -> list[str]:
         if name in done or name in seen:
             return
         for prop in models[name].props:
-            if prop.type.model in models:
-                visit(str(prop.type.model), (*seen, name))
+            for ref in prop.type.refers:
+                if ref in models:
+                    visit(ref, (*seen, name))
         done.append(name)
 
     for name in sorted(models):
@@ -1139,7 +1752,9 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
     ]
     for prop in model.props:
         annotation = prop.type.annotation
-        if prop.required:
+        if prop.required and prop.type.nullable:
+            lines.append(f"    {prop.attribute}: {annotation} | None = attrs.field(kw_only=True)")
+        elif prop.required:
             lines.append(f"    {prop.attribute}: {annotation} = attrs.field(kw_only=True)")
         else:
             lines.append(f"    {prop.attribute}: {annotation} | None = None")
@@ -1152,10 +1767,11 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
         "    )",
         '    """Fields the API sent that this version does not know, as decoded JSON (read-only)."""',
         "",
-        "    _wire_fields: ClassVar[tuple[tuple[str, str, str], ...]] = (",
-        *[f"        ({p.attribute!r}, {p.key!r}, {p.type.kind!r})," for p in model.props],
+        "    # (attribute, JSON key, how it is sent, required, nullable, known values) per field:",
+        "    # to_wire reads it; Model derives _wire_fields, _wire_keys and _wire_required from it.",
+        "    _wire: ClassVar[WireTable] = (",
+        *[f"        {_wire_row(p)}," for p in model.props],
         "    )",
-        f"    _wire_keys: ClassVar[frozenset[str]] = frozenset({sorted(p.key for p in model.props)!r})",
         "",
         "    @classmethod",
         "    def from_dict(cls, data: object) -> Self:",
@@ -1182,7 +1798,7 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
         nested = (
             "_from_tree" if entry == "_from_tree" and prop.type.model in cyclic else "from_dict"
         )
-        lines += ["        " + line for line in _decode_lines(prop, nested)]
+        lines += ["        " + line for line in _decode_lines(prop, nested, name)]
     lines += [
         "        if complete or cls._wire_keys.issuperset(data):",
         "            extra: Mapping[str, Any] = EMPTY_EXTRA",
@@ -1193,15 +1809,6 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
         *[f"        _{name}_{p.attribute}(self, v_{p.attribute})" for p in model.props],
         f"        _{name}_extra(self, extra)",
         "        return self",
-        "",
-        "    def to_dict(self) -> dict[str, Any]:",
-        '        """JSON-safe data in the API\'s shape: money as strings, timestamps as ISO 8601."""',
-        "        result: dict[str, Any] = {key: jsonable(value) for key, value in self.extra.items()}",
-    ]
-    for prop in model.props:
-        lines += ["        " + line for line in _encode_lines(prop)]
-    lines += [
-        "        return result",
         "",
         "",
         f"# {name}.from_dict fills a new instance through its slots, as attrs' __init__ does, without",
@@ -1217,10 +1824,21 @@ def _emit_model(model: ModelSpec, cyclic: Collection[str] = ()) -> str:
 
 def _prop_doc(prop: Prop) -> str:
     parts = [doc_text(prop.description)] if prop.description else []
-    if prop.type.enum:
-        known = ", ".join(f"``{doc_text(value)}``" for value in prop.type.enum)
-        parts.append(f"Known values: {known}; a value this version does not know is kept as sent.")
+    ftype = prop.type.item if prop.type.kind == "list" and prop.type.item else prop.type
+    if ftype.enum:
+        known = ", ".join(f"``{doc_text(value)}``" for value in ftype.enum)
+        parts.append(
+            f"Known values: {known}; a value this version does not know is kept as sent "
+            "(a request checks it against these)."
+        )
+    if prop.type.nullable and prop.required:
+        parts.append("Always sent; may be null.")
     return " ".join(part for part in parts if part)
+
+
+def _absent_allowed(prop: Prop) -> bool:
+    """A required, nullable field: absent is refused but null is a value."""
+    return prop.required and prop.type.nullable
 
 
 def _read_lines(props: list[Prop]) -> list[str]:
@@ -1229,22 +1847,41 @@ def _read_lines(props: list[Prop]) -> list[str]:
     case has every field, and a subscript is cheaper than a ``.get`` call per field."""
     if not props:
         return ["complete = not data"]
+
+    def get(p: Prop) -> str:
+        return f"get({p.key!r}, ABSENT)" if _absent_allowed(p) else f"get({p.key!r})"
+
     return [
         "try:  # every declared field present: the common case",
         *[f"    v_{p.attribute} = data[{p.key!r}]" for p in props],
         f"    complete = len(data) == {len(props)}",
         "except KeyError:",
         "    get = data.get",
-        *[f"    v_{p.attribute} = get({p.key!r})" for p in props],
+        *[f"    v_{p.attribute} = {get(p)}" for p in props],
         "    complete = False",
     ]
 
 
-def _decode_lines(prop: Prop, nested: str = "from_dict") -> list[str]:
+# The _decode function of each scalar kind (a list of scalars decodes item by item).
+_SCALAR_DECODERS = {
+    "text": "text",
+    "boolean": "boolean",
+    "integer": "integer",
+    "money": "money",
+    "timestamp": "timestamp",
+}
+
+
+def _decode_lines(prop: Prop, nested: str = "from_dict", model: str = "") -> list[str]:
     v = f"v_{prop.attribute}"
     key = prop.key
     kind = prop.type.kind
     lines: list[str] = []
+    if _absent_allowed(prop):
+        lines += [
+            f"if {v} is ABSENT:",
+            f'    raise DecodeError("required by the spec (null allowed), but absent", {key!r})',
+        ]
     if kind == "text":
         lines += [
             f"if type({v}) is not str and {v} is not None:",
@@ -1283,7 +1920,18 @@ def _decode_lines(prop: Prop, nested: str = "from_dict") -> list[str]:
             f"if {v} is not None:",
             f"    {v} = decode_list({prop.type.model}.{nested}, {v}, {key!r})",
         ]
-    if prop.required:
+    elif kind == "union":
+        union = literal(_union_key(model, prop, prop.type), "a union")
+        lines += [f"if {v} is not None:", f"    {v} = decode_field(_unions[{union}], {v}, {key!r})"]
+    elif kind == "list":
+        item = prop.type.item
+        assert item is not None
+        if item.kind == "union":
+            decoder = f"_unions[{literal(_union_key(model, prop, item), 'a union')}]"
+        else:
+            decoder = _SCALAR_DECODERS[item.kind]
+        lines += [f"if {v} is not None:", f"    {v} = decode_list({decoder}, {v}, {key!r})"]
+    if prop.required and not prop.type.nullable:
         lines += [
             f"if {v} is None:",
             f'    raise DecodeError("required by the spec, but absent or null", {key!r})',
@@ -1291,17 +1939,23 @@ def _decode_lines(prop: Prop, nested: str = "from_dict") -> list[str]:
     return lines
 
 
-def _encode_lines(prop: Prop) -> list[str]:
-    value = f"self.{prop.attribute}"
-    kind = prop.type.kind
-    encoded = {
-        "money": f"str({value})",
-        "timestamp": f"{value}.isoformat()",
-        "model": f"{value}.to_dict()",
-        "models": f"[item.to_dict() for item in {value}]",
-        "json": f"jsonable({value})",
-    }.get(kind, value)
-    return [f"if {value} is not None:", f"    result[{prop.key!r}] = {encoded}"]
+def _wire_how(ftype: FieldType) -> str:
+    """How ``Model.to_wire`` sends a value of this type (``_encode.wire_value``)."""
+    if ftype.kind == "list":
+        assert ftype.item is not None
+        return f"list:{_wire_how(ftype.item)}"
+    if ftype.kind == "money":
+        return f"money:{ftype.wire or 'string'}"
+    return ftype.kind
+
+
+def _wire_row(prop: Prop) -> str:
+    """One row of a model's ``_wire`` table (``Model`` and its ``to_wire`` read it)."""
+    ftype = prop.type.item if prop.type.kind == "list" and prop.type.item else prop.type
+    where = f"property {prop.key!r}"
+    row = (prop.attribute, prop.key, _wire_how(prop.type), prop.required, prop.type.nullable)
+    known = repr(tuple(json_value(list(ftype.enum), f"{where}: enum")))
+    return "(" + ", ".join(literal(part, where) for part in row) + f", {known})"
 
 
 def emit_resources(api: Api) -> str:
@@ -1313,7 +1967,9 @@ def emit_resources(api: Api) -> str:
         by_tag.setdefault(op.tag, []).append(op)
     tags = sorted(by_tag, key=lambda tag: api.resources[tag][0])
     modules = sorted({(op.tag_module, op.module) for op in ops})
-    models = sorted({op.response.model for op in ops if op.response.model})
+    # Every model a method names (its answer, a page's items, a nested body object); the
+    # pinned ruff's F401 fix drops what a spec does not use, here and in the imports below.
+    models = sorted(api.models)
     uses_unset = any(not p.required for op in ops for p in op.params)
     many = any(_fetches_by_id(op) is not None for op in ops)
     out = [
@@ -1328,9 +1984,12 @@ def emit_resources(api: Api) -> str:
         "",
         "from collections.abc import "
         + ("AsyncIterable, AsyncIterator, Iterable, Iterator, " if many else "")
-        + "Mapping",
-        "from typing import Any",
+        + "Mapping, Sequence",
+        "from datetime import date, datetime",
+        "from decimal import Decimal",
+        "from typing import Any, Literal",
         "",
+        "import attrs",
         "import httpx",
     ]
     for tag_module, op_module in modules:
@@ -1340,16 +1999,16 @@ def emit_resources(api: Api) -> str:
         out.append(f"from mijnklantportaal_api.models import {', '.join(enums)}")
     if uses_unset:
         out.append("from mijnklantportaal_api.types import UNSET")
-    kinds = {p.type.kind for op in ops for p in op.params}
-    if kinds & {"datetime", "date"}:
-        out.append("from datetime import date, datetime")
     out += [
         "",
         "from mijnklantportaal._generated.models import " + ", ".join(models) if models else "",
         "from mijnklantportaal._bulk import afetch_many, fetch_many" if many else "",
         "from mijnklantportaal._exceptions import MijnKlantportaalError" if many else "",
+        "from mijnklantportaal import _encode",
+        "from mijnklantportaal._encode import NOT_GIVEN, NotGiven",
         "from mijnklantportaal._ids import CHECKS",
         "from mijnklantportaal._models import decode_list",
+        "from mijnklantportaal._pagination import AsyncPaginator, PageData, SyncPage",
         "from mijnklantportaal._response import RawResponse",
         "from mijnklantportaal._transport import AsyncTransport, RequestSpec, SyncTransport",
         "",
@@ -1361,6 +2020,7 @@ def emit_resources(api: Api) -> str:
     out += [f"__all__ = {sorted(names)!r}", ""]
     if any(op.response.kind == "json" for op in ops):
         out += ["", "def _json(data: Any) -> Any:", "    return data", ""]
+    out += _emit_helpers(ops)
     with_id = {
         name for name, model in api.models.items() if any(p.key == "id" for p in model.props)
     }
@@ -1375,9 +2035,60 @@ def emit_resources(api: Api) -> str:
     return source.replace("import CHECKS", f"import {', '.join(checks) or 'check_id'}", 1)
 
 
+def _emit_helpers(ops: list[Operation]) -> list[str]:
+    """The module-level helpers the operations of this spec use, and only those."""
+    out: list[str] = []
+    if any(op.response.kind == "none" for op in ops):
+        out += [
+            "",
+            "def _none(data: Any) -> None:",
+            '    """The parse of an answer without content (204): the method returns None."""',
+            "    return None",
+            "",
+        ]
+    if any(
+        a.encoder.endswith("_any") or "(_any)" in a.encoder for op in ops for a in op.body or ()
+    ):
+        out += [
+            "",
+            "def _any(value: Any, argument: str) -> Any:",
+            '    """A body property the spec gives no type: sent as given (``dumps`` checks it is JSON)."""',
+            "    return value",
+            "",
+        ]
+    if any(op.body is not None for op in ops):
+        out += [
+            "",
+            "class _WrapperBody:",
+            '    """The ``body=`` of a low-level ``_get_kwargs``: the wrapper sends the bytes',
+            "    ``_encode.json_body`` wrote (exact money, aware timestamps), so the low-level",
+            '    ``json`` this stands in for is never sent."""',
+            "",
+            "    def to_dict(self) -> dict[str, Any]:",
+            "        return {}",
+            "",
+            "",
+            "_WRAPPER_BODY: Any = _WrapperBody()",
+            "",
+        ]
+    if any(op.page_item is not None for op in ops):
+        out += [
+            "",
+            "def _on_page(spec: RequestSpec, number: int) -> RequestSpec:",
+            '    """The same request for page ``number``: every other query argument kept."""',
+            '    return attrs.evolve(spec, params={**(spec.params or {}), "page": number})',
+            "",
+        ]
+    return out
+
+
 def _returns(op: Operation) -> tuple[str, str]:
-    """(return annotation, parse function) of an operation."""
+    """(return annotation, parse function) of an operation's one request."""
     response = op.response
+    if op.page_item is not None:
+        return f"PageData[{op.page_item}]", f"_{op.module}_page"
+    if response.kind == "none":
+        return "None", "_none"
     if response.kind == "model":
         return str(response.model), f"{response.model}.from_dict"
     if response.kind == "models":
@@ -1385,23 +2096,60 @@ def _returns(op: Operation) -> tuple[str, str]:
     return "Any", "_json"
 
 
+def _adds_page(op: Operation) -> bool:
+    """A page-envelope list whose spec declares no ``page`` query parameter gets one."""
+    return op.page_item is not None and not any(
+        p.location == "query" and p.name == "page" for p in op.params
+    )
+
+
+def _param_annotation(p: Param) -> str:
+    annotation = p.type.annotation
+    if p.type.enum and p.type.kind == "text":
+        values = ", ".join(literal(v, f"parameter {p.name!r}: enum") for v in p.type.enum)
+        annotation = f"Literal[{values}]"
+    return f"Sequence[{annotation}]" if p.array else annotation
+
+
 def _signature(op: Operation) -> tuple[list[str], list[str]]:
-    """(parameters of the method, arguments passed on to the request builder)."""
+    """(parameters of the method, arguments passed on to the request builder).
+
+    Path parameters are positional, in path order; everything else is keyword-only: query
+    and header parameters (``None``: not sent), the body's properties (``NOT_GIVEN``: left
+    out of the body; ``None`` sends null where the spec allows it), ``page`` for a page
+    list, ``idempotency_key`` for a write, then the per-call options."""
     path = [p for p in op.params if p.location == "path"]
-    query = [p for p in op.params if p.location != "path"]
-    params = [f"{p.argument}: {p.type.annotation}" for p in path]
+    others = [p for p in op.params if p.location != "path"]
+    params = [f"{p.argument}: {_param_annotation(p)}" for p in path]
     params.append("*")
-    for p in query:
+    passed = [p.argument for p in path]
+    for p in others:
+        annotation = _param_annotation(p)
         params.append(
-            f"{p.argument}: {p.type.annotation}"
+            f"{p.argument}: {annotation}"
             if p.required
-            else f"{p.argument}: {p.type.annotation} | None = None"
+            else f"{p.argument}: {annotation} | None = None"
         )
+        passed.append(f"{p.argument}={p.argument}")
+    for arg in op.body or ():
+        annotation = arg.annotation if arg.required else f"{arg.annotation} | NotGiven"
+        annotation += " | None" if arg.nullable else ""
+        params.append(
+            f"{arg.argument}: {annotation}"
+            if arg.required
+            else f"{arg.argument}: {annotation} = NOT_GIVEN"
+        )
+        passed.append(f"{arg.argument}={arg.argument}")
+    if _adds_page(op):
+        params.append("page: int | None = None")
+        passed.append("page=page")
+    if op.write:
+        params.append("idempotency_key: str | None = None")
+        passed.append("idempotency_key=idempotency_key")
     params += [
         "timeout: float | httpx.Timeout | None = None",
         "extra_headers: Mapping[str, str] | None = None",
     ]
-    passed = [p.argument for p in path] + [f"{p.argument}={p.argument}" for p in query]
     passed += ["timeout=timeout", "extra_headers=extra_headers"]
     return params, passed
 
@@ -1409,6 +2157,16 @@ def _signature(op: Operation) -> tuple[list[str], list[str]]:
 def _check_line(p: Param) -> str | None:
     arg = p.argument
     kind = p.type.kind
+    if p.array:
+        encoder = "_encode.text"
+        if p.type.enum:
+            values = ", ".join(literal(v, f"parameter {p.name!r}: enum") for v in p.type.enum)
+            encoder = f"_encode.one_of({values})"
+        elif kind == "integer":
+            encoder = "_encode.integer"
+        elif kind == "boolean":
+            encoder = "_encode.boolean"
+        return f"_encode.list_of({encoder})({arg}, {arg!r})"
     if p.id_prefix is not None:
         prefix, what = p.id_prefix
         return f"check_id({arg}, prefix={prefix!r}, argument={arg!r}, what={what!r})"
@@ -1438,13 +2196,35 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
             lines.append(f"    {check}")
         else:
             lines += [f"    if {p.argument} is not None:", f"        {check}"]
+    if _adds_page(op):
+        lines += ["    if page is not None:", '        check_int(page, "page")']
     kwargs = []
     for p in op.params:
-        value = f"{p.low_level_enum}({p.argument})" if p.low_level_enum else p.argument
+        value = p.argument
+        if p.low_level_enum and p.array:
+            value = f"[{p.low_level_enum}(item) for item in {p.argument}]"
+        elif p.low_level_enum:
+            value = f"{p.low_level_enum}({p.argument})"
+        elif p.array:
+            value = f"list({p.argument})"
         if p.required:
             kwargs.append(f"{p.low_level_argument}={value}")
         else:
             kwargs.append(f"{p.low_level_argument}=UNSET if {p.argument} is None else {value}")
+    if op.body is not None:
+        # The wrapper writes the body's bytes itself (_encode: exact money, aware timestamps,
+        # enums checked, NOT_GIVEN left out); the low-level builder gets a stand-in.
+        kwargs.append(f"{op.body_arg}=_WRAPPER_BODY")
+        fields = [
+            f"        ({a.key!r}, {a.argument}, {a.argument!r}, {a.encoder})," for a in op.body
+        ]
+        required = tuple(a.argument for a in op.body if a.required)
+        lines += [
+            "    body = _encode.json_body(",
+            *fields,
+            f"        required={required!r},",
+            "    )",
+        ]
     id_param = next((p for p in op.params if p.location == "path" and p.id_prefix), None)
     if op.kind == "get" and id_param is not None:
         subject = f'f"{_words(str(op.schema))} {{{id_param.argument}!r}}"'
@@ -1452,14 +2232,44 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
     else:
         subject = repr(op.summary or op.op_id)
         expected = "None"
+    if any(p.location == "header" for p in op.params):
+        # Header parameters go to the transport as headers (checked there, and never logged
+        # when the name suggests a secret), under the spec's names.
+        lines.append("    headers: dict[str, str] = {}")
+        for p in op.params:
+            if p.location != "header":
+                continue
+            name = literal(p.name, f"operation {op.op_id!r}: header {p.name!r}")
+            value = {
+                "integer": f"str({p.argument})",
+                "boolean": f'"true" if {p.argument} else "false"',
+            }.get(p.type.kind, p.argument)
+            if p.required:
+                lines.append(f"    headers[{name}] = {value}")
+            else:
+                lines += [f"    if {p.argument} is not None:", f"        headers[{name}] = {value}"]
+    options = []
+    if op.body is not None:
+        options.append("        body=body,")
+    if op.write:
+        options.append("        idempotency_key=idempotency_key,")
+    header_params = [p for p in op.params if p.location == "header"]
+    if header_params:
+        options.append("        headers=headers,")
+    if op.response.kind == "none":
+        options.append("        expects_body=False,")
     lines += [
-        "    return RequestSpec.from_generated(",
+        "    spec = RequestSpec.from_generated("
+        if _adds_page(op)
+        else "    return RequestSpec.from_generated(",
         f"        _{func}._get_kwargs({', '.join(kwargs)}),",
         f"        subject={subject},",
         f"        expected_id={expected},",
         "        timeout=timeout,",
         "        extra_headers=extra_headers,",
+        *options,
         "    )",
+        *(["    return spec if page is None else _on_page(spec, page)"] if _adds_page(op) else []),
         "",
     ]
     if op.response.kind == "models":
@@ -1469,6 +2279,8 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
             f"    return decode_list({op.response.model}.from_dict, data, None)",
             "",
         ]
+    if op.page_item is not None:
+        lines += ["", f"_{func}_page = PageData.decoder({op.page_item}.from_dict)", ""]
     return lines
 
 
@@ -1478,15 +2290,64 @@ def _method_doc(op: Operation, raw: bool) -> list[str]:
     lines = [f'        """{first}', ""]
     if body and body != first:
         lines += [f"        {body}", ""]
-    what = (
-        "``RawResponse`` (status, headers, rate limit, parsed model)"
-        if raw
-        else "the parsed response"
-    )
+    if raw:
+        what = "``RawResponse`` (status, headers, rate limit, parsed model)"
+        if op.page_item is not None:
+            what += " of one page"
+    elif op.page_item is not None:
+        what = "a page object: ``.data`` is this page, iterating it walks every item of every page"
+    elif op.response.kind == "none":
+        what = "None"
+    else:
+        what = "the parsed response"
     where = f"{op.method.upper()} {op.path}"
     lines.append(f"        ``{doc_text(where)}`` (``{doc_text(op.op_id)}``); returns {what}.")
+    described = [a for a in op.body or () if a.description]
+    if described:
+        lines.append("")
+        for a in described:
+            lines.append(
+                f"        ``{a.argument}`` (``{doc_text(a.key)}``): {doc_text(a.description)}"
+            )
+    if op.write:
+        lines += [
+            "",
+            "        ``idempotency_key``: sent as ``Idempotency-Key`` on every attempt; with it the",
+            "        call is retried on timeouts and 5xx like a GET.",
+        ]
     lines.append('        """')
     return lines
+
+
+def _page_method(op: Operation, is_async: bool) -> list[str]:
+    """The body of a page list: the first page's request is built (and its arguments
+    checked) at the call; later pages are the same request with another ``page``."""
+    item = str(op.page_item)
+    _, passed = _signature(op)
+    parse = f"_{op.module}_page"
+    lines = [
+        f"        spec = _{op.module}_request({', '.join(passed)})",
+        "        transport = self._transport",
+        "",
+    ]
+    if is_async:
+        return [
+            *lines,
+            f"        async def fetch(number: int) -> PageData[{item}]:",
+            f"            return (await transport.request(_on_page(spec, number), {parse})).parsed",
+            "",
+            f"        async def first() -> PageData[{item}]:",
+            f"            return (await transport.request(spec, {parse})).parsed",
+            "",
+            "        return AsyncPaginator(first, fetch)",
+        ]
+    return [
+        *lines,
+        f"        def fetch(number: int) -> PageData[{item}]:",
+        f"            return transport.request(_on_page(spec, number), {parse}).parsed",
+        "",
+        f"        return SyncPage(transport.request(spec, {parse}).parsed, fetch)",
+    ]
 
 
 def _emit_resource(tag: str, ops: list[Operation], resource: tuple[str, str]) -> list[str]:
@@ -1519,16 +2380,31 @@ def _emit_resource(tag: str, ops: list[Operation], resource: tuple[str, str]) ->
             for op in ops:
                 annotation, parse = _returns(op)
                 params, passed = _signature(op)
-                returned = f"RawResponse[{annotation}]" if raw else annotation
                 func = op.module
+                if op.page_item is not None and not raw:
+                    returned = f"{'AsyncPaginator' if is_async else 'SyncPage'}[{op.page_item}]"
+                    out += [
+                        "",
+                        f"    def {op.name}(self, {', '.join(params)}) -> {returned}:",
+                        *_method_doc(op, raw),
+                        *_page_method(op, is_async),
+                    ]
+                    continue
+                returned = f"RawResponse[{annotation}]" if raw else annotation
                 call = f"self._transport.request(_{func}_request({', '.join(passed)}), {parse})"
                 if is_async:
                     call = f"(await {call})" if not raw else f"await {call}"
+                if raw:
+                    ret = f"        return {call}"
+                elif op.response.kind == "none":
+                    ret = f"        {call}"
+                else:
+                    ret = f"        return {call}.parsed"
                 out += [
                     "",
                     f"    {'async ' if is_async else ''}def {op.name}(self, {', '.join(params)}) -> {returned}:",
                     *_method_doc(op, raw),
-                    f"        return {call}{'' if raw else '.parsed'}",
+                    ret,
                 ]
                 if not raw and _fetches_by_id(op) is not None:
                     out += _emit_many(op, is_async)
@@ -1623,9 +2499,15 @@ def emit_ids(api: Api) -> str:
     return "\n".join(
         [
             HEADER,
-            '"""Id prefixes of the API (spec-map.toml): what each names, for checks and hints."""',
+            '"""Id prefixes of the API (spec-map.toml): what each names, for checks and hints.',
             "",
-            "ID_PREFIXES: dict[str, str] = " + repr(prefixes),
+            "Importing the generated package registers them with ``mijnklantportaal._ids`` (its",
+            'mix-up hints); the resources pass each call\'s own prefix to ``check_id``."""',
+            "",
+            "from mijnklantportaal._ids import register_prefixes",
+            "",
+            "ID_PREFIXES: dict[str, str] = " + literal(prefixes, "the id prefixes"),
+            "register_prefixes(ID_PREFIXES)",
             "",
         ]
     )
@@ -1664,6 +2546,7 @@ def emit_examples(api: Api) -> str:
                 page,
                 int(op.status or 200),
                 query,
+                op.response.kind != "none",
             )
         )
     id_prefix = {
@@ -1696,6 +2579,8 @@ def emit_examples(api: Api) -> str:
             '    """For a list answered as a page object: its schema (``data`` holds the items)."""',
             "    status: int",
             "    query: tuple[str, ...]",
+            "    content: bool = True",
+            '    """False for an answer without content (204): the fake sends none."""',
             "",
             "",
             "ROUTES: tuple[Route, ...] = (",
@@ -1722,12 +2607,13 @@ def emit_examples(api: Api) -> str:
 
 
 def emit_init(api: Api) -> str:
-    names = sorted(api.models)
+    names = sorted([*api.models, *api.unions])
     return "\n".join(
         [
             HEADER,
             '"""The wrapper code generated from openapi.yaml: models, resources, the fake\'s data."""',
             "",
+            "from mijnklantportaal._generated import ids as ids  # registers the id prefixes",
             "from mijnklantportaal._generated.models import " + ", ".join(names) if names else "",
             "",
             f"__all__ = {names!r}",
@@ -1746,7 +2632,7 @@ def generate(
         "__init__.py": emit_init(api),
         "examples.py": emit_examples(api),
         "ids.py": emit_ids(api),
-        "models.py": emit_models(api),
+        **emit_model_files(api),
         "resources.py": emit_resources(api),
     }
 
@@ -1762,6 +2648,7 @@ def write(files: Mapping[str, str], out_dir: Path, ruff: str | None) -> None:
             ) from None
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, source in sorted(files.items()):
+        (out_dir / name).parent.mkdir(parents=True, exist_ok=True)  # models/<group>.py
         (out_dir / name).write_text(source, encoding="utf-8")
     if ruff:
         if "/" in ruff:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +23,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(REPO / "tests"))
 
 import gen_wrapper  # noqa: E402
 from _hostile import HOSTILE, HOSTILE_NAME, MARKER, NAME_TEXTS, TIMESTAMP, hostile_spec  # noqa: E402
+from _shapes import shapes_spec  # noqa: E402
 
 SPEC: dict[str, Any] = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
 MAP: dict[str, Any] = tomllib.loads((REPO / "spec-map.toml").read_text(encoding="utf-8"))
@@ -118,18 +120,42 @@ def mutated() -> dict[str, Any]:
     return spec
 
 
+def models_source(files: dict[str, str]) -> str:
+    """Every generated models module (``models/<group>.py``, ``models/__init__.py``), joined."""
+    return "\n".join(source for name, source in sorted(files.items()) if name.startswith("models/"))
+
+
+def model_modules(files: dict[str, str]) -> list[str]:
+    return [source for name, source in sorted(files.items()) if name.startswith("models/")]
+
+
+_loaded = 0
+
+
 def load_models(files: dict[str, str], tmp_path: Path) -> ModuleType:
-    """Import a generated models.py (it needs only the wrapper's runtime base)."""
-    path = tmp_path / "generated_models.py"
-    path.write_text(files["models.py"], encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("generated_models_under_test", path)
+    """Import a generated models package (it needs only the wrapper's runtime base)."""
+    global _loaded
+    _loaded += 1
+    name = f"generated_models_under_test_{_loaded}"
+    for file, source in files.items():
+        if file.startswith("models/"):
+            path = tmp_path / name / file.removeprefix("models/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, tmp_path / name / "__init__.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
+        for loaded in [m for m in sys.modules if m.startswith(name + ".")]:
+            # what the modules import (DecodeError, ...), reachable as one models.py had it
+            for attribute, value in vars(sys.modules[loaded]).items():
+                if not attribute.startswith("__") and not hasattr(module, attribute):
+                    setattr(module, attribute, value)
     finally:
-        del sys.modules[spec.name]
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]
     return module
 
 
@@ -137,11 +163,10 @@ def test_the_committed_code_is_what_the_generator_writes(tmp_path: Path) -> None
     if RUFF is None:
         pytest.skip("no ruff next to this Python")
     gen_wrapper.write(generate(), tmp_path, RUFF)
-    for name in sorted(p.name for p in tmp_path.glob("*.py")):
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    for name in written:
         assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
-    assert sorted(p.name for p in COMMITTED.glob("*.py")) == sorted(
-        p.name for p in tmp_path.glob("*.py")
-    )
+    assert sorted(str(p.relative_to(COMMITTED)) for p in COMMITTED.rglob("*.py")) == written
 
 
 def test_output_is_reproducible_and_marked_do_not_edit() -> None:
@@ -159,7 +184,7 @@ def test_a_new_money_and_date_time_field_are_typed_and_decoded(
     tmp_path: Path, low_level_of: LowLevelOf
 ) -> None:
     files = generate(mutated(), low_level_of=low_level_of)
-    source = files["models.py"]
+    source = models_source(files)
     assert "zz_test_late_fee_amount: Decimal | None = None" in source
     assert "zz_test_sent_on: datetime | None = None" in source
     models = load_models(files, tmp_path)
@@ -198,8 +223,10 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
         in resources
     )
     assert "_list_invoices._get_kwargs(limit=UNSET if limit is None else limit," in resources
-    for prefix in ("    def list(", "    async def list("):
-        assert resources.count("\n" + prefix) == 2  # the plain and the raw-response method
+    # A page-envelope list: sync, sync raw and async (a plain def returning AsyncPaginator,
+    # both awaitable and async-iterable) are defs; the async raw one is an async def.
+    assert resources.count("\n    def list(") == 3
+    assert resources.count("\n    async def list(") == 1
     assert "limit: int | None = None" in resources
     assert "is_paid: bool | None = None" in resources
     assert "check_int(limit, 'limit')" in resources
@@ -211,14 +238,15 @@ def test_a_new_list_operation_gets_a_method_with_checked_query_parameters(
     # A date-time parameter takes a datetime, which the low-level package formats.
     assert "zz_since: datetime | None = None" in resources
     assert "check_instance(zz_since, 'zz_since', datetime)" in resources
-    assert "-> InvoicePage" in resources and "-> RawResponse[InvoicePage]" in resources
+    assert "-> SyncPage[Invoice]" in resources and "-> AsyncPaginator[Invoice]" in resources
+    assert "-> RawResponse[PageData[Invoice]]" in resources
     models = load_models(files, tmp_path)
     page = models.InvoicePage.from_dict(
         {"current_page": 2, "data": [{"id": "fac_1", "totalAmount": "1.00"}], "zzTestOnly": 1}
     )
     assert page.current_page == 2 and page.data[0].total_amount == Decimal("1.00")
     assert page.extra == {"zzTestOnly": 1}
-    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'))"
+    route = "Route('GET', '/invoices', 'list-invoices', 'list', 'Invoice', None, 'InvoicePage', 200, ('limit', 'isPaid', 'zzState', 'zzSince'), True)"
     assert route in files["examples.py"]
 
 
@@ -248,7 +276,7 @@ def test_an_unknown_enum_value_is_kept_not_refused(tmp_path: Path) -> None:
         "enum": ["open", "paid"],
     }
     files = generate(spec)
-    assert "Known values: ``open``, ``paid``" in files["models.py"]
+    assert "Known values: ``open``, ``paid``" in models_source(files)
     models = load_models(files, tmp_path)
     assert models.Invoice.from_dict({"zzTestState": "zz_new_state"}).zz_test_state == (
         "zz_new_state"
@@ -292,14 +320,16 @@ def _constants(source: str) -> list[str]:
     ]
 
 
-def _assert_inert(source: str, texts: tuple[str, ...]) -> None:
-    """``source`` compiles, holds each of ``texts`` verbatim inside a string, and has no
-    statement the hostile texts carry (they call ``__import__``)."""
-    compile(source, "generated", "exec")
-    assert "__import__" not in {
-        n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)
-    }, "spec text became code"
-    constants = "\n".join(_constants(source))
+def _assert_inert(source: str | list[str], texts: tuple[str, ...]) -> None:
+    """``source`` (or each of several modules) compiles, holds each of ``texts`` verbatim
+    inside a string, and has no statement the hostile texts carry (they call ``__import__``)."""
+    sources = [source] if isinstance(source, str) else source
+    for one in sources:
+        compile(one, "generated", "exec")
+        assert "__import__" not in {
+            n.id for n in ast.walk(ast.parse(one)) if isinstance(n, ast.Name)
+        }, "spec text became code"
+    constants = "\n".join(c for one in sources for c in _constants(one))
     for text in texts:
         expected = text.replace("\r\n", "\n").strip()
         assert expected in constants, f"{text!r} did not come through as text"
@@ -323,7 +353,7 @@ def test_i17_1_enum_values_of_a_field_stay_text(
         "enum": list(HOSTILE),
     }
     files = generate(spec)
-    _assert_inert(files["models.py"], HOSTILE)
+    _assert_inert(model_modules(files), HOSTILE)
     _assert_inert(files["examples.py"], HOSTILE[:1])  # the first value is the example
     monkeypatch.chdir(tmp_path)
     models = load_models(files, tmp_path)  # runs the module: the payload must not run
@@ -402,7 +432,7 @@ def test_i17_6_a_nul_and_control_characters_in_descriptions_stay_text(tmp_path: 
     files = generate(spec)
     for source in files.values():
         assert "\x00" not in source and "\u2028" not in source
-    _assert_inert(files["models.py"], (text,))
+    _assert_inert(model_modules(files), (text,))
     _assert_inert(files["resources.py"], (text,))
     assert load_models(files, tmp_path).Invoice.__doc__.startswith(text)
 
@@ -607,10 +637,303 @@ def test_i17_3_hostile_property_and_parameter_names_stay_text(
     tmp_path: Path, low_level_of: LowLevelOf, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = generate(hostile_spec(SPEC), low_level_of=low_level_of)
-    _assert_inert(files["models.py"], (HOSTILE_NAME,))  # the wire key, as a literal
+    _assert_inert(model_modules(files), (HOSTILE_NAME,))  # the wire key, as a literal
     _assert_inert(files["examples.py"], (HOSTILE_NAME,))  # the fake's route and example
     monkeypatch.chdir(tmp_path)
     models = load_models(files, tmp_path)
     assert not (tmp_path / MARKER).exists()
     comment = models.ZzTestComment.from_dict({HOSTILE_NAME: "zz"})
     assert comment.to_dict() == {HOSTILE_NAME: "zz"} and comment.extra == {}
+
+
+def _create_op_spec(**extra_body: Any) -> dict[str, Any]:
+    from spec_mutations import MUTATIONS
+
+    spec = copy.deepcopy(SPEC)
+    MUTATIONS["create-operation-added"].apply(spec)
+    spec["components"]["schemas"]["DrillTicketCreate"]["properties"].update(extra_body)
+    return spec
+
+
+def test_i18_7_a_body_property_named_like_a_per_call_option_gets_a_trailing_underscore(
+    low_level_of: LowLevelOf,
+) -> None:
+    spec = _create_op_spec(timeout={"type": "integer"}, idempotencyKey={"type": "string"})
+    resources = generate(spec, low_level_of=low_level_of)["resources.py"]
+    assert "timeout_: int | NotGiven = NOT_GIVEN" in resources
+    assert "('timeout', timeout_, 'timeout_', _encode.integer)" in resources
+    assert "idempotency_key_: str | NotGiven = NOT_GIVEN" in resources
+    assert "('idempotencyKey', idempotency_key_, 'idempotency_key_', _encode.text)" in resources
+    # the per-call options keep their names
+    assert "idempotency_key: str | None = None" in resources
+    assert "timeout: float | httpx.Timeout | None = None" in resources
+
+
+def test_i18_7_a_body_property_and_a_parameter_with_one_python_name_are_refused(
+    low_level_of: LowLevelOf,
+) -> None:
+    spec = _create_op_spec(xDrillRequestId={"type": "string"})
+    with pytest.raises(gen_wrapper.SpecError) as caught:
+        generate(spec, low_level_of=low_level_of)
+    message = str(caught.value)
+    assert "'xDrillRequestId'" in message and "'X-Drill-Request-Id'" in message, message
+    assert "x_drill_request_id" in message and "rename one in the spec" in message, message
+
+
+# -- issue 18 item 6: every schema shape ---------------------------------------------------
+
+
+def test_i18_6_every_schema_shape_is_typed(tmp_path: Path) -> None:
+    source = models_source(generate(shapes_spec(SPEC)))
+    for line in (
+        "zz_test_customer: ZzTestCustomer | None = None",
+        "zz_test_labels: tuple[str, ...] | None = None",
+        "zz_test_rates: tuple[Decimal, ...] | None = None",
+        "zz_test_count: int | None = None",
+        "zz_test_state: str | None = None",
+        "zz_test_credit: ZzTestCreditNote | None = None",
+        "zz_test_payment: ZzTestPayment | None = None",
+        "zz_test_payments: tuple[ZzTestPayment, ...] | None = None",
+        "zz_test_contact: ZzTestEmail | ZzTestPhone | None = None",
+        "zz_test_maybe_customer: ZzTestCustomer | None = None",
+        "nickname: str | None = attrs.field(kw_only=True)",  # required, nullable
+        "visits: tuple[datetime, ...] | None = None",
+        "ZzTestPayment: TypeAlias = ZzTestCard | ZzTestBankTransfer",
+        # allOf: the parent's fields, typed by the same rules
+        "issued_at: datetime | None = None",
+        "total_amount: Decimal | None = None",
+        "refund_amount: Decimal | None = None",
+        "reason: str = attrs.field(kw_only=True)",
+    ):
+        assert line in source, line
+    assert "Known values: ``open``, ``paid``" in source
+
+
+def _shapes_invoice() -> dict[str, Any]:
+    return {
+        "id": "fac_zz1",
+        "zzTestCustomer": {
+            "id": "cst_zz1",
+            "tags": ["vip", "b2b"],
+            "scores": [3, 4],
+            "visits": ["2025-04-12T10:00:00+02:00"],
+            "nickname": None,
+            "active": False,
+        },
+        "zzTestLabels": ["a", "b"],
+        "zzTestRates": [Decimal("0.21"), 9],
+        "zzTestCount": 7,
+        "zzTestState": "disputed",  # a value this version does not know
+        "zzTestCredit": {
+            "id": "zzd_1",
+            "issuedAt": "2025-04-12T10:00:00Z",
+            "totalAmount": Decimal("12345678901234567.89"),
+            "reason": "returned",
+            "refundAmount": Decimal("3.50"),
+        },
+        "zzTestPayment": {"method": "bank", "iban": "NL91ABNA0417164300"},
+        "zzTestPayments": [
+            {"method": "card", "last4": "4242"},
+            {"method": "bank", "iban": "NL02RABO0123456789"},
+        ],
+        "zzTestContact": {"phone": "+31201234567"},
+        "zzTestMaybeCustomer": None,
+        "zzTestComments": [
+            {
+                "id": "zzc_1",
+                "replies": [{"id": "zzc_2", "about": {"email": "x@example.com"}}],
+                "about": {"id": "zzc_0", "createdAt": "2025-04-12T10:00:00Z"},
+            }
+        ],
+    }
+
+
+def test_i18_6_every_schema_shape_decodes_exactly(tmp_path: Path) -> None:
+    models = load_models(generate(shapes_spec(SPEC)), tmp_path)
+    invoice = models.Invoice.from_dict(_shapes_invoice())
+    customer = invoice.zz_test_customer
+    assert type(customer) is models.ZzTestCustomer
+    assert customer.tags == ("vip", "b2b") and customer.scores == (3, 4)
+    assert customer.visits[0].utcoffset() == timedelta(hours=2)
+    assert customer.nickname is None and customer.active is False
+    assert invoice.zz_test_labels == ("a", "b")
+    assert [str(r) for r in invoice.zz_test_rates] == ["0.21", "9"]
+    assert invoice.zz_test_count == 7 and invoice.zz_test_state == "disputed"
+    credit = invoice.zz_test_credit
+    assert str(credit.total_amount) == "12345678901234567.89" and credit.reason == "returned"
+    assert credit.issued_at == datetime(2025, 4, 12, 10, tzinfo=UTC)
+    assert str(credit.refund_amount) == "3.50"
+    assert type(invoice.zz_test_payment) is models.ZzTestBankTransfer
+    card, wallet = invoice.zz_test_payments
+    assert type(card) is models.ZzTestCard and card.last4 == "4242"
+    assert type(wallet) is models.ZzTestBankTransfer and wallet.iban == "NL02RABO0123456789"
+    assert type(invoice.zz_test_contact) is models.ZzTestPhone
+    assert invoice.zz_test_maybe_customer is None
+    (comment,) = invoice.zz_test_comments
+    assert type(comment.about) is models.ZzTestComment and comment.about.id == "zzc_0"
+    assert type(comment.replies[0].about) is models.ZzTestEmail
+    # and back: the same JSON, money as text
+    again = models.Invoice.from_dict(invoice.to_dict())
+    assert again == invoice
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (
+            lambda d: d["zzTestComments"][0]["replies"].append({"createdAt": "yesterday"}),
+            "zzTestComments[0].replies[1].createdAt",
+        ),
+        (lambda d: d["zzTestCustomer"]["scores"].append("3"), "zzTestCustomer.scores[2]"),
+        (lambda d: d["zzTestCustomer"].pop("nickname"), "zzTestCustomer.nickname"),
+        (lambda d: d["zzTestCredit"].update(totalAmount="12,95"), "zzTestCredit.totalAmount"),
+        (lambda d: d["zzTestPayments"][1].pop("iban"), "zzTestPayments[1].iban"),
+        (lambda d: d["zzTestPayments"][1].update(method="wallet"), "zzTestPayments[1].method"),
+        (lambda d: d["zzTestPayments"][0].update(last4=4242), "zzTestPayments[0].last4"),
+        (lambda d: d.update(zzTestContact={"fax": "1"}), "zzTestContact"),
+        (lambda d: d.update(zzTestLabels="a"), "zzTestLabels"),
+    ],
+)
+def test_i18_6_errors_name_the_field_path(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], path: str
+) -> None:
+    models = load_models(generate(shapes_spec(SPEC)), tmp_path)
+    data = _shapes_invoice()
+    change(data)
+    with pytest.raises(models.DecodeError) as caught:
+        models.Invoice.from_dict(data)
+    assert caught.value.field == path, str(caught.value)
+
+
+def test_i18_6_to_wire_sends_money_in_the_spec_type_and_checks_enums(tmp_path: Path) -> None:
+    from mijnklantportaal import InvalidArgumentError
+
+    models = load_models(generate(shapes_spec(SPEC)), tmp_path)
+    credit = models.ZzTestCreditNote(
+        id="zzd_1",
+        reason="returned",
+        total_amount=Decimal("12.950"),
+        refund_amount=Decimal("12345678901234567.89"),
+        issued_at=datetime(2025, 4, 12, 10, tzinfo=timezone(timedelta(hours=2))),
+    )
+    wire = credit.to_wire()
+    assert wire == {
+        "id": "zzd_1",
+        "issuedAt": "2025-04-12T10:00:00+02:00",
+        "totalAmount": "12.950",  # type: string
+        "reason": "returned",
+        "refundAmount": Decimal("12345678901234567.89"),  # type: number: the digits, no float
+    }
+    assert type(wire["refundAmount"]) is Decimal
+    customer = models.ZzTestCustomer(id="cst_1", nickname=None, tags=("a",))
+    assert customer.to_wire() == {"id": "cst_1", "tags": ["a"], "nickname": None}
+    invoice = models.Invoice(zz_test_payment=models.ZzTestCard(method="card", last4="1"))
+    assert invoice.to_wire() == {"zzTestPayment": {"method": "card", "last4": "1"}}
+    for bad, named in (
+        (models.Invoice(zz_test_state="disputed"), "Invoice.zz_test_state"),
+        (models.Invoice(total_amount=12.95), "Invoice.total_amount"),
+        (models.Invoice(issued_at=datetime(2025, 1, 1)), "Invoice.issued_at"),
+        (models.Invoice(zz_test_count=True), "Invoice.zz_test_count"),
+    ):
+        with pytest.raises(InvalidArgumentError, match=named):
+            bad.to_wire()
+    assert models.Invoice(zz_test_state="paid").to_wire() == {"zzTestState": "paid"}
+
+
+def test_i18_6_a_union_member_that_is_not_a_schema_ref_is_refused() -> None:
+    spec = shapes_spec(SPEC)
+    spec["components"]["schemas"]["Invoice"]["properties"]["zzTestOdd"] = {
+        "oneOf": [{"type": "string"}, {"type": "integer"}]
+    }
+    with pytest.raises(gen_wrapper.SpecError, match=r"zzTestOdd.*own schema"):
+        generate(spec)
+
+
+def test_i18_8_models_are_split_per_tag_group() -> None:
+    spec = shapes_spec(SPEC)
+    files = generate(spec)
+    groups = sorted(name for name in files if name.startswith("models/"))
+    assert groups == ["models/__init__.py", "models/invoices.py"]
+    # a schema a second tag's operation also answers with goes to models/_shared.py
+    spec["paths"]["/zz-test-customers/{customerId}"] = {
+        "get": {
+            "tags": ["ZzTest Customers API"],
+            "operationId": "get-zz-test-customer",
+            "parameters": [
+                {"name": "customerId", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "A customer",
+                    "content": {"application/json": {"schema": _shape_ref("ZzTestCustomer")}},
+                }
+            },
+        }
+    }
+    api = gen_wrapper.build(
+        spec, {**MAP, "low_level": {"get-zz-test-customer": {"reason": "zz"}}}, LOW_LEVEL
+    )
+    groups_of = gen_wrapper.model_groups(api)
+    assert groups_of["ZzTestCustomer"] == "_shared" and groups_of["Invoice"] == "invoices"
+    files = gen_wrapper.emit_model_files(api)
+    assert "from ._shared import ZzTestCustomer" in files["models/invoices.py"]
+    assert "from ." not in files["models/_shared.py"]
+
+
+def _shape_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def test_i18_9_every_model_of_every_shape_round_trips_wire_model_wire(tmp_path: Path) -> None:
+    from _model_strategies import check_round_trip, wire_strategy
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from mijnklantportaal import _decode
+
+    spec = shapes_spec(SPEC)
+    api = gen_wrapper.build(spec, MAP, LOW_LEVEL)
+    models = load_models(gen_wrapper.generate(spec, MAP, LOW_LEVEL), tmp_path)
+    assert {"ZzTestCreditNote", "ZzTestCard", "ZzTestComment"} <= set(api.models)
+
+    def property_of(name: str) -> Callable[[], None]:
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.data())
+        def round_trip(data: st.DataObject) -> None:
+            wire = data.draw(wire_strategy(api, name))
+            check_round_trip(getattr(models, name), wire, _decode.loads)
+
+        return round_trip  # type: ignore[no-any-return]
+
+    for name in sorted(api.models):
+        property_of(name)()
+
+
+def test_i18_6_every_name_the_model_modules_import_is_refused_as_a_schema_name() -> None:
+    """A schema named like a helper the models import (``WireTable``, ``TypeAlias``, ...)
+    would replace it: the names are read from the emitted modules, so a new helper is covered."""
+    imported = set()
+    for source in model_modules(generate(shapes_spec(SPEC))):
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported |= {alias.asname or alias.name for alias in node.names}
+    assert {"decode_union", "TypeAlias", "WireTable", "partial"} <= imported
+    assert imported - {"annotations"} <= gen_wrapper._TAKEN, imported - gen_wrapper._TAKEN
+    spec = shapes_spec(SPEC)
+    spec["components"]["schemas"]["WireTable"] = spec["components"]["schemas"].pop("ZzTestCard")
+    spec["components"]["schemas"]["ZzTestPayment"]["oneOf"][0] = _shape_ref("WireTable")
+    del spec["components"]["schemas"]["ZzTestPayment"]["discriminator"]["mapping"]["card"]
+    with pytest.raises(gen_wrapper.SpecError, match="WireTable"):
+        generate(spec)
+
+
+def test_i18_6_degenerate_unions_are_plain_types(tmp_path: Path) -> None:
+    spec = shapes_spec(SPEC)
+    invoice = spec["components"]["schemas"]["Invoice"]["properties"]
+    invoice["zzTestOnlyNull"] = {"anyOf": [{"type": "null"}]}
+    invoice["zzTestOneRef"] = {"oneOf": [_shape_ref("ZzTestEmail")]}
+    source = models_source(generate(spec))
+    assert "zz_test_only_null: Any | None = None" in source
+    assert "zz_test_one_ref: ZzTestEmail | None = None" in source
+    models = load_models(generate(spec), tmp_path)
+    decoded = models.Invoice.from_dict({"zzTestOnlyNull": None, "zzTestOneRef": {"email": "e"}})
+    assert decoded.zz_test_only_null is None and decoded.zz_test_one_ref.email == "e"

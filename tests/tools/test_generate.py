@@ -192,11 +192,11 @@ def test_generator_rejection_leaves_generated_untouched(repo_copy: Path, tools_v
 
 
 def test_check_fails_on_hand_edit_of_the_wrapper_code(repo_copy: Path, tools_venv: Path) -> None:
-    target = repo_copy / "wrapper" / "mijnklantportaal" / "_generated" / "models.py"
+    target = repo_copy / "wrapper" / "mijnklantportaal" / "_generated" / "models" / "invoices.py"
     target.write_text(target.read_text() + "\n# hand edit\n")
     result = run(repo_copy, "--check", tools_venv=tools_venv)
     assert result.returncode == 1
-    assert "models.py" in result.stderr and "<fresh wrapper>" in result.stderr
+    assert "invoices.py" in result.stderr and "<fresh wrapper>" in result.stderr
     assert target.read_text().endswith("# hand edit\n"), "--check must not repair the tree"
 
 
@@ -304,7 +304,12 @@ def test_i17_1_a_hostile_spec_generates_code_that_imports_and_runs_none_of_it(
     docs = _words("\n".join(d for d in json.loads(done.stdout) if d))
     for text in HOSTILE:  # ruff indents a docstring's lines: compare the words
         assert _words(text) in docs  # the Invoice description has all of them
-    models = (hostile / "wrapper" / "mijnklantportaal" / "_generated" / "models.py").read_text()
+    models = "\n".join(
+        p.read_text()
+        for p in sorted(
+            (hostile / "wrapper" / "mijnklantportaal" / "_generated" / "models").glob("*.py")
+        )
+    )
     enum_doc = "Known values: " + ", ".join(f"``{gen_wrapper.doc_text(t)}``" for t in HOSTILE)
     assert enum_doc in models.replace("\n    ", " ")
 

@@ -25,6 +25,8 @@ MAX_RETRY_AFTER = 60.0
 
 RETRYABLE_STATUS_CODES = frozenset({408, 409, 429})  # and every status >= 500
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# POST and PATCH are re-sent only when the server cannot have acted on them (a connection
+# that failed before sending, a 429), unless they carry an Idempotency-Key.
 
 # A response body larger than this is refused unread (a 5,000-line invoice is ~0.9 MB). It
 # holds on the decoded body: a gzip body is inflated in bounded steps and refused once its
@@ -108,3 +110,8 @@ MAX_ERROR_MESSAGE = 500
 # ``invoices export --rate-window`` above this is a mistake on the command line (the API's
 # window is a minute).
 MAX_EXPORT_RATE_WINDOW = 3600.0
+
+MAX_FIELD_ERRORS = 50
+"""Fields of a 422's ``errors`` object kept on ``UnprocessableEntityError.errors``."""
+MAX_FIELD_MESSAGES = 5
+"""Messages kept per field of a 422's ``errors`` object."""

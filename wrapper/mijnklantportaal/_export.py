@@ -62,6 +62,7 @@ from mijnklantportaal._exceptions import (
     InvalidArgumentError,
     MijnKlantportaalError,
 )
+from mijnklantportaal._text import PROG, terminal_safe
 
 if TYPE_CHECKING:
     from mijnklantportaal import Invoice
@@ -359,8 +360,6 @@ class ExportFile:
 def error_record(invoice_id: str, error: MijnKlantportaalError) -> dict[str, Any]:
     """``{"id", "error", "status", "message"}``: the message on one line, terminal-safe and
     at most ``MAX_ERROR_MESSAGE`` characters."""
-    from mijnklantportaal.cli import terminal_safe
-
     message = terminal_safe(" ".join(str(error).split()))
     if len(message) > MAX_ERROR_MESSAGE:
         message = message[: MAX_ERROR_MESSAGE - 3] + "..."
@@ -513,8 +512,6 @@ class Progress:
 
     def warn(self, message: str) -> None:
         """``mijnklantportaal: warning: ...`` on one terminal-safe line, above the bar."""
-        from mijnklantportaal.cli import PROG, terminal_safe
-
         line = f"{PROG}: warning: {terminal_safe(' '.join(message.split()))}\n"
         with self._lock, contextlib.suppress(OSError, ValueError):
             if self._bar is not None:

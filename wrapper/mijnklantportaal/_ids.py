@@ -8,16 +8,22 @@ saying what was wrong. The generated resources call these checks for every param
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mijnklantportaal._constants import MAX_ID_LENGTH
 from mijnklantportaal._exceptions import InvalidArgumentError
-from mijnklantportaal._generated.ids import ID_PREFIXES
 
 _ID_BODY = re.compile(r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*\Z", re.ASCII)
 
-# Prefixes of the API's resources (spec-map.toml), for a helpful hint on a mix-up.
-KNOWN_PREFIXES = ID_PREFIXES
+# Prefixes of the API's resources, for a helpful hint on a mix-up: filled by the generated
+# package when it is imported (``_generated/ids.py`` calls ``register_prefixes`` with what
+# spec-map.toml says), so this handwritten module imports nothing generated.
+KNOWN_PREFIXES: dict[str, str] = {}
+
+
+def register_prefixes(prefixes: Mapping[str, str]) -> None:
+    """Make ``prefixes`` (id prefix -> what it names) known to the mix-up hints."""
+    KNOWN_PREFIXES.update(prefixes)
 
 
 def check_id(value: object, *, prefix: str, argument: str, what: str) -> str:

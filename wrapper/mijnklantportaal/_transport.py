@@ -72,6 +72,7 @@ from mijnklantportaal._response import (
     _RateLimitState,
     header_int,
 )
+from mijnklantportaal._text import bounded as _bounded
 
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
 
@@ -81,20 +82,38 @@ logger = logging.getLogger("mijnklantportaal")
 
 @attrs.frozen
 class RequestSpec:
-    """One API call, as the generated package's ``_get_kwargs`` describes it."""
+    """One API call: method, path, query, headers and body, plus the per-call options.
+
+    Built by a generated method, from ``_get_kwargs`` (``from_generated``) or directly
+    (``build``). Every shape (a GET, a write with a JSON body, a 204) goes through the
+    same ``request`` loop of the transport.
+    """
 
     method: str
     path: str
     subject: str
     """What the call is about, for messages: ``"invoice 'fac_abc'"``."""
     params: Mapping[str, Any] | None = None
+    """The query; a list or tuple value goes out as the key repeated (``?a=1&a=2``)."""
     expected_id: str | None = None
     """For a fetch by id: the id the answer must carry. A different one (a proxy or cache
     mixing up responses) is refused rather than handed to the caller as the wrong record."""
     timeout: httpx.Timeout | None = None
     """This call's ``timeout=``; None: the client's."""
     extra_headers: Mapping[str, str] | None = attrs.field(default=None, repr=False)
-    """This call's ``extra_headers=``, on top of (and replacing) the client's headers."""
+    """This call's ``extra_headers=`` and header parameters, on top of (and replacing) the
+    client's headers."""
+    body: bytes | None = attrs.field(default=None, repr=False)
+    """The JSON body, already encoded; sent with ``Content-Type: application/json``."""
+    idempotency_key: str | None = attrs.field(default=None, repr=False)
+    """Sent as ``Idempotency-Key`` on every attempt; makes a POST/PATCH safe to retry."""
+    expects_body: bool = True
+    """True: a 2xx must carry JSON, handed to ``parse`` (an empty one or a 204 is refused
+    with ``APIResponseValidationError``, unless ``allow_no_content``). False: the operation
+    answers without content; no 2xx is parsed and ``parsed`` is None."""
+    allow_no_content: bool = False
+    """With ``expects_body``: the spec gives the operation both a JSON 2xx and a 204 (or
+    an empty 2xx); a 204 or an empty 2xx then gives None, any other 2xx is parsed."""
 
     @classmethod
     def from_generated(
@@ -105,22 +124,95 @@ class RequestSpec:
         expected_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        expects_body: bool = True,
+        allow_no_content: bool = False,
     ) -> RequestSpec:
         """The call ``kwargs`` (a generated ``_get_kwargs(...)``) describes, with the per-call
-        options checked: raises ``InvalidArgumentError`` before anything is sent."""
-        return cls(
-            kwargs["method"].upper(),
+        options checked: raises ``InvalidArgumentError`` before anything is sent.
+
+        ``body``: the wrapper's own encoding of the JSON body (``kwargs["json"]`` of the
+        low-level package is ignored). ``headers``: the operation's header parameters."""
+        return cls.build(
+            kwargs["method"],
             kwargs["url"],
+            subject=subject,
+            query=kwargs.get("params"),
+            headers=headers,
+            body=body,
+            idempotency_key=idempotency_key,
+            expects_body=expects_body,
+            allow_no_content=allow_no_content,
+            expected_id=expected_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        path: str,
+        *,
+        subject: str,
+        query: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        idempotency_key: str | None = None,
+        expects_body: bool = True,
+        allow_no_content: bool = False,
+        expected_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> RequestSpec:
+        """A request from its parts, checked: raises ``InvalidArgumentError`` before
+        anything is sent.
+
+        ``path`` is appended to the client's base_url (already percent-encoded, as the
+        generated package makes it). ``query`` values may be str, int, float, bool, None
+        (left out) or a list/tuple of those (the key repeated). ``headers`` are the
+        operation's header parameters: checked like ``extra_headers`` (which win over
+        them), never logged when the name suggests a secret. ``body`` is sent as is with
+        ``Content-Type: application/json``. ``idempotency_key`` goes out as the
+        ``Idempotency-Key`` header, identical on every attempt, and lets a POST or PATCH
+        retry on timeouts and 5xx (see ``may_resend``)."""
+        method = method.upper()
+        if body is not None and not isinstance(body, bytes):
+            raise InvalidArgumentError(
+                f"body must be the encoded JSON as bytes, not {type(body).__name__}"
+            )
+        merged = _checked_extra_headers(headers, "headers")
+        extra = _checked_extra_headers(extra_headers)
+        if extra:
+            merged = {**(merged or {}), **extra}
+        if idempotency_key is not None:
+            key = _checked_extra_headers({"Idempotency-Key": idempotency_key}, "idempotency_key")
+            merged = {**(merged or {}), **(key or {})}
+        if body is not None:
+            merged = {**(merged or {}), "Content-Type": "application/json"}
+        if query is not None:
+            query = {name: value for name, value in query.items() if value is not None}
+        return cls(
+            method,
+            path,
             subject,
-            kwargs.get("params"),
+            query or None,
             expected_id,
             _checked_call_timeout(timeout),
-            _checked_extra_headers(extra_headers),
+            merged,
+            body,
+            idempotency_key,
+            expects_body,
+            allow_no_content,
         )
 
     @property
     def idempotent(self) -> bool:
-        return self.method in IDEMPOTENT_METHODS
+        """Safe to send again after the server may have acted on it: GET, HEAD, OPTIONS,
+        PUT, DELETE, and any write that carries an ``Idempotency-Key``."""
+        return self.method in IDEMPOTENT_METHODS or self.idempotency_key is not None
 
 
 def _checked_call_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout | None:
@@ -136,27 +228,29 @@ def _checked_call_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeou
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z", re.ASCII)
 
 
-def _checked_extra_headers(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+def _checked_extra_headers(
+    headers: Mapping[str, str] | None, what: str = "extra_headers"
+) -> dict[str, str] | None:
     if headers is None:
         return None
     if not isinstance(headers, Mapping):
         raise InvalidArgumentError(
-            f"extra_headers must be a mapping of header names to values, not {type(headers).__name__}"
+            f"{what} must be a mapping of header names to values, not {type(headers).__name__}"
         )
     checked: dict[str, str] = {}
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise InvalidArgumentError(
-                f"extra_headers has an invalid header name {name!r}; nothing was sent"
+                f"{what} has an invalid header name {name!r}; nothing was sent"
             )
         if name.lower() == "authorization":
             raise InvalidArgumentError(
-                "extra_headers must not set Authorization; the client sends its api_key "
+                f"{what} must not set Authorization; the client sends its api_key "
                 "(use a client with another api_key= instead); nothing was sent"
             )
         if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
             raise InvalidArgumentError(
-                f"extra_headers[{name!r}] must be an ASCII str without line breaks or NUL; "
+                f"{what}[{name!r}] must be an ASCII str without line breaks or NUL; "
                 "nothing was sent"
             )
         checked[name] = value
@@ -382,6 +476,7 @@ class _BaseTransport(Generic[HttpClient]):
             self.config.base_url + spec.path,
             params=spec.params,
             headers=headers,
+            content=spec.body,
             timeout=spec.timeout or self.config.timeout,
         )
 
@@ -414,7 +509,7 @@ class _BaseTransport(Generic[HttpClient]):
                 return waited
         if (
             retries_taken < self.config.max_retries
-            and spec.idempotent
+            and (spec.idempotent or status == 429)  # a 429 was not acted on
             and self._should_retry(response)
         ):
             delay = self._calculate_retry_timeout(retries_taken, response.headers)
@@ -447,7 +542,7 @@ class _BaseTransport(Generic[HttpClient]):
         At most ``max_retries`` such waits per call, so that one call sends at most
         ``2 * max_retries + 1`` requests: a server answering "429, retry-after: 0" for ever
         cannot make it loop, and ``max_retries=0`` sends one request and no other."""
-        if self.config.rate_budget is None or not spec.idempotent:
+        if self.config.rate_budget is None:
             return None
         if rate_waits.count >= self.config.max_retries:
             return None
@@ -478,11 +573,14 @@ class _BaseTransport(Generic[HttpClient]):
         if isinstance(exc, httpx.DecodingError):
             raise APIResponseValidationError(
                 f"The response to {spec.method} {request.url} ({spec.subject}) could not be "
-                f"decoded: {_printable(str(exc), _MAX_ERROR_TEXT)}. "
+                f"decoded: {_bounded(str(exc), _MAX_ERROR_TEXT)}. "
                 "This is a server or proxy fault; report it with the time of the call.",
                 response=None,
             ) from exc
         # A request that never reached the server is safe to repeat whatever its method.
+        # Anything else (a read timeout, a write error, "server disconnected without
+        # sending a response" on a reused keep-alive connection) may have been acted on:
+        # a POST or PATCH without an Idempotency-Key is then not re-sent.
         may_retry = spec.idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
         if retries_taken < self.config.max_retries and may_retry:
             delay = self._calculate_retry_timeout(retries_taken, None) or 0.0
@@ -511,7 +609,7 @@ class _BaseTransport(Generic[HttpClient]):
         raise APIConnectionError(
             f"{spec.method} {request.url} ({spec.subject}) got no response {tries}: "
             f"{type(exc).__name__}: "
-            f"{_printable(str(exc), _MAX_ERROR_TEXT).rstrip('.') or 'connection failed'}. "
+            f"{_bounded(str(exc), _MAX_ERROR_TEXT).rstrip('.') or 'connection failed'}. "
             "Check the network and base_url.",
             request=request,
         ) from exc
@@ -519,6 +617,12 @@ class _BaseTransport(Generic[HttpClient]):
     def _parse_body(
         self, spec: RequestSpec, response: httpx.Response, parse: Callable[[Any], T]
     ) -> T:
+        if not spec.expects_body or (
+            spec.allow_no_content and (response.status_code == 204 or not response.content)
+        ):
+            # No content by contract: nothing to parse (RawResponse[None]). A 204 or an
+            # empty 200 to a call that expects a model is refused below.
+            return cast(T, None)
         try:
             parsed = parse(_decode.loads(response.content))
             if spec.expected_id is not None and self.config.check_response_id:
@@ -543,19 +647,19 @@ class _BaseTransport(Generic[HttpClient]):
         body = _body_for_error(response)
         api_message = body.get("message") if isinstance(body, dict) else None
         message = (
-            _printable(api_message)
+            _bounded(api_message)
             if isinstance(api_message, str) and api_message.strip()
             else _fallback_message(status)
         )
         request_id = next(
             (
-                _printable(response.headers[h], 200)
+                _bounded(response.headers[h], 200)
                 for h in REQUEST_ID_HEADERS
                 if h in response.headers
             ),
             None,
         )
-        reason = _printable(response.reason_phrase, 100) or "Unknown status"
+        reason = _bounded(response.reason_phrase, 100) or "Unknown status"
         detail = f"{spec.subject}: {message} (HTTP {status} {reason} from {spec.method} {response.request.url}"
         if request_id:
             detail += f", request id {request_id}"
@@ -601,22 +705,8 @@ class _BaseTransport(Generic[HttpClient]):
         return "See the message and the API documentation."
 
 
-def _printable(text: str, limit: int = 500) -> str:
-    """Server-sent text made safe for a message: at most ``limit`` characters, with control,
-    format (bidi) and unpaired surrogate characters escaped, so logging or printing an error
-    can neither fail with UnicodeEncodeError nor forge log lines or terminal escapes."""
-    if len(text) > limit:
-        text = text[:limit] + "..."
-    if text.isprintable():
-        return text
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
-
-
 def _wrong_id(answered: object, expected: str) -> str:
-    what = "no id" if answered is None else f"the id {_printable(str(answered), 100)!r}"
+    what = "no id" if answered is None else f"the id {_bounded(str(answered), 100)!r}"
     return (
         f"the API answered with {what}, not the requested {expected!r}, so it is not that "
         "record (a proxy or cache mix-up, or an error page). If base_url is a static mock "
@@ -685,7 +775,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
     def _sleep(self, seconds: float) -> None:
         sleep(seconds, self.cancel)  # close() wakes it: ClientClosedError
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _send(self, request: httpx.Request, timeout: httpx.Timeout) -> httpx.Response:
         if self.closed:
             raise ClientClosedError(_CLOSED)
         try:
@@ -695,7 +785,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
                 raise ClientClosedError(_CLOSED) from None
             raise
         try:
-            guard = BodyGuard(request, _request_timeout(request))
+            guard = BodyGuard(request, timeout)
             watchdog = start_watchdog(response, guard)  # before decode_here drops Content-Length
             try:
                 decoder = decode_here(response)
@@ -755,7 +845,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             self._acquire(spec, request)
             started = time.monotonic()
             try:
-                response = self._send(request)
+                response = self._send(request, spec.timeout or self.config.timeout)
             except httpx.RequestError as exc:
                 outcome: RawResponse[T] | _Retry = self._handle_transport_error(
                     spec, request, exc, retries_taken
@@ -780,10 +870,11 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
     async def _sleep(self, seconds: float) -> None:
         await sleep_async(seconds, self.cancel)  # close() wakes it: ClientClosedError
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    async def _send(self, request: httpx.Request, timeout: httpx.Timeout) -> httpx.Response:
+        """``timeout``: the one ``_build_request`` gave the request (the call's, else the
+        client's), passed on rather than rebuilt from the request's extensions."""
         if self.closed:
             raise ClientClosedError(_CLOSED)
-        timeout = _request_timeout(request)
         try:
             response = await self._send_for_headers(request, timeout)
         except RuntimeError:
@@ -874,7 +965,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
             await self._acquire(spec, request)
             started = time.monotonic()
             try:
-                response = await self._send(request)
+                response = await self._send(request, spec.timeout or self.config.timeout)
             except httpx.RequestError as exc:
                 outcome: RawResponse[T] | _Retry = self._handle_transport_error(
                     spec, request, exc, retries_taken

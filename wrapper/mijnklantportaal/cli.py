@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -69,6 +68,7 @@ from mijnklantportaal._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
+from mijnklantportaal._text import PROG, json_escape, json_safe, terminal_safe
 from mijnklantportaal._version import __version__
 
 if TYPE_CHECKING:
@@ -78,7 +78,6 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-PROG = "mijnklantportaal"
 
 EXIT_OK = 0
 EXIT_API = 1
@@ -187,42 +186,6 @@ def _silence_stdout() -> None:
         pass
 
 
-# -- making server text safe to print ----------------------------------------------------
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every character that is not printable (C0 and C1 controls, ESC, DEL,
-    bidi overrides and isolates and other format characters, line and paragraph separators,
-    unpaired surrogates) replaced by its backslash escape, e.g. ``\\x1b`` or ``\\u202e``, so
-    that it can neither drive the terminal nor fail to encode."""
-    if text.isprintable():
-        return text
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
-
-
-def json_safe(data: Any) -> str:
-    """``data`` as indented JSON, valid and safe for a terminal: what ``json.dumps`` leaves
-    raw but is not printable (DEL, C1 controls, bidi and other format characters, unpaired
-    surrogates) is written as a JSON ``\\uXXXX`` escape."""
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    if text.replace("\n", "").isprintable():  # json.dumps escapes newlines inside strings
-        return text
-    return "".join(
-        char if char.isprintable() or char == "\n" else _json_escape(char) for char in text
-    )
-
-
-def _json_escape(char: str) -> str:
-    code = ord(char)
-    if code > 0xFFFF:  # a surrogate pair, as JSON spells characters outside the BMP
-        code -= 0x10000
-        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-    return f"\\u{code:04x}"
-
-
 def _write(text: str, *, is_json: bool = False) -> None:
     """Write ``text`` and a newline to stdout and flush, raising ``_OutputError`` when it
     cannot be written. Characters the output encoding lacks are escaped, never an error."""
@@ -252,7 +215,7 @@ def _write(text: str, *, is_json: bool = False) -> None:
 
 
 def _ascii_json(text: str) -> str:
-    return "".join(char if ord(char) < 0x7F else _json_escape(char) for char in text)
+    return "".join(char if ord(char) < 0x7F else json_escape(char) for char in text)
 
 
 # -- arguments ------------------------------------------------------------------------------

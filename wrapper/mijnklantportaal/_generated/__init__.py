@@ -2,6 +2,7 @@
 
 """The wrapper code generated from openapi.yaml: models, resources, the fake's data."""
 
+from mijnklantportaal._generated import ids as ids  # registers the id prefixes
 from mijnklantportaal._generated.models import Invoice, InvoiceLine
 
 __all__ = ["Invoice", "InvoiceLine"]

@@ -22,11 +22,22 @@ class Route(NamedTuple):
     """For a list answered as a page object: its schema (``data`` holds the items)."""
     status: int
     query: tuple[str, ...]
+    content: bool = True
+    """False for an answer without content (204): the fake sends none."""
 
 
 ROUTES: tuple[Route, ...] = (
     Route(
-        "GET", "/invoices/{invoiceId}", "get-invoice", "get", "Invoice", "invoiceId", None, 200, ()
+        "GET",
+        "/invoices/{invoiceId}",
+        "get-invoice",
+        "get",
+        "Invoice",
+        "invoiceId",
+        None,
+        200,
+        (),
+        True,
     ),
 )
 # schema -> its properties typed as money or percentages (rendered as numbers or strings)

@@ -465,6 +465,8 @@ class FakeMijnKlantportaal:
             return Reply(route.status, [_JSON], stored.bodies[self.money_as])
         if route.kind == "list" and route.schema is not None:
             return self._list(route, query)
+        if not route.content:  # a 204, or a 2xx the spec gives no content: nothing to send
+            return Reply(route.status, [], b"")
         body = _render(_normalized_example(route), self.money_as)
         return Reply(route.status, [_JSON], _dumps(body).encode())
 
