@@ -10,6 +10,7 @@ The testing kit (``mijnklantportaal.testing``) and the CLI load only when import
 from mijnklantportaal._budget import LocalRateBudget, RateBudget, RedisRateBudget
 from mijnklantportaal._client import AsyncMijnKlantportaal, MijnKlantportaal
 from mijnklantportaal._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from mijnklantportaal._encode import NOT_GIVEN, NotGiven
 from mijnklantportaal._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -24,6 +25,7 @@ from mijnklantportaal._exceptions import (
     InvalidArgumentError,
     MijnKlantportaalError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
@@ -31,6 +33,7 @@ from mijnklantportaal._exceptions import (
 from mijnklantportaal._generated import *  # noqa: F403 (the models of openapi.yaml)
 from mijnklantportaal._generated import __all__ as _models_all
 from mijnklantportaal._models import ExtraFields
+from mijnklantportaal._pagination import AsyncPage, AsyncPaginator, SyncPage
 from mijnklantportaal._response import RateLimit, RawResponse
 from mijnklantportaal._version import __version__
 
@@ -38,11 +41,14 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncMijnKlantportaal",
+    "AsyncPage",
+    "AsyncPaginator",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
@@ -55,12 +61,15 @@ __all__ = [
     "MijnKlantportaal",
     "MijnKlantportaalError",
     "NotFoundError",
+    "NotGiven",
+    "PaginationError",
     "PermissionDeniedError",
     "RateBudget",
     "RateLimit",
     "RateLimitError",
     "RawResponse",
     "RedisRateBudget",
+    "SyncPage",
     "UnprocessableEntityError",
     "__version__",
     *_models_all,  # Invoice, InvoiceLine, ...: every model generated from openapi.yaml

@@ -7,7 +7,8 @@
     ├── APIConnectionError                  the request did not get a response
     │   └── APITimeoutError                 ... because a timeout expired
     ├── APIResponseValidationError          a 2xx body that does not fit the model, or any
-    │                                       body that cannot be read (too large, bad encoding)
+    │   │                                   body that cannot be read (too large, bad encoding)
+    │   └── PaginationError                 pages that do not move forward (a walk would loop)
     └── APIStatusError                      any non-2xx response
         ├── BadRequestError                 400
         ├── AuthenticationError             401
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidArgumentError",
     "MijnKlantportaalError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "UnprocessableEntityError",
@@ -203,6 +205,11 @@ class APIResponseValidationError(MijnKlantportaalError):
         self.status_code = response.status_code if response is not None else None
         self.body = body
         self.field = field
+
+
+class PaginationError(APIResponseValidationError):
+    """The pages do not move forward (a page links to itself or back, or the server answers
+    an earlier page again), so walking on would loop. ``field`` names the envelope field."""
 
 
 class APIStatusError(MijnKlantportaalError):

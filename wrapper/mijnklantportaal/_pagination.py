@@ -52,21 +52,16 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from mijnklantportaal._decode import DecodeError, integer, text
-from mijnklantportaal._exceptions import APIResponseValidationError
+from mijnklantportaal._exceptions import PaginationError
 from mijnklantportaal._models import decode_field, decode_list, kind_of
 
-__all__ = ["AsyncPage", "AsyncPaginator", "PageData", "PaginationError", "SyncPage"]
+__all__ = ["AsyncPage", "AsyncPaginator", "PageData", "SyncPage"]
 
 T = TypeVar("T")
 
 # A page number is at most this many digits in a next_page_url; longer is not sane.
 _MAX_PAGE_DIGITS = 18
 _PAGE_NUMBER = re.compile(r"[1-9][0-9]*\Z", re.ASCII)
-
-
-class PaginationError(APIResponseValidationError):
-    """The pages do not move forward (a page links to itself or back, or the server answers
-    an earlier page again), so walking on would loop. ``field`` names the envelope field."""
 
 
 @attrs.frozen(slots=True)
