@@ -330,6 +330,8 @@ def add_enum_value(spec: Spec) -> None:
 
 DRILL_TICKETS_PATH = "/drill-tickets"
 DRILL_TICKETS_TAG = "Drill Tickets API"
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -780,6 +782,45 @@ def add_self_reference(spec: Spec) -> None:
     )
 
 
+DRILL_DOCUMENTS_TAG = "Drill Documents API"
+DRILL_COMPOSED_ANSWERS = (
+    # path, operationId, its path parameter, the schema it answers
+    (
+        "/drill-credit-notes/{drillCreditNoteId}",
+        "get-drill-credit-note",
+        "drillCreditNoteId",
+        "DrillCreditNote",
+    ),
+    ("/drill-payments/{drillPaymentId}", "get-drill-payment", "drillPaymentId", "DrillPayment"),
+)
+
+
+def add_composed_answers(spec: Spec) -> None:
+    """Two operations answering composed schemas, on a new tag: get-drill-credit-note
+    (``client.drill_documents.get_drill_credit_note``) answers the ``allOf`` DrillCreditNote (the
+    merged model), get-drill-payment (``get_drill_payment``) the ``oneOf`` DrillPayment (the typed
+    union, chosen by its discriminator). Builds on one-of-with-discriminator-added."""
+    add_all_of(spec)
+    _schema(spec, "DrillPayment")
+    for path, op_id, _param, _answer in DRILL_COMPOSED_ANSWERS:
+        _new_operation(spec, path, op_id, DRILL_DOCUMENTS_TAG)
+    for path, op_id, param, answer in DRILL_COMPOSED_ANSWERS:
+        _add_path_operation(
+            spec,
+            path,
+            "get",
+            {
+                "tags": [DRILL_DOCUMENTS_TAG],
+                "operationId": op_id,
+                "parameters": [
+                    {"name": param, "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": _json_answer("200", f"The {answer}", _ref(answer)),
+            },
+        )
+    spec.setdefault("tags", []).append({"name": DRILL_DOCUMENTS_TAG})
+
+
 MUTATIONS: dict[str, Mutation] = {
     m.name: m
     for m in (
@@ -956,6 +997,18 @@ MUTATIONS: dict[str, Mutation] = {
             report="schema Invoice.drillComments: optional field added (array of DrillComment)",
             adds="Invoice.drill_comments",
             apply=add_self_reference,
+        ),
+        Mutation(
+            "composed-answers-added",
+            breaking=False,
+            report=(
+                "GET /drill-payments/{drillPaymentId} (get-drill-payment): operation added; "
+                "parameters: `drillPaymentId` (path, string, required); returns DrillPayment "
+                "(200); wrapper: client.drill_documents.get_drill_payment"
+            ),
+            adds="drill_documents.get_drill_payment",
+            apply=add_composed_answers,
+            base="one-of-with-discriminator-added",
         ),
     )
 }

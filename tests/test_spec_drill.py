@@ -53,6 +53,7 @@ DRILL = (
     "one-of-with-discriminator-added",
     "any-of-by-shape-added",
     "self-reference-added",
+    "composed-answers-added",
 )
 
 # The quick part of the suite that exercises the wrapper, the fake and the models.
@@ -534,6 +535,28 @@ SHAPE_PROBES: dict[str, Probe] = {
             assert type(phone).__name__ == "DrillPhoneContact", other
             assert phone.drill_phone == "+31 20 123 4567", phone
             assert other.to_wire()["drillContact"] == {{"drillPhone": "+31 20 123 4567"}}
+        """,
+    ),
+    "composed-answers-added": Probe(
+        typed="""
+            note = {aw}client.drill_documents.get_drill_credit_note("drd_0000000001")
+            reveal_type(note.drill_total_amount)
+            payment = {aw}client.drill_documents.get_drill_payment("dpy_0000000001")
+            reveal_type(payment)
+        """,
+        reveals=(
+            "decimal.Decimal",
+            # used by two tags now: the shared models module
+            "DrillCardPayment | mijnklantportaal._generated.models._shared.DrillBankPayment",
+        ),
+        loopback="""
+            note = {aw}client.drill_documents.get_drill_credit_note("drd_0000000001")
+            assert type(note).__name__ == "DrillCreditNote", note
+            assert str(note.drill_total_amount) == "12.95" and note.drill_reason == "returned", note
+            assert note.drill_issued_at == datetime.datetime(2025, 4, 12, 10, tzinfo=datetime.UTC)
+            payment = {aw}client.drill_documents.get_drill_payment("dpy_0000000001")
+            assert type(payment).__name__ == "DrillCardPayment", payment
+            assert payment.drill_last_4 == "4242", payment
         """,
     ),
     "self-reference-added": Probe(

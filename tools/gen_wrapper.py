@@ -317,6 +317,10 @@ def _ref_name(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def _schema_type(schema: Mapping[str, Any]) -> str | None:
     kind = schema.get("type")
     if isinstance(kind, list):  # 3.1: ["string", "null"]
@@ -768,7 +772,7 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
         if schema is None:  # 204, or a 2xx without content: the method returns None
             response, stored, kind = FieldType("none"), None, "example"
         else:
-            response, stored, kind = _response_type(op_id, schema, schemas, want)
+            response, stored, kind = _response_type(op_id, schema, schemas, want, rules)
         if kind == "get" and not (method == "get" and path.endswith("}")):
             kind = "example"
         if kind == "list" and method != "get":
@@ -889,7 +893,7 @@ _TAKEN = frozenset(
     | {"boolean", "integer", "money", "text", "timestamp", "check_depth", "jsonable", "kind_of"}
     | {"EMPTY_EXTRA", "MAX_EXPONENT", "SMALL_DECIMALS", "SMALL_DECIMALS_END", "new_instance"}
     | {"decode_field", "decode_list", "slot_setter", "afetch_many", "fetch_many", "NamedTuple"}
-    | {"ABSENT", "TypeAlias", "WireTable", "decode_union", "partial", "Callable"}
+    | {"ABSENT", "TypeAlias", "WireTable", "decode_union", "partial", "Callable", "cast"}
     | RESERVED_ARGUMENTS
 )
 
@@ -1044,21 +1048,38 @@ def _check_names(api: Api) -> None:
 
 
 def _response_type(
-    op_id: str, schema: Mapping[str, Any], schemas: Mapping[str, Any], want: Any
+    op_id: str, schema: Mapping[str, Any], schemas: Mapping[str, Any], want: Any, rules: Rules
 ) -> tuple[FieldType, str | None, str]:
+    """(type, stored model, kind) of a 2xx JSON answer: a model (an ``allOf`` merged), a list
+    of models, a page envelope, a named ``oneOf``/``anyOf`` union, or plain JSON."""
     ref = _ref_name(schema)
     target = schemas.get(ref, {}) if ref else schema
     kind = _schema_type(target)
+    where = f"operation {op_id!r}: its answer"
+    if _union_members(target) is not None:
+        if ref is None:
+            raise SpecError(
+                f"{where} is an inline oneOf/anyOf; give it its own schema under "
+                "components/schemas, so that the union has a name"
+            )
+        want(ref, target)
+        union = field_type(ref, schema, rules, where, schemas)
+        if union.kind == "union":
+            return union, None, "example"
+        if union.kind != "model":  # anyOf: [{type: "null"}] and the like
+            return FieldType("json"), None, "example"
+        # anyOf: [{$ref: X}, {type: "null"}]: X
+        return _response_type(op_id, _ref(str(union.model)), schemas, want, rules)
     if kind == "array":
         item = _ref_name(target.get("items", {}))
         if item is None:
             return FieldType("json"), None, "example"
         want(item, schemas[item])
         return FieldType("models", item), item, "list"
-    if kind == "object" or (kind is None and "properties" in target):
+    if kind == "object" or (kind is None and ("properties" in target or "allOf" in target)):
         name = ref or pascal(op_id) + "Response"
         want(name, target)
-        data = target.get("properties", {}).get("data", {})
+        data = object_properties(target, schemas, where)[0].get("data", {}) or {}
         item = _ref_name(data.get("items", {})) if _schema_type(data) == "array" else None
         if item is not None:
             return FieldType("model", name), item, "list"
@@ -1192,11 +1213,6 @@ def _page_item(schema: Mapping[str, Any], schemas: Mapping[str, Any]) -> str | N
         return None
     data = props["data"]
     return _ref_name(data.get("items", {}) or {}) if _schema_type(data) == "array" else None
-
-
-def _nullable(schema: Mapping[str, Any]) -> bool:
-    kind = schema.get("type")
-    return bool(schema.get("nullable")) or (isinstance(kind, list) and "null" in kind)
 
 
 def _scalar_argument(
@@ -1485,6 +1501,8 @@ def _example_of(response: FieldType, models: Mapping[str, ModelSpec], where: str
         example: Any = _model_example(models[str(response.model)], models)
     elif response.kind == "models":
         example = [_model_example(models[str(response.model)], models)]
+    elif response.kind == "union":  # the first variant's example
+        example = _model_example(models[response.variants[0]], models)
     else:
         return None
     return json_value(example, where)
@@ -1658,8 +1676,13 @@ def _union_decoders(
 
 def _union_decoder(ftype: FieldType) -> str:
     """``_models.decode_union`` bound to a union's variants (and discriminator)."""
+    return f"partial(decode_union, {', '.join(_union_arguments(ftype))})"
+
+
+def _union_arguments(ftype: FieldType) -> list[str]:
+    """The keyword arguments of ``decode_union`` for a union's variants (and discriminator)."""
     variants = ", ".join(f"({literal(v, 'a union')}, {v}.from_dict)" for v in ftype.variants)
-    args = ["decode_union", f"variants=({variants},)"]
+    args = [f"variants=({variants},)"]
     if ftype.discriminator is not None:
         args.append(f"discriminator={literal(ftype.discriminator, 'a discriminator')}")
         mapping = ", ".join(
@@ -1667,7 +1690,7 @@ def _union_decoder(ftype: FieldType) -> str:
             for value, model in ftype.mapping
         )
         args.append(f"mapping={{{mapping}}}")
-    return f"partial({', '.join(args)})"
+    return args
 
 
 def _check_unions(api: Api) -> None:
@@ -1969,7 +1992,7 @@ def emit_resources(api: Api) -> str:
     modules = sorted({(op.tag_module, op.module) for op in ops})
     # Every model a method names (its answer, a page's items, a nested body object); the
     # pinned ruff's F401 fix drops what a spec does not use, here and in the imports below.
-    models = sorted(api.models)
+    models = sorted([*api.models, *api.unions])
     uses_unset = any(not p.required for op in ops for p in op.params)
     many = any(_fetches_by_id(op) is not None for op in ops)
     out = [
@@ -1987,7 +2010,7 @@ def emit_resources(api: Api) -> str:
         + "Mapping, Sequence",
         "from datetime import date, datetime",
         "from decimal import Decimal",
-        "from typing import Any, Literal",
+        "from typing import Any, Literal, cast",
         "",
         "import attrs",
         "import httpx",
@@ -2007,7 +2030,7 @@ def emit_resources(api: Api) -> str:
         "from mijnklantportaal import _encode",
         "from mijnklantportaal._encode import NOT_GIVEN, NotGiven",
         "from mijnklantportaal._ids import CHECKS",
-        "from mijnklantportaal._models import decode_list",
+        "from mijnklantportaal._models import decode_list, decode_union",
         "from mijnklantportaal._pagination import AsyncPaginator, PageData, SyncPage",
         "from mijnklantportaal._response import RawResponse",
         "from mijnklantportaal._transport import AsyncTransport, RequestSpec, SyncTransport",
@@ -2093,6 +2116,8 @@ def _returns(op: Operation) -> tuple[str, str]:
         return str(response.model), f"{response.model}.from_dict"
     if response.kind == "models":
         return f"tuple[{response.model}, ...]", f"_parse_{op.module}"
+    if response.kind == "union":
+        return str(response.model), f"_parse_{op.module}"
     return "Any", "_json"
 
 
@@ -2277,6 +2302,14 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
             "",
             f"def _parse_{func}(data: Any) -> tuple[{op.response.model}, ...]:",
             f"    return decode_list({op.response.model}.from_dict, data, None)",
+            "",
+        ]
+    if op.response.kind == "union":
+        lines += [
+            "",
+            f"def _parse_{func}(data: Any) -> {op.response.model}:",
+            "    # decode_union returns what one of the variants' from_dict returned",
+            f"    return cast({literal(str(op.response.model), 'a union')}, decode_union(data, {', '.join(_union_arguments(op.response))}))",
             "",
         ]
     if op.page_item is not None:
