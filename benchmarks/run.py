@@ -10,6 +10,10 @@ baseline:
 1b. sequential POST of a small JSON body: raw ``httpx.Client.post`` of the bytes vs the
    wrapper's request path (``RequestSpec.build`` + ``transport.request``), against a tuned
    stdlib server in its own process (``run.py --serve-post``);
+1c. walking 10 pages of 15 invoices (the vendor's page envelope) from the same server: a
+   hand-written raw httpx loop (``json.loads(parse_float=Decimal)``, follow ``next_page_url``)
+   vs iterating a ``SyncPage`` over the wrapper's request path, as a generated list method
+   returns it (items decoded into ``Invoice`` models);
 2. 32 concurrent tasks: raw ``httpx.AsyncClient`` vs ``AsyncMijnKlantportaal``;
 3. decoding a 5,000-line invoice in-process: ``mijnklantportaal._decode.loads`` +
    ``Invoice.from_dict`` vs ``json.loads(body, parse_float=Decimal)`` alone (CPU time);
@@ -54,6 +58,7 @@ DEFAULT_JSON = HERE / "results" / "latest.json"
 TARGETS = {
     "sequential_get": ("wrapper", ">=", 0.95),
     "sequential_post": ("wrapper", ">=", 0.95),
+    "page_walk": ("wrapper", ">=", 0.90),
     "async_get": ("wrapper", ">=", 0.90),
     "large_invoice_decode": ("wrapper", "<=", 2.0),
     "memory_peak": ("wrapper", "<=", 2.0),
@@ -268,10 +273,48 @@ POST_ANSWER = (
 )
 
 
+PAGES_PATH = "/bench-invoices"
+PAGE_COUNT = 10
+PAGE_SIZE = 15
+PAGES: list[bytes] = []
+
+
+def page_bodies(url: str) -> list[bytes]:
+    """``PAGE_COUNT`` envelopes of ``PAGE_SIZE`` copies of the spec's example invoice (each
+    with its own id), linked by ``next_page_url`` as the vendor links them."""
+    from mijnklantportaal._encode import dumps
+    from mijnklantportaal.testing import FakeMijnKlantportaal
+
+    # The spec's example invoice as the fake serves it: money as JSON numbers, as the real
+    # API sends it (and so as Decimals here, written back by dumps from their digits).
+    fake = FakeMijnKlantportaal(rate_limit=None)
+    with fake.client() as client:
+        served = client.invoices.with_raw_response.get(fake.add_example_invoice())
+    example = json.loads(served.http_response.content, parse_float=Decimal)
+    pages = []
+    for number in range(1, PAGE_COUNT + 1):
+        first = (number - 1) * PAGE_SIZE + 1
+        items = [{**example, "id": f"fac_{n:014d}"} for n in range(first, first + PAGE_SIZE)]
+        envelope = {
+            "current_page": number,
+            "data": items,
+            "first_page_url": f"{url}?page=1",
+            "from": first,
+            "next_page_url": f"{url}?page={number + 1}" if number < PAGE_COUNT else None,
+            "path": url,
+            "per_page": PAGE_SIZE,
+            "prev_page_url": f"{url}?page={number - 1}" if number > 1 else None,
+            "to": first + PAGE_SIZE - 1,
+        }
+        pages.append(dumps(envelope))  # money as JSON numbers, as the real API sends it
+    return pages
+
+
 def serve_post() -> None:
     """``run.py --serve-post``: a tuned stdlib server answering every POST with 201 and
-    ``POST_ANSWER`` once it has read the body (the fake has no write yet); prints its
-    base_url as the other servers do, then serves until stdin closes."""
+    ``POST_ANSWER`` once it has read the body, and ``GET /bench-invoices?page=N`` with page
+    N of ``page_bodies``; prints its base_url as the other servers do, then serves until
+    stdin closes."""
     sys.path.insert(0, str(HERE))
     from baseline_server import _Handler, _Server
 
@@ -285,7 +328,17 @@ def serve_post() -> None:
             self.end_headers()
             self.wfile.write(POST_ANSWER)
 
+        def do_GET(self) -> None:
+            number = int(self.path.rsplit("page=", 1)[1]) if "page=" in self.path else 1
+            answer = PAGES[number - 1] if 1 <= number <= len(PAGES) else b""
+            self.send_response(200 if answer else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
     server = _Server(("127.0.0.1", 0), PostHandler)
+    PAGES.extend(page_bodies(f"http://127.0.0.1:{server.server_address[1]}/v1{PAGES_PATH}"))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -367,6 +420,66 @@ def bench_post(info: dict[str, str], s: Settings) -> dict[str, Any]:
         wrapper.close()
     cpu_us = {name: statistics.median(v[s.warmup_rounds :]) for name, v in cpu.items()}
     return section(series, "raw_httpx", requests_per_round=n, client_cpu_us_per_request=cpu_us)
+
+
+def bench_pages(info: dict[str, str], s: Settings) -> dict[str, Any]:
+    """Every item of 10 pages: a hand-written raw httpx loop vs ``SyncPage`` over the
+    wrapper's one request path, built as a generated list method builds it."""
+    import attrs
+    from mijnklantportaal import Invoice, MijnKlantportaal, SyncPage
+    from mijnklantportaal._pagination import PageData
+    from mijnklantportaal._transport import RequestSpec
+
+    base_url, key = info["base_url"], info["api_key"]
+    raw = httpx.Client(headers=request_headers(key))
+    wrapper = MijnKlantportaal(api_key=key, base_url=base_url, rate_budget=None)
+    transport = wrapper._transport
+    parse = PageData.decoder(Invoice.from_dict)
+    walks = max(1, s.seq_requests // (PAGE_COUNT * 10))
+
+    def raw_walk() -> list[Any]:
+        items: list[Any] = []
+        url: str | None = f"{base_url}{PAGES_PATH}?page=1"
+        while url is not None:
+            response = raw.get(url)
+            response.raise_for_status()
+            page = json.loads(response.content, parse_float=Decimal)
+            items.extend(page["data"])
+            url = page["next_page_url"]
+        return items
+
+    def wrapper_walk() -> list[Any]:
+        spec = RequestSpec.build("GET", PAGES_PATH, subject="invoices", query={"page": 1})
+
+        def fetch(number: int) -> PageData[Invoice]:
+            return transport.request(attrs.evolve(spec, params={"page": number}), parse).parsed  # type: ignore[return-value]
+
+        return list(SyncPage(transport.request(spec, parse).parsed, fetch))  # type: ignore[arg-type]
+
+    def timed(walk: Callable[[], list[Any]]) -> Callable[[], float]:
+        def run() -> float:
+            started = time.perf_counter()
+            for _ in range(walks):
+                walk()
+            return walks * PAGE_COUNT / (time.perf_counter() - started)
+
+        return run
+
+    raw_ids = [item["id"] for item in raw_walk()]
+    assert raw_ids == [invoice.id for invoice in wrapper_walk()]  # the same items, in order
+    assert len(raw_ids) == PAGE_COUNT * PAGE_SIZE
+    try:
+        series = interleave(
+            {"raw_httpx": timed(raw_walk), "wrapper": timed(wrapper_walk)},
+            s.rounds,
+            s.warmup_rounds,
+            "pages/s",
+            True,
+        )
+    finally:
+        raw.close()
+        wrapper.close()
+    return section(series, "raw_httpx", pages_per_round=walks * PAGE_COUNT)
 
 
 def _as_is(data: Any) -> Any:
@@ -729,6 +842,7 @@ def machine() -> dict[str, Any]:
 TITLES = {
     "sequential_get": "1. Sequential GET, 1 keep-alive connection",
     "sequential_post": "1b. Sequential POST, small JSON body, 1 keep-alive connection",
+    "page_walk": "1c. Walk 10 pages of 15 invoices, 1 keep-alive connection",
     "async_get": "2. Concurrent async GET, 32 tasks",
     "large_invoice_decode": "3. Decode a 5,000-line invoice (in-process)",
     "memory_peak": "4. Peak memory of that decode (tracemalloc)",
@@ -753,7 +867,7 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
         rows.append((title, "", "", "", ""))
         target_contender = TARGETS[name][0]
         for contender, c in result["contenders"].items():
-            digits = 0 if c["unit"] == "req/s" else 1 if c["unit"] == "ms" else 2
+            digits = 0 if c["unit"] in ("req/s", "pages/s") else 1 if c["unit"] == "ms" else 2
             rows.append(
                 (
                     f"   {contender}",
@@ -825,9 +939,12 @@ def main(argv: list[str] | None = None) -> int:
             if "fake_server" in wanted:
                 with server("baseline") as baseline:
                     results["fake_server"] = bench_servers(fake, baseline, s)
-    if "sequential_post" in wanted:
+    if {"sequential_post", "page_walk"} & set(wanted):
         with post_server() as info:
-            results["sequential_post"] = bench_post(info, s)
+            if "sequential_post" in wanted:
+                results["sequential_post"] = bench_post(info, s)
+            if "page_walk" in wanted:
+                results["page_walk"] = bench_pages(info, s)
     if {"large_invoice_decode", "memory_peak"} & set(wanted):
         body = large_invoice_body(s.decode_lines)
         if "large_invoice_decode" in wanted:
