@@ -79,6 +79,9 @@ __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTra
 T = TypeVar("T")
 logger = logging.getLogger("mijnklantportaal")
 
+Operation = tuple[str, str, str]
+"""A generated method's (name, operationId, path template): ``RequestSpec.operation``."""
+
 
 @attrs.frozen
 class RequestSpec:
@@ -114,6 +117,10 @@ class RequestSpec:
     allow_no_content: bool = False
     """With ``expects_body``: the spec gives the operation both a JSON 2xx and a 204 (or
     an empty 2xx); a 204 or an empty 2xx then gives None, any other 2xx is parsed."""
+    operation: Operation | None = None
+    """``(name, operationId, path template)`` of a generated method, such as
+    ``("invoices.get", "get-invoice", "/invoices/{invoiceId}")``: what telemetry names the
+    call by (the filled path holds ids). None for a request built by hand."""
 
     @classmethod
     def from_generated(
@@ -121,6 +128,7 @@ class RequestSpec:
         kwargs: Mapping[str, Any],
         *,
         subject: str,
+        operation: Operation | None = None,
         expected_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -139,6 +147,7 @@ class RequestSpec:
             kwargs["method"],
             kwargs["url"],
             subject=subject,
+            operation=operation,
             query=kwargs.get("params"),
             headers=headers,
             body=body,
@@ -157,6 +166,7 @@ class RequestSpec:
         path: str,
         *,
         subject: str,
+        operation: Operation | None = None,
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
@@ -177,8 +187,18 @@ class RequestSpec:
         them), never logged when the name suggests a secret. ``body`` is sent as is with
         ``Content-Type: application/json``. ``idempotency_key`` goes out as the
         ``Idempotency-Key`` header, identical on every attempt, and lets a POST or PATCH
-        retry on timeouts and 5xx (see ``may_resend``)."""
+        retry on timeouts and 5xx (see ``may_resend``). ``operation``: the
+        ``(name, operationId, path template)`` telemetry names the call by."""
         method = method.upper()
+        if operation is not None and not (
+            type(operation) is tuple
+            and len(operation) == 3
+            and all(isinstance(part, str) for part in operation)
+        ):
+            raise InvalidArgumentError(
+                "operation must be a (name, operationId, path template) tuple of three str, "
+                f"not {type(operation).__name__}"
+            )
         if body is not None and not isinstance(body, bytes):
             raise InvalidArgumentError(
                 f"body must be the encoded JSON as bytes, not {type(body).__name__}"
@@ -206,6 +226,7 @@ class RequestSpec:
             idempotency_key,
             expects_body,
             allow_no_content,
+            operation,
         )
 
     @property
