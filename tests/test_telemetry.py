@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from _support import REPO
+from _support import REPO, copy_repo
 from mijnklantportaal import (
     APIConnectionError,
     AsyncMijnKlantportaal,
@@ -42,7 +45,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from spec_mutations import MUTATIONS, write_mutated
 from test_pagination import TICKET_PAGE, PageServer, Ticket, envelope
+from test_spec_drill import COPIED
 
 # The get-by-id operation of the spec, as the generated layer describes it.
 GET_ROUTE = next(r for r in ROUTES if r.kind == "get" and r.schema == "Invoice")
@@ -584,3 +589,161 @@ def test_without_opentelemetry_nothing_is_imported_and_providers_are_refused() -
     assert "refused: tracer_provider= and meter_provider= need OpenTelemetry" in out
     assert "mijnklantportaal[otel]" in out
     assert "loaded: []" in out
+
+
+# -- the span tree the observability guide shows -------------------------------------------
+
+
+def span_tree(spans: list[ReadableSpan]) -> str:
+    """The spans as a tree, times relative to the root's start: what a trace viewer shows."""
+    by_parent: dict[int | None, list[ReadableSpan]] = {}
+    for span in sorted(spans, key=lambda s: s.start_time or 0):
+        parent = span.parent.span_id if span.parent is not None else None
+        by_parent.setdefault(parent, []).append(span)
+    (root,) = by_parent[None]
+    origin = root.start_time or 0
+
+    def ms(nanos: int | None) -> str:
+        return f"{((nanos or 0) - origin) / 1e6:,.0f} ms"
+
+    lines: list[str] = []
+
+    def show(span: ReadableSpan, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("└─ " if last else "├─ ")
+        took = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
+        lines.append(
+            f"{prefix}{branch}{span.name} [{span.kind.name}] at {ms(span.start_time)}, "
+            f"{took:,.0f} ms"
+        )
+        inner = prefix + ("" if top else ("   " if last else "│  "))
+        children = by_parent.get(span.context.span_id, [])
+        bar = "│  " if children else "   "
+        own = attributes(span)
+        if own and span.name != "handle-order":
+            shown = {
+                k: v
+                for k, v in own.items()
+                if k.startswith(("mijnklantportaal.", "http.", "url.", "server.", "error."))
+            }
+            for key, value in shown.items():
+                text = f"{value:.3f}" if isinstance(value, float) else str(value)
+                lines.append(f"{inner}{bar}  {key} = {text}")
+        for event in span.events:
+            details = ", ".join(
+                f"{k.removeprefix('mijnklantportaal.')}={v:.3f}"
+                if isinstance(v, float)
+                else f"{k.removeprefix('mijnklantportaal.')}={v}"
+                for k, v in (event.attributes or {}).items()
+            )
+            lines.append(f"{inner}{bar}  event at {ms(event.timestamp)}: {event.name} ({details})")
+        for n, child in enumerate(children):
+            show(child, inner, n == len(children) - 1, False)
+
+    show(root, "", True, True)
+    return "\n".join(lines)
+
+
+def test_the_span_tree_of_a_call_with_a_retry_and_a_budget_wait(
+    served: tuple[FakeMijnKlantportaal, str, str], otel: Otel
+) -> None:
+    """docs/observability.md pastes what this prints (``pytest -s -k span_tree``): a
+    service's request handler calls ``client.invoices.get`` once; the first attempt gets a
+    503, the retry waits its backoff, then for the rate budget (one start per second here),
+    and succeeds. Real sleeps, real loopback, the httpx instrumentation's spans included."""
+    fake, base_url, invoice_id = served
+    fake.fail_next(Fault.status(503))
+    http = httpx.Client(trust_env=False)
+    HTTPXClientInstrumentor.instrument_client(http, tracer_provider=otel.tracer_provider)
+    budget = LocalRateBudget(limit=1, window=1.0)
+    with MijnKlantportaal(
+        **client_kwargs(fake, base_url, otel, http_client=http, rate_budget=budget)
+    ) as client:
+        with otel.tracer.start_as_current_span("handle-order"):
+            client.invoices.get(invoice_id)
+    http.close()
+
+    tree = span_tree(otel.spans())
+    print(f"\n{tree}")
+    (call,) = otel.spans("invoices.get")
+    retry, wait = call.events
+    assert (retry.name, wait.name) == (RETRY_EVENT, BUDGET_WAIT_EVENT)
+    assert (retry.timestamp or 0) < (wait.timestamp or 0)
+    assert attributes(call)["mijnklantportaal.attempts"] == 2
+    assert (
+        len([s for s in otel.spans() if s.parent and s.parent.span_id == call.context.span_id]) == 2
+    )
+    assert tree.splitlines()[0].startswith("handle-order [INTERNAL]")
+
+
+# -- a generated list operation (the drill: today's spec has none) ---------------------------
+
+PAGE_WALK_SCRIPT = """
+import json
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from mijnklantportaal import MijnKlantportaal
+from mijnklantportaal._generated.examples import EXAMPLES, ROUTES
+from mijnklantportaal.testing import FakeMijnKlantportaal
+
+resource, method = {adds!r}.split(".")
+route = next(r for r in ROUTES if r.page is not None)
+fake = FakeMijnKlantportaal(rate_limit=None)
+for _ in range(12):
+    item = dict(EXAMPLES[route.schema])
+    item.pop("id", None)
+    fake.add(route.schema, item)
+exporter, provider = InMemorySpanExporter(), TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+with fake.serve() as base_url:
+    with MijnKlantportaal(api_key=fake.api_key, base_url=base_url, tracer_provider=provider) as client:
+        with provider.get_tracer("service").start_as_current_span("walk") as walk:
+            items = list(getattr(getattr(client, resource), method)(per_page=5))
+spans = [s for s in exporter.get_finished_spans() if s.name != "walk"]
+print(json.dumps({{
+    "items": len(items),
+    "template": "/v1" + route.path,
+    "operation_id": route.operation_id,
+    "spans": [[s.name, s.parent.span_id == walk.get_span_context().span_id,
+               s.attributes["url.template"], s.attributes["mijnklantportaal.operation.id"]]
+              for s in spans],
+}}))
+"""
+
+
+@pytest.mark.drill
+@pytest.mark.slow
+def test_a_generated_page_list_names_its_spans_by_the_operation(
+    tmp_path: Path, tools_venv: Path
+) -> None:
+    """The drill's page list (``page-list-added``) through ./generate.sh in a repo copy: its
+    pages walk as one span each, named ``<resource>.list``, under the caller's span."""
+    mutation = MUTATIONS["page-list-added"]
+    assert mutation.adds is not None
+    root = copy_repo(tmp_path / "repo", *[n for n in COPIED if (REPO / n).exists()])
+    write_mutated(root / "openapi.yaml", mutation.name)
+    env = {
+        **os.environ,
+        "MIJNKLANTPORTAAL_TOOLS_VENV": str(tools_venv),
+        "PYTHONPATH": f"{root / 'wrapper'}{os.pathsep}{root / 'generated'}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    generated = subprocess.run(
+        [str(root / "generate.sh")], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert generated.returncode == 0, generated.stdout[-3000:] + generated.stderr[-3000:]
+    script = PAGE_WALK_SCRIPT.format(adds=mutation.adds)
+    walked = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert walked.returncode == 0, walked.stderr[-3000:]
+    report = json.loads(walked.stdout)
+    assert report["items"] == 12
+    assert (
+        report["spans"] == [[mutation.adds, True, report["template"], report["operation_id"]]] * 3
+    )  # 12 items, 5 a page

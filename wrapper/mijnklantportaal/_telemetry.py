@@ -212,7 +212,11 @@ class Call:
         self.waited = (self.waited or 0.0) + waited
         self.telemetry.budget_wait.record(waited, self.operation_attributes)
         if waited >= LOG_BUDGET_WAITS_FROM:  # shorter is scheduling noise, as in the log
-            self.span.add_event(BUDGET_WAIT_EVENT, {BUDGET_WAIT: waited, ATTEMPT: self.attempts})
+            self.span.add_event(
+                BUDGET_WAIT_EVENT,
+                {BUDGET_WAIT: waited, ATTEMPT: self.attempts},
+                timestamp=time.time_ns() - int(waited * 1e9),  # when the wait began
+            )
 
     def retrying(self, delay: float, counted: bool, status: int | None, error: str | None) -> None:
         """The attempt failed (``status``, or the transport error ``error``) and the call
@@ -241,26 +245,29 @@ class Call:
                 if response is not None and _REFUSED_HEADER in response.headers:
                     response = None  # made up by the client: nothing was sent
                     span.set_attribute(BUDGET_REFUSED, True)
-            attributes = self.metric_attributes
+            outcome: dict[str, str | int] = {}
             status = None
             if response is not None:
                 status = response.status_code
-                attributes["http.response.status_code"] = status
-                attributes[STATUS_CLASS] = f"{status // 100}xx"
+                outcome["http.response.status_code"] = status
+                outcome[STATUS_CLASS] = f"{status // 100}xx"
                 if status == 429:
                     self._count_429()
+            if error is not None:
+                error_type = str(status) if status is not None and status >= 400 else _type(error)
+                outcome["error.type"] = error_type
+                span.set_status(Status(StatusCode.ERROR, error_type))
+            span.set_attributes(outcome)
+            span.set_attributes({ATTEMPTS: self.attempts, RETRIES: self.retries})
+            if self.waited is not None:
+                span.set_attribute(BUDGET_WAIT, self.waited)
+            if response is not None:
                 remaining = header_int(response.headers, "x-ratelimit-remaining")
                 if remaining is not None:
                     span.set_attribute(REMAINING, remaining)
                     self.telemetry.remaining[self.key_id] = remaining
-            if error is not None:
-                error_type = str(status) if status is not None and status >= 400 else _type(error)
-                attributes["error.type"] = error_type
-                span.set_status(Status(StatusCode.ERROR, error_type))
-            span.set_attributes(attributes)
-            span.set_attributes({ATTEMPTS: self.attempts, RETRIES: self.retries})
-            if self.waited is not None:
-                span.set_attribute(BUDGET_WAIT, self.waited)
+            attributes = self.metric_attributes
+            attributes.update(outcome)
             self.telemetry.duration.record(time.monotonic() - self.started, attributes)
         finally:
             span.end()
