@@ -257,15 +257,19 @@ class Call:
                 error_type = str(status) if status is not None and status >= 400 else _type(error)
                 outcome["error.type"] = error_type
                 span.set_status(Status(StatusCode.ERROR, error_type))
-            span.set_attributes(outcome)
-            span.set_attributes({ATTEMPTS: self.attempts, RETRIES: self.retries})
+            final: dict[str, str | int | float] = {
+                **outcome,
+                ATTEMPTS: self.attempts,
+                RETRIES: self.retries,
+            }
             if self.waited is not None:
-                span.set_attribute(BUDGET_WAIT, self.waited)
+                final[BUDGET_WAIT] = self.waited
             if response is not None:
                 remaining = header_int(response.headers, "x-ratelimit-remaining")
                 if remaining is not None:
-                    span.set_attribute(REMAINING, remaining)
+                    final[REMAINING] = remaining
                     self.telemetry.remaining[self.key_id] = remaining
+            span.set_attributes(final)  # once: an SDK checks every value of every call
             attributes = self.metric_attributes
             attributes.update(outcome)
             self.telemetry.duration.record(time.monotonic() - self.started, attributes)
