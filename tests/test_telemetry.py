@@ -747,3 +747,30 @@ def test_a_generated_page_list_names_its_spans_by_the_operation(
     assert (
         report["spans"] == [[mutation.adds, True, report["template"], report["operation_id"]]] * 3
     )  # 12 items, 5 a page
+
+
+# -- the guide ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_observability_guide_examples_pass_mypy_strict(tmp_path: Path) -> None:
+    from test_readme_typing import mypy_strict, readme_python_blocks
+
+    guide = (REPO / "docs" / "observability.md").read_text(encoding="utf-8")
+    blocks = readme_python_blocks(guide)
+    assert len(blocks) >= 4
+    errors = mypy_strict(blocks, tmp_path)
+    assert not errors, "\n".join(m for messages in errors.values() for m in messages)
+
+
+def test_the_guide_shows_the_span_tree_this_test_file_prints() -> None:
+    """The pasted tree is this file's output: same shape, line by line, whatever the times."""
+    guide = (REPO / "docs" / "observability.md").read_text(encoding="utf-8")
+    pasted = guide.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert pasted[0].startswith("handle-order [INTERNAL]")
+    assert [line.split(" = ")[0].split(" at ")[0] for line in pasted][1:3] == [
+        "└─ invoices.get [CLIENT]",
+        "   │    http.request.method",
+    ]
+    names = {line.split(" = ")[0].strip(" │") for line in pasted if " = " in line}
+    assert {a for a in names if a.startswith("mijnklantportaal.")} <= set(ATTRIBUTES)
