@@ -483,9 +483,7 @@ def test_no_span_event_or_metric_holds_the_key_a_secret_header_or_an_id(
     http: httpx.Client | httpx.AsyncClient = (
         httpx.Client(trust_env=False) if mode == "sync" else httpx.AsyncClient(trust_env=False)
     )
-    HTTPXClientInstrumentor.instrument_client(
-        http, tracer_provider=otel.tracer_provider, meter_provider=otel.meter_provider
-    )
+    HTTPXClientInstrumentor.instrument_client(http, tracer_provider=otel.tracer_provider)
 
     async def script(client: Any) -> Any:
         headers = {SECRET_HEADER: SECRET_VALUE}
