@@ -20,7 +20,10 @@ baseline:
 4. memory (tracemalloc) of that decode, and the retained size of one parsed line;
 5. ``python -X importtime -c "import mijnklantportaal"`` vs ``import httpx``, fresh processes;
 6. the fake's loopback server vs a minimal tuned stdlib HTTP/1.1 server
-   (``benchmarks/baseline_server.py``), one keep-alive raw httpx client each.
+   (``benchmarks/baseline_server.py``), one keep-alive raw httpx client each;
+7. the telemetry hooks (issue 20): ``MijnKlantportaal().invoices.get`` sequentially with the
+   hooks as built (opentelemetry installed, no provider set) vs the hooks off (as without
+   the ``otel`` extra), and, for the record, with an SDK tracer and meter provider.
 
 The servers run in their own processes (``benchmarks/_servers.py``) so that they do not
 share the client's GIL. The table is printed and written as JSON to
@@ -64,6 +67,8 @@ TARGETS = {
     "memory_peak": ("wrapper", "<=", 2.0),
     "import_time": ("mijnklantportaal", "<=", 1.5),
     "fake_server": ("fake", ">=", 0.8),
+    # No provider set: within noise of the hooks off.
+    "telemetry_overhead": ("no_provider", ">=", 0.97),
 }
 
 
@@ -260,6 +265,67 @@ def bench_sequential(info: dict[str, str], s: Settings) -> dict[str, Any]:
         wrapper.close()
     cpu_us = {name: statistics.median(v[s.warmup_rounds :]) for name, v in cpu.items()}
     return section(series, "raw_httpx", requests_per_round=n, client_cpu_us_per_request=cpu_us)
+
+
+# -- 7. telemetry hooks --------------------------------------------------------------------
+
+
+def bench_telemetry(info: dict[str, str], s: Settings) -> dict[str, Any]:
+    """The same sequential GET through three clients: telemetry hooks off (what a client
+    is without opentelemetry installed), as built with no provider set (the hooks ask the
+    global providers per call, and find none), and with an SDK tracer and meter provider
+    (spans to a no-op exporter, metrics aggregated in memory) when the SDK is installed."""
+    from mijnklantportaal import MijnKlantportaal
+
+    base_url, key, invoice_id = info["base_url"], info["api_key"], info["invoice_id"]
+    n = s.seq_requests
+    clients: dict[str, Any] = {}
+    off = MijnKlantportaal(api_key=key, base_url=base_url, rate_budget=None)
+    off._transport.telemetry = None  # as without the otel extra
+    clients["hooks_off"] = off
+    clients["no_provider"] = MijnKlantportaal(api_key=key, base_url=base_url, rate_budget=None)
+    if clients["no_provider"]._transport.telemetry is None:
+        raise RuntimeError("opentelemetry-api is not installed: pip install -e '.[test]'")
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+    except ImportError:
+        pass
+    else:
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(SpanExporter()))  # exports nowhere
+        clients["sdk_provider"] = MijnKlantportaal(
+            api_key=key,
+            base_url=base_url,
+            rate_budget=None,
+            tracer_provider=tracer_provider,
+            meter_provider=MeterProvider(),
+        )
+    cpu: dict[str, list[float]] = {name: [] for name in clients}
+
+    def timed(name: str) -> Callable[[], float]:
+        get = clients[name].invoices.get
+
+        def run() -> float:
+            cpu_started, started = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                get(invoice_id)
+            elapsed = time.perf_counter() - started
+            cpu[name].append((time.process_time() - cpu_started) / n * 1e6)
+            return n / elapsed
+
+        return run
+
+    try:
+        series = interleave(
+            {name: timed(name) for name in clients}, s.rounds, s.warmup_rounds, "req/s", True
+        )
+    finally:
+        for client in clients.values():
+            client.close()
+    cpu_us = {name: statistics.median(v[s.warmup_rounds :]) for name, v in cpu.items()}
+    return section(series, "hooks_off", requests_per_round=n, client_cpu_us_per_request=cpu_us)
 
 
 # -- 1b. sequential POST ------------------------------------------------------------------
@@ -848,6 +914,7 @@ TITLES = {
     "memory_peak": "4. Peak memory of that decode (tracemalloc)",
     "import_time": "5. Import time (-X importtime, fresh process)",
     "fake_server": "6. Loopback server, 1 keep-alive raw httpx client",
+    "telemetry_overhead": "7. Telemetry hooks, sequential GET (hooks off = without the extra)",
 }
 
 
@@ -877,6 +944,19 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
                     verdict(name, result) if contender == target_contender else "",
                 )
             )
+        if name == "telemetry_overhead":
+            cpu_us = result["client_cpu_us_per_request"]
+            for contender in result["contenders"]:
+                if contender != "hooks_off":
+                    rows.append(
+                        (
+                            f"   client CPU per request: {contender} / hooks_off",
+                            f"{cpu_us[contender]:.0f} us",
+                            f"hooks_off: {cpu_us['hooks_off']:.0f} us",
+                            f"{cpu_us[contender] / cpu_us['hooks_off']:.2f}x",
+                            "",
+                        )
+                    )
         if name in ("sequential_get", "sequential_post"):
             cpu_us = result["client_cpu_us_per_request"]
             rows.append(
@@ -930,10 +1010,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     results: dict[str, Any] = {}
-    if {"sequential_get", "async_get", "fake_server"} & set(wanted):
+    if {"sequential_get", "async_get", "fake_server", "telemetry_overhead"} & set(wanted):
         with server("fake") as fake:
             if "sequential_get" in wanted:
                 results["sequential_get"] = bench_sequential(fake, s)
+            if "telemetry_overhead" in wanted:
+                results["telemetry_overhead"] = bench_telemetry(fake, s)
             if "async_get" in wanted:
                 results["async_get"] = bench_async(fake, s)
             if "fake_server" in wanted:

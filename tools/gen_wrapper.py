@@ -2048,7 +2048,7 @@ def emit_resources(api: Api) -> str:
         name for name, model in api.models.items() if any(p.key == "id" for p in model.props)
     }
     for op in ops:
-        out += _emit_request(op, op.response.model in with_id)
+        out += _emit_request(op, op.response.model in with_id, api.resources[op.tag][0])
     for tag in tags:
         out += _emit_resource(tag, by_tag[tag], api.resources[tag])
     out += _emit_mixins(tags, api.resources)
@@ -2209,7 +2209,17 @@ def _check_line(p: Param) -> str | None:
     return None
 
 
-def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
+def _operation(op: Operation, attribute: str) -> str:
+    """The ``RequestSpec.operation`` literal: (name, operationId, path template), spec text
+    escaped as every literal is."""
+    parts = (f"{attribute}.{op.name}", op.op_id, op.path)
+    return "(" + ", ".join(literal(part, f"operation {op.op_id!r}") for part in parts) + ")"
+
+
+def _emit_request(op: Operation, answers_with_id: bool, attribute: str) -> list[str]:
+    """``_<module>_request``: the checked ``RequestSpec`` of one call. ``attribute`` is the
+    client attribute of the operation's resource (``invoices``): with the method, it names
+    the operation (``invoices.get``) for telemetry."""
     func = op.module
     params, _ = _signature(op)
     lines = ["", f"def _{func}_request({', '.join(params)}) -> RequestSpec:"]
@@ -2289,6 +2299,7 @@ def _emit_request(op: Operation, answers_with_id: bool) -> list[str]:
         else "    return RequestSpec.from_generated(",
         f"        _{func}._get_kwargs({', '.join(kwargs)}),",
         f"        subject={subject},",
+        f"        operation={_operation(op, attribute)},",
         f"        expected_id={expected},",
         "        timeout=timeout,",
         "        extra_headers=extra_headers,",

@@ -29,6 +29,7 @@ made for the stream and shut down with it. The async flavour runs them as asynci
 
 from __future__ import annotations
 
+import contextvars
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -119,7 +120,10 @@ def _stream(
                 except Exception as error:  # a read error: first hand over what was fetched
                     exhausted, source_error = True, error
                     break
-                window.append((item, pool.submit(_call, fetch, item)))
+                # In the consumer's context, so that each call's span (the otel extra)
+                # has the caller's span as its parent, as on the consumer's own thread.
+                context = contextvars.copy_context()
+                window.append((item, pool.submit(context.run, _call, fetch, item)))
             if not window:
                 if source_error is not None:
                     raise source_error

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import attrs
 import httpcore
@@ -34,6 +34,12 @@ from mijnklantportaal._exceptions import ConfigurationError
 from mijnklantportaal._generated.resources import AsyncResources, SyncResources
 from mijnklantportaal._response import RateLimit
 from mijnklantportaal._transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:  # the otel extra; imported at run time only when installed
+    from opentelemetry.metrics import MeterProvider
+    from opentelemetry.trace import TracerProvider
+
+    from mijnklantportaal._telemetry import Telemetry
 
 __all__ = ["AsyncMijnKlantportaal", "MijnKlantportaal"]
 
@@ -61,12 +67,15 @@ class _ClientBase:
         self,
         http_client: httpx.Client | httpx.AsyncClient | None,
         rate_budget: RateBudget | None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
         **options: Any,
     ) -> None:
         if rate_budget is NOT_GIVEN:
             # On by default: this client and its with_options copies share one budget.
             rate_budget = LocalRateBudget()
         config = ClientConfig.resolve(rate_budget=rate_budget, **options)
+        telemetry = _telemetry_for(tracer_provider, meter_provider)
         pool_class = self._http_client_class
         if http_client is not None and not isinstance(http_client, pool_class):
             raise ConfigurationError(
@@ -95,7 +104,13 @@ class _ClientBase:
                 "only accepted to a loopback host). Build the httpx client with "
                 "trust_env=False or without a proxy for this host, or use https://."
             )
-        self._setup(self._transport_class(config, http_client, headers_on_client=owns), owns)  # type: ignore[arg-type]
+        transport = self._transport_class(
+            config,
+            http_client,  # type: ignore[arg-type]
+            headers_on_client=owns,
+            telemetry=telemetry,
+        )
+        self._setup(transport, owns)
 
     def with_options(
         self,
@@ -189,6 +204,10 @@ class MijnKlantportaal(_ClientBase, SyncResources):
     budget to several clients on one key, a ``RedisRateBudget`` to share it across a fleet,
     or ``None`` to only react to 429 answers. A call waits for its start at most
     ``max_rate_wait`` seconds; beyond that it raises ``RateLimitError`` and sends nothing.
+
+    With the ``otel`` extra installed, every call is an OpenTelemetry span and feeds the
+    client's metrics (docs/observability.md), through the global providers, or through
+    ``tracer_provider=`` / ``meter_provider=`` when given. Without it nothing is imported.
     """
 
     _transport: SyncTransport
@@ -208,10 +227,14 @@ class MijnKlantportaal(_ClientBase, SyncResources):
         check_response_id: bool = True,
         rate_budget: RateBudget | None = NOT_GIVEN,
         max_rate_wait: float = DEFAULT_MAX_RATE_WAIT,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._configure(
             http_client,
             rate_budget,
+            tracer_provider,
+            meter_provider,
             max_rate_wait=max_rate_wait,
             api_key=api_key,
             base_url=base_url,
@@ -268,10 +291,14 @@ class AsyncMijnKlantportaal(_ClientBase, AsyncResources):
         check_response_id: bool = True,
         rate_budget: RateBudget | None = NOT_GIVEN,
         max_rate_wait: float = DEFAULT_MAX_RATE_WAIT,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._configure(
             http_client,
             rate_budget,
+            tracer_provider,
+            meter_provider,
             max_rate_wait=max_rate_wait,
             api_key=api_key,
             base_url=base_url,
@@ -305,6 +332,29 @@ class AsyncMijnKlantportaal(_ClientBase, AsyncResources):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+_telemetry_missing = False  # set once importing opentelemetry failed
+
+
+def _telemetry_for(tracer_provider: object, meter_provider: object) -> Telemetry | None:
+    """The telemetry of a new client: None when opentelemetry is not installed."""
+    global _telemetry_missing
+    if not _telemetry_missing:
+        try:
+            from mijnklantportaal._telemetry import telemetry_for
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("opentelemetry"):
+                raise
+            _telemetry_missing = True
+        else:
+            return telemetry_for(tracer_provider, meter_provider)
+    if tracer_provider is not None or meter_provider is not None:
+        raise ConfigurationError(
+            "tracer_provider= and meter_provider= need OpenTelemetry: "
+            "pip install 'mijnklantportaal[otel]'"
+        )
+    return None
 
 
 _PROXY_POOLS = (

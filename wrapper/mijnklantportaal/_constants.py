@@ -115,3 +115,11 @@ MAX_FIELD_ERRORS = 50
 """Fields of a 422's ``errors`` object kept on ``UnprocessableEntityError.errors``."""
 MAX_FIELD_MESSAGES = 5
 """Messages kept per field of a 422's ``errors`` object."""
+
+# Bucket bounds (seconds) of the telemetry histograms (call duration, rate-budget wait): the
+# HTTP semantic conventions' advice, then longer ones, since a call may wait for the budget
+# up to max_rate_wait.
+TELEMETRY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    30.0, 60.0, 120.0,
+)  # fmt: skip

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 import attrs
 import httpx
@@ -74,10 +74,16 @@ from mijnklantportaal._response import (
 )
 from mijnklantportaal._text import bounded as _bounded
 
+if TYPE_CHECKING:  # loaded by _client only when opentelemetry is installed
+    from mijnklantportaal._telemetry import Call, Telemetry
+
 __all__ = ["AsyncTransport", "RateLimit", "RawResponse", "RequestSpec", "SyncTransport"]
 
 T = TypeVar("T")
 logger = logging.getLogger("mijnklantportaal")
+
+Operation = tuple[str, str, str]
+"""A generated method's (name, operationId, path template): ``RequestSpec.operation``."""
 
 
 @attrs.frozen
@@ -114,6 +120,10 @@ class RequestSpec:
     allow_no_content: bool = False
     """With ``expects_body``: the spec gives the operation both a JSON 2xx and a 204 (or
     an empty 2xx); a 204 or an empty 2xx then gives None, any other 2xx is parsed."""
+    operation: Operation | None = None
+    """``(name, operationId, path template)`` of a generated method, such as
+    ``("invoices.get", "get-invoice", "/invoices/{invoiceId}")``: what telemetry names the
+    call by (the filled path holds ids). None for a request built by hand."""
 
     @classmethod
     def from_generated(
@@ -121,6 +131,7 @@ class RequestSpec:
         kwargs: Mapping[str, Any],
         *,
         subject: str,
+        operation: Operation | None = None,
         expected_id: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -139,6 +150,7 @@ class RequestSpec:
             kwargs["method"],
             kwargs["url"],
             subject=subject,
+            operation=operation,
             query=kwargs.get("params"),
             headers=headers,
             body=body,
@@ -157,6 +169,7 @@ class RequestSpec:
         path: str,
         *,
         subject: str,
+        operation: Operation | None = None,
         query: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
@@ -177,8 +190,18 @@ class RequestSpec:
         them), never logged when the name suggests a secret. ``body`` is sent as is with
         ``Content-Type: application/json``. ``idempotency_key`` goes out as the
         ``Idempotency-Key`` header, identical on every attempt, and lets a POST or PATCH
-        retry on timeouts and 5xx (see ``may_resend``)."""
+        retry on timeouts and 5xx (see ``may_resend``). ``operation``: the
+        ``(name, operationId, path template)`` telemetry names the call by."""
         method = method.upper()
+        if operation is not None and not (
+            type(operation) is tuple
+            and len(operation) == 3
+            and all(isinstance(part, str) for part in operation)
+        ):
+            raise InvalidArgumentError(
+                "operation must be a (name, operationId, path template) tuple of three str, "
+                f"not {type(operation).__name__}"
+            )
         if body is not None and not isinstance(body, bytes):
             raise InvalidArgumentError(
                 f"body must be the encoded JSON as bytes, not {type(body).__name__}"
@@ -206,6 +229,7 @@ class RequestSpec:
             idempotency_key,
             expects_body,
             allow_no_content,
+            operation,
         )
 
     @property
@@ -264,13 +288,23 @@ def _request_timeout(request: httpx.Request) -> httpx.Timeout:
 
 class _Retry:
     """A decision to try again after ``delay`` seconds; ``counted`` against max_retries, or
-    not (a 429 under a rate budget: waited for within max_rate_wait instead)."""
+    not (a 429 under a rate budget: waited for within max_rate_wait instead). Why, for
+    telemetry: the attempt's ``status``, or the name of its transport ``error``."""
 
-    __slots__ = ("counted", "delay")
+    __slots__ = ("counted", "delay", "error", "status")
 
-    def __init__(self, delay: float, counted: bool = True) -> None:
+    def __init__(
+        self,
+        delay: float,
+        counted: bool = True,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+    ) -> None:
         self.delay = delay
         self.counted = counted
+        self.status = status
+        self.error = error
 
 
 class _RateWaits:
@@ -304,6 +338,7 @@ class _BaseTransport(Generic[HttpClient]):
         rate_limit_state: _RateLimitState | None = None,
         headers_on_client: bool = False,
         cancel: CancelToken | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.config = config
         self.http_client: HttpClient = http_client
@@ -315,6 +350,8 @@ class _BaseTransport(Generic[HttpClient]):
         # Cancelled by the client's close(): wakes this client's calls asleep in the rate
         # budget or before a retry (shared with its copies, not with other clients).
         self.cancel = cancel or CancelToken()
+        # Traces and metrics of each call (_telemetry), None without opentelemetry.
+        self.telemetry = telemetry
 
     @property
     def closed(self) -> bool:
@@ -322,7 +359,12 @@ class _BaseTransport(Generic[HttpClient]):
 
     def with_config(self, config: ClientConfig) -> Self:
         return type(self)(
-            config, self.http_client, self.rate_limit_state, self.headers_on_client, self.cancel
+            config,
+            self.http_client,
+            self.rate_limit_state,
+            self.headers_on_client,
+            self.cancel,
+            self.telemetry,
         )
 
     def with_priority(self, priority: Priority) -> Self:
@@ -531,7 +573,7 @@ class _BaseTransport(Generic[HttpClient]):
                         "mijnklantportaal_retry_status": status,
                     },
                 )
-                return _Retry(delay)
+                return _Retry(delay, status=status)
         raise self._status_error(spec, response, retries_taken)
 
     def _wait_out_429(
@@ -569,7 +611,7 @@ class _BaseTransport(Generic[HttpClient]):
                 "mijnklantportaal_retry_counted": False,
             },
         )
-        return _Retry(delay, counted=False)
+        return _Retry(delay, counted=False, status=429)
 
     def _handle_transport_error(
         self, spec: RequestSpec, request: httpx.Request, exc: httpx.RequestError, retries_taken: int
@@ -601,7 +643,7 @@ class _BaseTransport(Generic[HttpClient]):
                     "mijnklantportaal_retry_status": None,
                 },
             )
-            return _Retry(delay)
+            return _Retry(delay, error=type(exc).__name__)
         tries = f"after {retries_taken + 1} tries" if retries_taken else "on the first try"
         if isinstance(exc, httpx.TimeoutException):
             raise APITimeoutError(
@@ -807,10 +849,11 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             response.close()
         return keep(response, request)
 
-    def _acquire(self, spec: RequestSpec, request: httpx.Request) -> None:
+    def _acquire(self, spec: RequestSpec, request: httpx.Request) -> float | None:
+        """Seconds waited for the rate budget (None: no budget)."""
         config = self.config
         if config.rate_budget is None:
-            return
+            return None
         try:
             if takes_cancel(config.rate_budget):
                 waited = cast(CancellableRateBudget, config.rate_budget).acquire(
@@ -826,6 +869,7 @@ class SyncTransport(_BaseTransport[httpx.Client]):
         except BudgetExhausted as exc:
             raise self._budget_refused(spec, request, exc) from None
         self._budget_waited(spec, waited)
+        return waited
 
     def _observe(self, response: httpx.Response) -> None:
         config = self.config
@@ -840,13 +884,29 @@ class SyncTransport(_BaseTransport[httpx.Client]):
             config.rate_budget.penalize(config.key_id, retry_after)
 
     def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
+        call = None if self.telemetry is None else self.telemetry.start(spec, self.config)
+        if call is None:
+            return self._request(spec, parse, None)
+        try:
+            result = self._request(spec, parse, call)
+        except BaseException as exc:
+            call.end(None, exc)
+            raise
+        call.end(result.http_response, None)
+        return result
+
+    def _request(
+        self, spec: RequestSpec, parse: Callable[[Any], T], call: Call | None
+    ) -> RawResponse[T]:
         retries_taken = 0
         rate_waits = _RateWaits()  # 429s waited out under a rate budget
         if self.closed:  # before waiting for (and using up) a budget start
             raise ClientClosedError(_CLOSED)
         while True:
             request = self._build_request(spec)
-            self._acquire(spec, request)
+            waited = self._acquire(spec, request)
+            if call is not None:
+                call.sending(waited)
             started = time.monotonic()
             try:
                 response = self._send(request, spec.timeout or self.config.timeout)
@@ -861,6 +921,8 @@ class SyncTransport(_BaseTransport[httpx.Client]):
                 )
             if not isinstance(outcome, _Retry):
                 return outcome
+            if call is not None:
+                call.retrying(outcome.delay, outcome.counted, outcome.status, outcome.error)
             self._sleep(outcome.delay)
             if outcome.counted:
                 retries_taken += 1
@@ -927,10 +989,11 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
                 request=request,
             ) from None
 
-    async def _acquire(self, spec: RequestSpec, request: httpx.Request) -> None:
+    async def _acquire(self, spec: RequestSpec, request: httpx.Request) -> float | None:
+        """Seconds waited for the rate budget (None: no budget)."""
         config = self.config
         if config.rate_budget is None:
-            return
+            return None
         try:
             if takes_cancel(config.rate_budget):
                 waited = await cast(CancellableRateBudget, config.rate_budget).acquire_async(
@@ -946,6 +1009,7 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
         except BudgetExhausted as exc:
             raise self._budget_refused(spec, request, exc) from None
         self._budget_waited(spec, waited)
+        return waited
 
     async def _observe(self, response: httpx.Response) -> None:
         config = self.config
@@ -960,13 +1024,29 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
             await config.rate_budget.penalize_async(config.key_id, retry_after)
 
     async def request(self, spec: RequestSpec, parse: Callable[[Any], T]) -> RawResponse[T]:
+        call = None if self.telemetry is None else self.telemetry.start(spec, self.config)
+        if call is None:
+            return await self._request(spec, parse, None)
+        try:
+            result = await self._request(spec, parse, call)
+        except BaseException as exc:
+            call.end(None, exc)
+            raise
+        call.end(result.http_response, None)
+        return result
+
+    async def _request(
+        self, spec: RequestSpec, parse: Callable[[Any], T], call: Call | None
+    ) -> RawResponse[T]:
         retries_taken = 0
         rate_waits = _RateWaits()  # 429s waited out under a rate budget
         if self.closed:  # before waiting for (and using up) a budget start
             raise ClientClosedError(_CLOSED)
         while True:
             request = self._build_request(spec)
-            await self._acquire(spec, request)
+            waited = await self._acquire(spec, request)
+            if call is not None:
+                call.sending(waited)
             started = time.monotonic()
             try:
                 response = await self._send(request, spec.timeout or self.config.timeout)
@@ -981,6 +1061,8 @@ class AsyncTransport(_BaseTransport[httpx.AsyncClient]):
                 )
             if not isinstance(outcome, _Retry):
                 return outcome
+            if call is not None:
+                call.retrying(outcome.delay, outcome.counted, outcome.status, outcome.error)
             await self._sleep(outcome.delay)
             if outcome.counted:
                 retries_taken += 1

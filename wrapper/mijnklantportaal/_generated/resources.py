@@ -40,6 +40,7 @@ def _get_invoice_request(
     return RequestSpec.from_generated(
         _get_invoice._get_kwargs(invoice_id=invoice_id),
         subject=f"invoice {invoice_id!r}",
+        operation=("invoices.get", "get-invoice", "/invoices/{invoiceId}"),
         expected_id=invoice_id,
         timeout=timeout,
         extra_headers=extra_headers,
