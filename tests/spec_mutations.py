@@ -330,6 +330,8 @@ def add_enum_value(spec: Spec) -> None:
 
 DRILL_TICKETS_PATH = "/drill-tickets"
 DRILL_TICKETS_TAG = "Drill Tickets API"
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
