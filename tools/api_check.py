@@ -1,23 +1,30 @@
 """Public Python API check for both packages: no breaking change ships without a major bump.
 
-    .venv/bin/python tools/api_check.py                    check (CI runs this)
-    .venv/bin/python tools/api_check.py --update-snapshot  rewrite tools/public-api.json from
-                                                           the current code (no tag yet; or
-                                                           after a deliberate API change)
+    .venv/bin/python tools/api_check.py                 compare with the last release (CI runs this)
+    .venv/bin/python tools/api_check.py --against REF   compare with any commit, tag or branch
 
-Baseline: the latest `v*` git tag when there is one; else the committed snapshot
-tools/public-api.json (griffe check passes silently without a tag, so it is not used then).
+Baseline: the newest release in CHANGELOG.md, at the commit it was cut from (the
+"Commit: <sha>" line under its heading, written by tools/release.py). Both packages,
+`mijnklantportaal` (wrapper/) and `mijnklantportaal_api` (generated/), are read at that commit
+(`git archive`, then griffe, as for the working tree) and compared with the working tree. A
+clone that lacks the commit (a shallow one) fetches it from `origin`; if that fails, the check
+fails and says how to get it.
 
-- With a tag: `griffe check` runs for `mijnklantportaal` (wrapper/) and `mijnklantportaal_api`
-  (generated/) against the tag, and the snapshot comparison below runs on the tag's code
-  (loaded with griffe from git), because griffe does not report attribute type changes.
-- Without a tag: the snapshot comparison runs against tools/public-api.json.
+The comparison covers every public module, class, function (parameters, defaults given or
+not, types, return type) and attribute (with its type annotation), walking re-exports into
+private modules as users see them. Breaking: anything removed, a changed kind, a removed or
+newly required parameter, a parameter turned keyword-only or positional-only, a type changed
+in a way that is not a widening (parameters) or narrowing (attributes, return values).
+Two things are not breaks:
 
-The snapshot records every public module, class, function (parameters, defaults, types,
-return type) and attribute (with its type annotation), walking re-exports into private
-modules as users see them. Breaking: anything removed, a changed kind, a removed or newly
-required parameter, a parameter turned keyword-only or positional-only, a type changed in a
-way that is not a widening (parameters) or narrowing (attributes, return values).
+- `Self` in a method's signature is the class it is read on: `MijnKlantportaal.with_options`
+  returning `Self` is the same promise as returning `MijnKlantportaal`.
+- A public module folded into its package: when package P re-exported names from its
+  submodule P.m (the package was the facade, its `__all__` naming what m defines) and m is
+  gone, but every public name m had is public in P, the objects did not go away. They are
+  compared where they now live (P.X against the old P.m.X, so a changed signature still
+  counts), and the module itself is reported as moved, not as a break: code that imported
+  from P.m must import from P.
 
 Breaking changes pass only when the release they go into is a major one: the version in
 wrapper/mijnklantportaal/_version.py is already a major above the baseline, or CHANGELOG.md's
@@ -29,20 +36,21 @@ Exit codes: 0 ok, 1 breaking without a major bump (or no baseline), 2 usage/tool
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import re
 import subprocess
 import sys
+import tarfile
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from changelog import read_version, unreleased_bump
+from changelog import format_version, read_version, releases, unreleased_bump
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = {"mijnklantportaal": "wrapper", "mijnklantportaal_api": "generated"}
-SNAPSHOT = REPO / "tools" / "public-api.json"
 VERSION_FILE = Path("wrapper/mijnklantportaal/_version.py")
 KEEP_DUNDERS = {
     "__init__",
@@ -59,34 +67,44 @@ Entry = dict[str, Any]
 Snapshot = dict[str, Entry]
 
 
-# --------------------------------------------------------------------------- snapshot
+class BaselineError(Exception):
+    """The release to compare with cannot be found or read; the message says what to do."""
 
 
-def _ann(value: object) -> str | None:
-    return None if value is None else str(value)
+# --------------------------------------------------------------------------- reading an API
+
+_SELF = re.compile(r"\b(?:typing(?:_extensions)?\.)?Self\b")
 
 
-def _entry(obj: Any) -> Entry:
+def _ann(value: object, owner: str | None) -> str | None:
+    """An annotation as text; `Self` in a class's member is that class's name."""
+    if value is None:
+        return None
+    text = str(value)
+    return _SELF.sub(owner, text) if owner is not None else text
+
+
+def _entry(obj: Any, owner: str | None) -> Entry:
     kind = obj.kind.value
     if kind == "function":
         if "property" in obj.labels:
-            return {"kind": "attribute", "annotation": _ann(obj.returns)}
+            return {"kind": "attribute", "annotation": _ann(obj.returns, owner)}
         return {
             "kind": "function",
             "parameters": [
                 {
                     "name": p.name,
                     "kind": p.kind.value if p.kind is not None else "positional or keyword",
-                    "annotation": _ann(p.annotation),
-                    "default": _ann(p.default),
+                    "annotation": _ann(p.annotation, owner),
+                    "default": _ann(p.default, None),
                 }
                 for p in obj.parameters
                 if p.name not in ("self", "cls")
             ],
-            "returns": _ann(obj.returns),
+            "returns": _ann(obj.returns, owner),
         }
     if kind == "attribute":
-        return {"kind": "attribute", "annotation": _ann(obj.annotation)}
+        return {"kind": "attribute", "annotation": _ann(obj.annotation, owner)}
     if kind == "class":
         return {"kind": "class", "bases": sorted(str(b) for b in obj.bases)}
     return {"kind": kind}
@@ -105,11 +123,26 @@ def _public_names(obj: Any) -> Iterator[tuple[str, Any]]:
             yield name, member
 
 
+def _reexported_modules(module: Any, package: str) -> list[str]:
+    """The modules of `package` whose objects `module` re-exports under a public name."""
+    found: set[str] = set()
+    for _, member in _public_names(module):
+        if not member.is_alias:
+            continue
+        try:
+            target = member.final_target
+        except Exception:  # unresolvable alias: nothing to say about where it comes from
+            continue
+        if target.path.startswith(package + ".") and target.kind.value != "module":
+            found.add(target.module.path)
+    return sorted(found)
+
+
 def walk(root: Any, package: str) -> Snapshot:
     """The public API of a griffe module, keyed by the dotted path a user would write."""
     found: Snapshot = {}
 
-    def visit(obj: Any, path: str, chain: frozenset[str]) -> None:
+    def visit(obj: Any, path: str, chain: frozenset[str], owner: str | None) -> None:
         if obj.is_alias:
             try:
                 target = obj.final_target
@@ -122,19 +155,25 @@ def walk(root: Any, package: str) -> Snapshot:
             obj = target
         if obj.path in chain:
             return
-        found[path] = _entry(obj)
-        if obj.kind.value in ("module", "class"):
+        found[path] = _entry(obj, owner)
+        kind = obj.kind.value
+        if kind == "module":
+            found[path]["canonical"] = obj.path
+            found[path]["reexports_from"] = _reexported_modules(obj, package)
+        if kind in ("module", "class"):
+            member_owner = path.rsplit(".", 1)[-1] if kind == "class" else None
             for name, member in _public_names(obj):
-                visit(member, f"{path}.{name}", chain | {obj.path})
+                visit(member, f"{path}.{name}", chain | {obj.path}, member_owner)
 
-    visit(root, package, frozenset())
+    visit(root, package, frozenset(), None)
     return found
 
 
-def load_current(repo: Path) -> dict[str, Snapshot]:
+def load_tree(root: Path) -> dict[str, Snapshot]:
+    """The public API of both packages in a checkout (or an extracted commit) at `root`."""
     import griffe
 
-    paths = [str(repo / d) for d in PACKAGES.values()]
+    paths = [str(root / d) for d in PACKAGES.values()]
     result: dict[str, Snapshot] = {}
     for package in PACKAGES:
         module = griffe.load(
@@ -144,29 +183,121 @@ def load_current(repo: Path) -> dict[str, Snapshot]:
     return result
 
 
-def load_at_ref(repo: Path, ref: str) -> dict[str, Snapshot]:
-    import griffe
+def _git(repo: Path, *args: str, binary: bool = False) -> subprocess.CompletedProcess[Any]:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=not binary, timeout=300
+    )
 
-    result: dict[str, Snapshot] = {}
-    for package, directory in PACKAGES.items():
-        module = griffe.load_git(
-            package, ref=ref, repo=repo, search_paths=[directory], resolve_aliases=True
+
+def has_commit(repo: Path, commit: str) -> bool:
+    return _git(repo, "cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
+
+
+def ensure_commit(repo: Path, commit: str, what: str) -> None:
+    """Make sure `commit` is in the clone: fetch it from origin if it is not (a shallow or
+    single-branch clone); else raise BaselineError saying how to get it."""
+    if has_commit(repo, commit):
+        return
+    tried: list[str] = []
+    if _git(repo, "remote", "get-url", "origin").returncode == 0:
+        print(f"api_check: {what} is not in this clone; fetching it from origin", file=sys.stderr)
+        fetch = _git(repo, "fetch", "--quiet", "--no-tags", "origin", commit)
+        tried.append(f"git fetch origin {commit}: {fetch.stderr.strip() or 'done'}")
+        shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+        if not has_commit(repo, commit) and shallow:
+            fetch = _git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", "origin")
+            tried.append(f"git fetch --unshallow origin: {fetch.stderr.strip() or 'done'}")
+    if has_commit(repo, commit):
+        return
+    shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    raise BaselineError(
+        f"{what} is not in this clone"
+        + (" (a shallow clone)" if shallow else "")
+        + ", so there is nothing to compare the public API with.\n"
+        + "".join(f"  tried: {line}\n" for line in tried)
+        + "  Clone with full history (no --depth), or fetch it: git fetch origin "
+        + commit
+        + "\n  If CHANGELOG.md names a commit that does not exist, correct its 'Commit:' line."
+    )
+
+
+def load_at_commit(repo: Path, commit: str) -> dict[str, Snapshot]:
+    """The public API of both packages as committed at `commit` (read with `git archive`,
+    leaving the repository's branches and worktrees alone)."""
+    archive = _git(repo, "archive", "--format=tar", commit, *PACKAGES.values(), binary=True)
+    if archive.returncode != 0:
+        message = archive.stderr.decode("utf-8", "replace").strip()
+        raise BaselineError(f"cannot read {', '.join(PACKAGES.values())} at {commit}: {message}")
+    with tempfile.TemporaryDirectory(prefix="api-check-") as scratch:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(scratch, filter="data")
+        return load_tree(Path(scratch))
+
+
+def version_at(repo: Path, commit: str) -> str:
+    shown = _git(repo, "show", f"{commit}:{VERSION_FILE.as_posix()}")
+    match = re.search(r'^__version__\s*=\s*"([^"]+)"', shown.stdout, re.MULTILINE)
+    if shown.returncode != 0 or match is None:
+        raise BaselineError(f"{commit} has no readable {VERSION_FILE}: {shown.stderr.strip()}")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    name: str  # how the report names it
+    version: str
+    commit: str
+
+
+def last_release(repo: Path) -> Baseline:
+    """The newest release CHANGELOG.md records, with the commit it was cut from."""
+    changelog = repo / "CHANGELOG.md"
+    if not changelog.exists():
+        raise BaselineError(
+            "no CHANGELOG.md: nothing records the last release to compare the public API with"
         )
-        result[package] = walk(module, package)
-    return result
+    recorded = releases(changelog.read_text(encoding="utf-8"))
+    if not recorded:
+        raise BaselineError(
+            "CHANGELOG.md records no release ('## X.Y.Z' section): nothing to compare with.\n"
+            "  Record the first one with its commit, or compare with a commit: --against REF"
+        )
+    newest = recorded[0]
+    version = format_version(newest.version)
+    if newest.commit is None:
+        raise BaselineError(
+            f"CHANGELOG.md's release {version} does not name the commit it was cut from.\n"
+            f"  Add the line 'Commit: <full sha>' under its heading (tools/release.py writes it)."
+        )
+    return Baseline(f"release {version} (commit {newest.commit[:12]})", version, newest.commit)
+
+
+def given_ref(repo: Path, ref: str) -> Baseline:
+    resolved = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if resolved.returncode != 0:
+        raise BaselineError(f"--against {ref}: no such commit, tag or branch in {repo}")
+    commit = resolved.stdout.strip()
+    return Baseline(f"{ref} (commit {commit[:12]})", version_at(repo, commit), commit)
 
 
 # --------------------------------------------------------------------------- comparison
 
+Severity = Literal["breaking", "moved", "added"]
+
 
 @dataclass(frozen=True)
 class Finding:
-    breaking: bool
+    severity: Severity
     path: str
     message: str
 
+    @property
+    def breaking(self) -> bool:
+        return self.severity == "breaking"
+
     def __str__(self) -> str:
-        return f"{'BREAKING' if self.breaking else 'added'}: {self.path}: {self.message}"
+        label = {"breaking": "BREAKING", "moved": "moved", "added": "added"}[self.severity]
+        return f"{label}: {self.path}: {self.message}"
 
 
 def _union(annotation: str | None) -> set[str] | None:
@@ -204,35 +335,89 @@ def _type_change(old: str | None, new: str | None, *, widening_ok: bool) -> bool
     return not (o <= n if widening_ok else n <= o)
 
 
+def folded_modules(old: Snapshot, new: Snapshot) -> dict[str, str]:
+    """Removed modules whose package was their facade and still has every name they had:
+    {old module path: the package path its names are now read from}."""
+    folded: dict[str, str] = {}
+    for path, entry in old.items():
+        if entry["kind"] != "module" or path in new or "." not in path:
+            continue
+        parent = path.rpartition(".")[0]
+        if old.get(parent, {}).get("kind") != "module" or new.get(parent, {}).get("kind") != (
+            "module"
+        ):
+            continue
+        if entry.get("canonical") not in old[parent].get("reexports_from", ()):
+            continue  # the package never offered this module's objects itself
+        prefix = path + "."
+        names = {p[len(prefix) :] for p in old if p.startswith(prefix)}
+        if all(f"{parent}.{name}" in new for name in names if "." not in name):
+            folded[path] = parent
+    return folded
+
+
 def compare(old: Snapshot, new: Snapshot) -> list[Finding]:
     findings: list[Finding] = []
-    for path in sorted(old.keys() - new.keys()):
-        findings.append(Finding(True, path, f"{old[path]['kind']} removed"))
-    for path in sorted(new.keys() - old.keys()):
-        findings.append(Finding(False, path, f"{new[path]['kind']} added"))
-    for path in sorted(old.keys() & new.keys()):
-        o, n = old[path], new[path]
-        if o["kind"] != n["kind"]:
-            findings.append(Finding(True, path, f"kind changed: {o['kind']} -> {n['kind']}"))
-            continue
-        if o["kind"] == "attribute" and _type_change(
-            o.get("annotation"), n.get("annotation"), widening_ok=False
-        ):
+    folded = folded_modules(old, new)
+
+    def now_at(path: str) -> str:
+        for module, parent in folded.items():
+            if path.startswith(module + "."):
+                return parent + path[len(module) :]
+        return path
+
+    seen: set[str] = set()
+    for path in sorted(old):
+        if path in folded:
             findings.append(
                 Finding(
-                    True, path, f"attribute type changed: {o['annotation']} -> {n['annotation']}"
+                    "moved",
+                    path,
+                    f"module folded into {folded[path]}, which has every public name it had "
+                    f"(code importing from {path} must import from {folded[path]})",
                 )
             )
-        if o["kind"] == "class":
-            for base in sorted(set(o["bases"]) - set(n["bases"])):
-                findings.append(Finding(True, path, f"base class {base} removed"))
-        if o["kind"] == "function":
-            findings += _compare_function(path, o, n)
+            continue
+        where = now_at(path)
+        label = path if where == path else f"{where} (was {path})"
+        if where not in new:
+            findings.append(Finding("breaking", label, f"{old[path]['kind']} removed"))
+            continue
+        seen.add(where)
+        findings += _compare_entry(label, old[path], new[where])
+    for path in sorted(new.keys() - old.keys() - seen):
+        findings.append(Finding("added", path, f"{new[path]['kind']} added"))
+    return findings
+
+
+def _compare_entry(path: str, o: Entry, n: Entry) -> list[Finding]:
+    if o["kind"] != n["kind"]:
+        return [Finding("breaking", path, f"kind changed: {o['kind']} -> {n['kind']}")]
+    findings: list[Finding] = []
+    if o["kind"] == "attribute" and _type_change(
+        o.get("annotation"), n.get("annotation"), widening_ok=False
+    ):
+        findings.append(
+            Finding(
+                "breaking",
+                path,
+                f"attribute type changed: {o['annotation']} -> {n['annotation']}",
+            )
+        )
+    if o["kind"] == "class":
+        for base in sorted(set(o["bases"]) - set(n["bases"])):
+            findings.append(Finding("breaking", path, f"base class {base} removed"))
+    if o["kind"] == "function":
+        findings += _compare_function(path, o, n)
     return findings
 
 
 def _compare_function(path: str, o: Entry, n: Entry) -> list[Finding]:
     findings: list[Finding] = []
+
+    def broke(message: str) -> None:
+        findings.append(Finding("breaking", path, message))
+
     old_params = {p["name"]: p for p in o["parameters"]}
     new_params = {p["name"]: p for p in n["parameters"]}
     variadic = {"variadic positional", "variadic keyword"}
@@ -240,198 +425,62 @@ def _compare_function(path: str, o: Entry, n: Entry) -> list[Finding]:
     for name, p in old_params.items():
         if name not in new_params:
             if p["kind"] not in variadic and not takes_kwargs:
-                findings.append(Finding(True, path, f"parameter {name!r} removed"))
+                broke(f"parameter {name!r} removed")
             continue
         q = new_params[name]
         if p["kind"] != q["kind"] and not (
             p["kind"] == "positional or keyword" and q["kind"] in variadic
         ):
             if not (q["kind"] == "positional or keyword"):  # becoming more flexible is fine
-                findings.append(
-                    Finding(
-                        True, path, f"parameter {name!r} changed kind: {p['kind']} -> {q['kind']}"
-                    )
-                )
+                broke(f"parameter {name!r} changed kind: {p['kind']} -> {q['kind']}")
         if p["default"] is not None and q["default"] is None and q["kind"] not in variadic:
-            findings.append(Finding(True, path, f"parameter {name!r} is now required"))
+            broke(f"parameter {name!r} is now required")
         if _type_change(p["annotation"], q["annotation"], widening_ok=True):
-            findings.append(
-                Finding(
-                    True,
-                    path,
-                    f"parameter {name!r} type changed: {p['annotation']} -> {q['annotation']}",
-                )
-            )
+            broke(f"parameter {name!r} type changed: {p['annotation']} -> {q['annotation']}")
     for name, q in new_params.items():
         if name not in old_params and q["default"] is None and q["kind"] not in variadic:
-            findings.append(Finding(True, path, f"required parameter {name!r} added"))
-    old_pos = [
-        p["name"]
-        for p in o["parameters"]
-        if p["kind"] in ("positional only", "positional or keyword")
-    ]
-    new_pos = [
-        p["name"]
-        for p in n["parameters"]
-        if p["kind"] in ("positional only", "positional or keyword")
-    ]
+            broke(f"required parameter {name!r} added")
+    positional = ("positional only", "positional or keyword")
+    old_pos = [p["name"] for p in o["parameters"] if p["kind"] in positional]
+    new_pos = [p["name"] for p in n["parameters"] if p["kind"] in positional]
     if new_pos[: len(old_pos)] != old_pos and set(old_pos) <= set(new_pos):
-        findings.append(
-            Finding(True, path, f"positional parameters reordered: {old_pos} -> {new_pos}")
-        )
+        broke(f"positional parameters reordered: {old_pos} -> {new_pos}")
     if _type_change(o["returns"], n["returns"], widening_ok=False):
-        findings.append(
-            Finding(True, path, f"return type changed: {o['returns']} -> {n['returns']}")
-        )
+        broke(f"return type changed: {o['returns']} -> {n['returns']}")
     return findings
 
 
-# --------------------------------------------------------------------------- baseline / CLI
-
-
-def latest_tag(repo: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "tag", "--list", "v*", "--sort=-v:refname"],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    tags = [t for t in out.split() if re.fullmatch(r"v\d+\.\d+\.\d+", t)]
-    return tags[0] if tags else None
+# --------------------------------------------------------------------------- the check
 
 
 def _major(version: str) -> int:
     return int(version.lstrip("v").split(".")[0])
 
 
-def _parse(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.lstrip("v").split("."))
-
-
-def _released_versions(changelog_path: Path) -> list[tuple[int, ...]]:
-    if not changelog_path.exists():
-        return []
-    text = changelog_path.read_text(encoding="utf-8")
-    return [_parse(m.group(1)) for m in re.finditer(r"^## v?(\d+\.\d+\.\d+)\b", text, re.MULTILINE)]
-
-
-def write_snapshot(repo: Path, path: Path) -> None:
-    version = ".".join(map(str, read_version(repo / VERSION_FILE)))
-    data = {
-        "_comment": "Public API baseline for tools/api_check.py while no v* tag exists. Refresh: .venv/bin/python tools/api_check.py --update-snapshot",
-        "version": version,
-        "packages": load_current(repo),
-    }
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def griffe_check(repo: Path, tag: str) -> tuple[bool, str]:
-    """Run `griffe check` for both packages against `tag`; (any breakage, output)."""
-    outputs: list[str] = []
-    broke = False
-    for package, directory in PACKAGES.items():
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "griffe",
-                "check",
-                package,
-                "-s",
-                directory,
-                "--against",
-                tag,
-                "--no-color",
-                "-f",
-                "oneline",
-            ],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-        )
-        text = (result.stdout + result.stderr).strip()
-        if result.returncode not in (0, 1):
-            raise RuntimeError(f"griffe check {package} failed ({result.returncode}): {text}")
-        broke |= result.returncode == 1
-        if text:
-            outputs.append(f"griffe check {package} --against {tag}:\n{text}")
-    return broke, "\n".join(outputs)
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        description="Check the public Python API against the last release."
-    )
-    parser.add_argument(
-        "--update-snapshot",
-        action="store_true",
-        help=f"rewrite {SNAPSHOT.relative_to(REPO)} from the current code",
-    )
-    parser.add_argument("--repo", type=Path, default=REPO, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    repo: Path = args.repo.resolve()
-    snapshot_path = repo / "tools" / "public-api.json"
-    if args.update_snapshot:
-        write_snapshot(repo, snapshot_path)
-        print(f"api_check: wrote {snapshot_path.relative_to(repo)}; commit it")
-        return 0
-
-    current_version = ".".join(map(str, read_version(repo / VERSION_FILE)))
-    current = load_current(repo)
-    tag = latest_tag(repo)
-    griffe_broke, griffe_output = False, ""
-    if tag is not None:
-        baseline_name, baseline_version = f"tag {tag}", tag.lstrip("v")
-        griffe_broke, griffe_output = griffe_check(repo, tag)
-        baseline = load_at_ref(repo, tag)
-    elif snapshot_path.exists():
-        data = json.loads(snapshot_path.read_text(encoding="utf-8"))
-        baseline_name, baseline_version = (
-            f"snapshot {snapshot_path.relative_to(repo)}",
-            data["version"],
-        )
-        baseline = data["packages"]
-        released = _released_versions(repo / "CHANGELOG.md")
-        if released and max(released) > _parse(baseline_version):
-            newest = ".".join(map(str, max(released)))
-            print(
-                f"api_check: CHANGELOG.md records release {newest}, but no v* tag is visible and the\n"
-                f"  snapshot is of {baseline_version}. Fetch the tags (a shallow clone has none:\n"
-                "  git fetch --tags), or tag the release, so the check compares with what was released.",
-                file=sys.stderr,
-            )
-            return 1
-    else:
-        print(
-            "api_check: no v* tag and no tools/public-api.json: nothing to compare the public API with.\n"
-            "  Create the baseline: .venv/bin/python tools/api_check.py --update-snapshot (and commit it)",
-            file=sys.stderr,
-        )
-        return 1
-
+def check(repo: Path, baseline: Baseline) -> int:
+    current_version = format_version(read_version(repo / VERSION_FILE))
+    ensure_commit(repo, baseline.commit, f"{baseline.name}'s commit")
+    old = load_at_commit(repo, baseline.commit)
+    current = load_tree(repo)
     findings: list[Finding] = []
     for package in PACKAGES:
-        findings += compare(baseline.get(package, {}), current[package])
-    breaking = [f for f in findings if f.breaking]
-    added = [f for f in findings if not f.breaking]
+        findings += compare(old.get(package, {}), current[package])
+    breaking = [f for f in findings if f.severity == "breaking"]
+    moved = [f for f in findings if f.severity == "moved"]
+    added = [f for f in findings if f.severity == "added"]
     print(
-        f"api_check: public API of {', '.join(PACKAGES)} {current_version} vs {baseline_name} ({baseline_version})"
+        f"api_check: public API of {', '.join(PACKAGES)} {current_version} "
+        f"vs {baseline.name}, version {baseline.version}"
     )
-    if griffe_output:
-        print(griffe_output)
-    for finding in breaking:
+    for finding in breaking + moved:
         print(f"  {finding}")
     if added:
         print(
-            f"  {len(added)} addition(s)"
-            + (": " + ", ".join(f.path for f in added[:8]) if added else "")
+            f"  {len(added)} addition(s): "
+            + ", ".join(f.path for f in added[:8])
             + (" ..." if len(added) > 8 else "")
         )
-    if not breaking and not griffe_broke:
+    if not breaking:
         print("api_check: no breaking changes")
         return 0
     changelog_path = repo / "CHANGELOG.md"
@@ -440,7 +489,7 @@ def main(argv: list[str]) -> int:
         if changelog_path.exists()
         else None
     )
-    if _major(current_version) > _major(baseline_version) or declared == "major":
+    if _major(current_version) > _major(baseline.version) or declared == "major":
         why = (
             f"version {current_version}"
             if declared != "major"
@@ -455,13 +504,27 @@ def main(argv: list[str]) -> int:
         "  breaking spec changes). See docs/updating-the-spec.md.",
         file=sys.stderr,
     )
-    if tag is None:
-        print(
-            "  No release is tagged yet: if the snapshot predates a change that was never released,\n"
-            "  refresh it instead: .venv/bin/python tools/api_check.py --update-snapshot",
-            file=sys.stderr,
-        )
     return 1
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description="Check the public Python API against the last release (CHANGELOG.md)."
+    )
+    parser.add_argument(
+        "--against",
+        metavar="REF",
+        help="compare with this commit, tag or branch instead of the last release",
+    )
+    parser.add_argument("--repo", type=Path, default=REPO, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    repo: Path = args.repo.resolve()
+    try:
+        baseline = given_ref(repo, args.against) if args.against else last_release(repo)
+        return check(repo, baseline)
+    except BaselineError as exc:
+        print(f"api_check: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,11 +10,21 @@ the unreleased changes need:
 
 The release (tools/release.py) takes the largest of them; the API check (tools/api_check.py)
 accepts breaking public API changes only when it is "major" (or the version already is).
+
+Each release is a section "## X.Y.Z - DATE" whose first line names the commit it was cut from
+(the code it ships; the release commit after it only writes the version and this file):
+
+    ## 0.1.0 - 2026-11-24
+
+    Commit: 39acad82bae485687e47894c3d7517688e56b006
+
+tools/api_check.py compares the public API with the newest release's commit.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +35,8 @@ UNRELEASED = "## Unreleased"
 _HEADING = re.compile(r"^## ", re.MULTILINE)
 _BUMP_MARKER = re.compile(r"<!--[^>]*\bbump=(major|minor|patch)\b[^>]*-->")
 _VERSION = re.compile(r'^__version__\s*=\s*"(\d+)\.(\d+)\.(\d+)"\s*$', re.MULTILINE)
+_RELEASE_HEADING = re.compile(r"^## v?(\d+)\.(\d+)\.(\d+)\b.*$", re.MULTILINE)
+_COMMIT_LINE = re.compile(r"^Commit: ([0-9a-f]{40})\s*$", re.MULTILINE)
 
 NEW_CHANGELOG = """# Changelog
 
@@ -34,6 +46,33 @@ spec, or `tools/api_check.py` for the Python API) means a new major version. See
 docs/updating-the-spec.md.
 
 """
+
+
+@dataclass(frozen=True)
+class Release:
+    """A released version as CHANGELOG.md records it; commit is None when no line names it."""
+
+    version: tuple[int, int, int]
+    commit: str | None
+
+
+def commit_line(commit: str) -> str:
+    """The line under a release heading that names the commit the release was cut from."""
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise ValueError(f"not a full commit id: {commit!r}")
+    return f"Commit: {commit}"
+
+
+def releases(text: str) -> list[Release]:
+    """Every "## X.Y.Z" section of a changelog, newest version first, with its commit."""
+    found: list[Release] = []
+    for heading in _RELEASE_HEADING.finditer(text):
+        following = _HEADING.search(text, heading.end())
+        body = text[heading.end() : following.start() if following else len(text)]
+        commit = _COMMIT_LINE.search(body)
+        version = (int(heading.group(1)), int(heading.group(2)), int(heading.group(3)))
+        found.append(Release(version, commit.group(1) if commit else None))
+    return sorted(found, key=lambda release: release.version, reverse=True)
 
 
 def max_bump(bumps: list[Bump]) -> Bump | None:

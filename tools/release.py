@@ -11,7 +11,11 @@ wrapper/mijnklantportaal/_version.py: ./generate.sh reports the bump but leaves 
 alone, because several spec and wrapper changes may go into one release.
 
 It then turns "## Unreleased" into "## X.Y.Z - DATE" (with a fresh, empty "## Unreleased"
-above it) and prints the commands to check, commit and tag. It does not commit or tag.
+above it) whose first line is "Commit: <sha>", the commit the release is cut from: HEAD, whose
+wrapper/ and generated/ must have no uncommitted change (the release commit that follows
+writes only the version and CHANGELOG.md, so HEAD's code is what ships). tools/api_check.py
+compares later code with that commit. It prints the commands to check and commit; it does
+not commit.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from changelog import (
     BUMP_ORDER,
     UNRELEASED,
     Bump,
+    commit_line,
     format_version,
     max_bump,
     next_version,
@@ -38,8 +44,32 @@ REPO = Path(__file__).resolve().parents[1]
 VERSION_FILE = Path("wrapper/mijnklantportaal/_version.py")
 
 
-def prepare(repo: Path, bump: Bump | None, date: str, *, write: bool) -> str:
-    """Return the new version; with write=True, update _version.py and CHANGELOG.md."""
+def release_commit(repo: Path) -> str:
+    """HEAD, the commit a release made now is cut from; refused while the packages' code has
+    changes that are not committed (they would ship without being in that commit)."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=60
+        )
+
+    head = git("rev-parse", "--verify", "HEAD")
+    if head.returncode != 0:
+        raise ValueError(f"{repo} is not a git checkout with a commit: {head.stderr.strip()}")
+    dirty = git("status", "--porcelain", "--", "wrapper", "generated").stdout
+    if dirty.strip():
+        raise ValueError(
+            "wrapper/ or generated/ has uncommitted changes; commit them first (the release\n"
+            "records the commit its code is in):\n" + dirty.rstrip()
+        )
+    return head.stdout.strip()
+
+
+def prepare(
+    repo: Path, bump: Bump | None, date: str, *, write: bool, commit: str | None = None
+) -> str:
+    """Return the new version; with write=True, update _version.py and CHANGELOG.md, recording
+    `commit` (default: HEAD, see release_commit) as the commit the release is cut from."""
     changelog_path = repo / "CHANGELOG.md"
     text = changelog_path.read_text(encoding="utf-8")
     before, section, after = split_unreleased(text)
@@ -55,8 +85,9 @@ def prepare(repo: Path, bump: Bump | None, date: str, *, write: bool) -> str:
     current = read_version(version_path)
     new = format_version(next_version(current, chosen))
     if write:
+        cut_from = commit if commit is not None else release_commit(repo)
         body = section[len(UNRELEASED) :].strip("\n")
-        released = f"{UNRELEASED}\n\n## {new} - {date}\n\n{body}\n"
+        released = f"{UNRELEASED}\n\n## {new} - {date}\n\n{commit_line(cut_from)}\n\n{body}\n"
         changelog_path.write_text(
             before + released + ("\n" + after if after else ""), encoding="utf-8"
         )
@@ -104,7 +135,8 @@ def main(argv: list[str]) -> int:
             "Next:\n"
             "  .venv/bin/python tools/api_check.py && .ci/run\n"
             f"  git commit -m 'Release {new}' -- CHANGELOG.md {VERSION_FILE}\n"
-            f"  git tag v{new}   (tools/api_check.py compares with the latest v* tag from then on)"
+            f"  git tag v{new}   (optional: tools/api_check.py reads the release's commit from\n"
+            "                    CHANGELOG.md and compares with it from then on)"
         )
     return 0
 

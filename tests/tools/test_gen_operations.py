@@ -12,9 +12,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from _doc_blocks import Block, all_blocks, clean_env, mypy_strict, run_block
 from _support import copy_repo
 from spec_mutations import MUTATIONS, dump_spec, load_spec
 
@@ -267,8 +269,8 @@ def test_i18_7_header_parameters_and_query_arrays_are_sent_and_checked(
     )
 
 
-# The README's examples of these shapes use the vendor's names; the spec here has the drill's
-# test-only ones, which differ only by their drill prefix.
+# The README's and the guides' examples of these shapes use the vendor's names; the spec here
+# has the drill's test-only ones, which differ only by their drill prefix.
 README_TO_DRILL = {
     "client.tickets.": "client.drill_tickets.",
     "amount=": "drill_amount=",
@@ -276,28 +278,52 @@ README_TO_DRILL = {
 }
 
 
+def spec_blocks() -> list[Block]:
+    """The README's and docs/*.md's blocks marked as needing a spec with these operations,
+    in the drill's names."""
+    blocks = [block for block in all_blocks() if block.needs_spec]
+    for vendor, drill in README_TO_DRILL.items():
+        blocks = [replace(block, code=block.code.replace(vendor, drill)) for block in blocks]
+    return blocks
+
+
 def test_i18_3_5_the_readme_examples_of_writes_and_pages_pass_mypy_strict(
     shapes: Path, tmp_path: Path
 ) -> None:
-    from test_readme_typing import readme_python_blocks
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    blocks = readme_python_blocks(readme, needs_spec=True)
-    assert len(blocks) == 3, "create, delete and paginate"
-    for line, code in blocks:
-        for vendor, drill in README_TO_DRILL.items():
-            code = code.replace(vendor, drill)
-        (tmp_path / f"readme_line_{line}.py").write_text(code, encoding="utf-8")
+    blocks = spec_blocks()
+    assert sum(block.source == "README.md" for block in blocks) == 3, "create, delete, paginate"
+    assert any(block.source == "docs/pagination.md" for block in blocks)
     # The repo's mypy settings: strict, and the low-level package's own errors ignored.
     (tmp_path / "mypy.ini").write_text(
         "[mypy]\nstrict = True\n\n[mypy-mijnklantportaal_api.*]\nignore_errors = True\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "."],
-        cwd=tmp_path,
+    errors = mypy_strict(
+        blocks,
+        tmp_path,
         env={**os.environ, "MYPYPATH": f"{shapes / 'wrapper'}{os.pathsep}{shapes / 'generated'}"},
-        capture_output=True,
-        text=True,
-        timeout=600,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert not errors, "\n".join(
+        f"block at {block.name}:\n  " + "\n  ".join(messages) for block, messages in errors.items()
+    )
+
+
+# What the fake holds for the guides' examples: 12 drill tickets, three pages of five.
+GUIDE_SEED = """
+for n in range(12):
+    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10"})
+"""
+
+
+@pytest.mark.parametrize(
+    "block",
+    [block for block in spec_blocks() if block.source.startswith("docs/")],
+    ids=lambda block: block.name,
+)
+def test_the_guides_examples_of_writes_and_pages_run(
+    shapes: Path, tmp_path: Path, block: Block
+) -> None:
+    """Run as a reader would, against the generated code and the fake serving it."""
+    env = clean_env(PYTHONPATH=f"{shapes / 'wrapper'}{os.pathsep}{shapes / 'generated'}")
+    result = run_block(block, tmp_path, seed=GUIDE_SEED, env=env)
+    if "tickets.list" in block.code:  # the walks reach the last of the three pages
+        assert "s11" in result.stdout or "dtk_00000000000011" in result.stdout, result.stdout

@@ -60,7 +60,7 @@ CASES = [
     Case(
         "field-retyped",
         "BREAKING (1)",
-        # griffe itself does not report attribute type changes; the snapshot comparison does.
+        # griffe's own check does not report attribute type changes; api_check's comparison does.
         api_finding="mijnklantportaal_api.models.InvoiceLine.quantity: attribute type changed: int | Unset -> str | Unset",
     ),
     Case(
@@ -143,13 +143,27 @@ def api_check(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return in_copy(repo, str(repo / "tools" / "api_check.py"), "--repo", str(repo), *args)
 
 
+def commit_copy(repo: Path) -> str:
+    """Make the copy a git repository of one commit, the API baseline; return its id."""
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "baseline"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.mutation for c in CASES])
 def test_take_in_spec(case: Case, repo_copy: Path, tools_venv: Path, incoming: Path) -> None:
     spec = new_spec(incoming, case.mutation)
-    # The API baseline is this checkout as it is: the check below sees the spec change alone
-    # (CI's own api_check step judges the checkout against the last release).
-    baseline = api_check(repo_copy, "--update-snapshot")
-    assert baseline.returncode == 0, baseline.stdout + baseline.stderr
+    # The API baseline is this checkout as it is, committed in the copy: the check below sees
+    # the spec change alone (CI's own api_check step judges the checkout against the last
+    # release).
+    baseline = commit_copy(repo_copy)
     result = generate(repo_copy, tools_venv, "--spec", str(spec))
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -180,7 +194,7 @@ def test_take_in_spec(case: Case, repo_copy: Path, tools_venv: Path, incoming: P
 
     # The public Python API check sees the same change in the generated package (griffe,
     # installed by the test extra).
-    checked = api_check(repo_copy)
+    checked = api_check(repo_copy, "--against", baseline)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     if not MUTATIONS[case.mutation].breaking:
         assert "api_check: no breaking changes" in checked.stdout, checked.stdout
@@ -191,7 +205,7 @@ def test_take_in_spec(case: Case, repo_copy: Path, tools_venv: Path, incoming: P
         assert "allowed: the next release is a major one" in checked.stdout
         # Without the major bump the report recorded, the same change fails the check.
         (repo_copy / "CHANGELOG.md").write_text(log.replace(f"bump={case.bump}", "bump=minor"))
-        refused = api_check(repo_copy)
+        refused = api_check(repo_copy, "--against", baseline)
         assert refused.returncode == 1
         assert "without a major version bump" in refused.stderr
 
