@@ -2484,7 +2484,8 @@ def _emit_many(op: Operation, is_async: bool) -> list[str]:
         "",
         "        One failed id is one ``MijnKlantportaalError`` in the stream; the rest go on. The",
         '        calls are bulk work (``priority="bulk"``): they leave the rate budget\'s reserve to',
-        "        interactive calls. ``ids`` is read lazily, and nothing is kept but what is in flight.",
+        f"        interactive calls. ``{ids}`` is read lazily, and nothing is kept but what is in",
+        "        flight.",
         '        """',
     ]
     if is_async:

@@ -110,7 +110,8 @@ class Invoices:
 
         One failed id is one ``MijnKlantportaalError`` in the stream; the rest go on. The
         calls are bulk work (``priority="bulk"``): they leave the rate budget's reserve to
-        interactive calls. ``ids`` is read lazily, and nothing is kept but what is in flight.
+        interactive calls. ``invoice_ids`` is read lazily, and nothing is kept but what is in
+        flight.
         """
         bulk = self._transport.with_priority("bulk")
 
@@ -188,7 +189,8 @@ class AsyncInvoices:
 
         One failed id is one ``MijnKlantportaalError`` in the stream; the rest go on. The
         calls are bulk work (``priority="bulk"``): they leave the rate budget's reserve to
-        interactive calls. ``ids`` is read lazily, and nothing is kept but what is in flight.
+        interactive calls. ``invoice_ids`` is read lazily, and nothing is kept but what is in
+        flight.
         """
         bulk = self._transport.with_priority("bulk")
 
