@@ -107,6 +107,32 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_INTERRUPTED, "interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)"),
 )
 
+# The options the command line gives its commands itself (without the dashes), and its
+# commands besides the resources. tools/gen_cli.py reads both from this source: an option of an
+# operation that would be one of these gets "-param" appended (``?timeout=`` is
+# ``--timeout-param``), and a resource named like a command is refused.
+OWN_OPTIONS = (
+    "h",
+    "help",
+    "version",
+    "json",
+    "sandbox",
+    "api-key",
+    "base-url",
+    "allow-insecure-http",
+    "timeout",
+    "progress",
+    "quiet",
+    "idempotency-key",
+    "out",
+    "all",
+    "redis",
+    "rate-limit",
+    "rate-window",
+    "concurrency",
+)
+OWN_COMMANDS = ("sandbox",)
+
 # What the in-process sandbox's requests are addressed to (RFC 2606: never resolves).
 SANDBOX_BASE_URL = "https://sandbox.invalid/v1"
 
