@@ -603,6 +603,50 @@ def add_page_list(spec: Spec) -> None:
     )
 
 
+
+def add_get_and_delete(spec: Spec) -> None:
+    """GET one drill ticket by its id (get-drill-ticket -> ``client.drill_tickets.get``, a
+    404 with the vendor's error) and DELETE it (delete-drill-ticket -> ``delete``, 204): with
+    ``create-operation-added`` and ``page-list-added``, a tag with a get, a list, a create and
+    a delete, as the vendor ships a resource (issue 19: fake, command line and export)."""
+    _schema(spec, "DrillTicket")
+    one = DRILL_TICKETS_PATH + "/{drillTicketId}"
+    ticket_id = {
+        "name": "drillTicketId",
+        "in": "path",
+        "description": "ID of the drill ticket",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    tag = [DRILL_TICKETS_TAG]
+    _add_path_operation(
+        spec,
+        one,
+        "get",
+        {
+            "tags": tag,
+            "summary": "Get a drill ticket",
+            "operationId": "get-drill-ticket",
+            "parameters": [ticket_id],
+            "responses": {
+                **_json_answer("200", "The ticket", _ref("DrillTicket")),
+                **_json_answer("404", "No such ticket", _ref("Error_ApiError")),
+            },
+        },
+    )
+    _add_path_operation(
+        spec,
+        one,
+        "delete",
+        {
+            "tags": tag,
+            "summary": "Delete a drill ticket",
+            "operationId": "delete-drill-ticket",
+            "parameters": [ticket_id],
+            "responses": {"204": {"description": "Deleted"}},
+        },
+    )
+
 # -- schema shapes (issue 18, item 6): one mutation per shape, each a field of Invoice ---------
 
 
@@ -893,6 +937,18 @@ MUTATIONS: dict[str, Mutation] = {
             adds="drill_tickets.list",
             apply=add_page_list,
             base="create-operation-added",
+        ),
+        Mutation(
+            "get-and-delete-added",
+            breaking=False,
+            report=(
+                "GET /drill-tickets/{drillTicketId} (get-drill-ticket): operation added; "
+                "parameters: `drillTicketId` (path, string, required); returns DrillTicket (200); "
+                "errors Error_ApiError (404); wrapper: client.drill_tickets.get"
+            ),
+            adds="drill_tickets.get",
+            apply=add_get_and_delete,
+            base="page-list-added",
         ),
         # -- schema shapes (issue 18, item 6) --
         Mutation(
