@@ -65,9 +65,9 @@ def test_sandbox_invoice_as_a_table() -> None:
         *("vatAmount", "amountInclVat"),
     ]
     row = lines[13].split()
-    assert row == ["fcl_abc12345def678", "Pro", "subscription", "1", "EUR", "12.95", "21"] + [
-        "2.72",
-        "15.67",
+    assert row == [
+        *("fcl_abc12345def678", "Pro", "subscription", "1", "EUR"),
+        *("12.95", "21", "2.72", "15.67"),
     ]
     assert lines[13].endswith("  15.67") and len(lines) == 14
 
