@@ -330,6 +330,8 @@ def add_enum_value(spec: Spec) -> None:
 
 DRILL_TICKETS_PATH = "/drill-tickets"
 DRILL_TICKETS_TAG = "Drill Tickets API"
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -603,7 +605,6 @@ def add_page_list(spec: Spec) -> None:
     )
 
 
-
 def add_get_and_delete(spec: Spec) -> None:
     """GET one drill ticket by its id (get-drill-ticket -> ``client.drill_tickets.get``, a
     404 with the vendor's error) and DELETE it (delete-drill-ticket -> ``delete``, 204): with
@@ -646,6 +647,7 @@ def add_get_and_delete(spec: Spec) -> None:
             "responses": {"204": {"description": "Deleted"}},
         },
     )
+
 
 # -- schema shapes (issue 18, item 6): one mutation per shape, each a field of Invoice ---------
 
