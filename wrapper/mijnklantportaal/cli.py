@@ -168,8 +168,9 @@ class _OutputError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(only=words[0] if words else "")
+    args = parser.parse_args(words)
     try:
         code: int = args.run(args)
         return code
@@ -267,7 +268,10 @@ def _exit_status_epilog() -> str:
     return f"exit status:\n{rows}"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. With ``only`` (the first word of the command line), the commands of
+    that resource alone are built, the other resources only named: a spec with hundreds of
+    operations does not build hundreds of parsers to run one (``None``: all of them)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Command line for the MijnKlantportaal API: one command per operation of\n"
@@ -282,7 +286,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(run=lambda _args: _usage(parser))
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for resource in _resources():
-        _add_resource(commands, resource)
+        _add_resource(commands, resource, with_commands=only in (None, resource.name))
 
     sandbox = commands.add_parser(
         "sandbox",
@@ -327,7 +331,7 @@ def _resources() -> tuple[Resource, ...]:
     return RESOURCES
 
 
-def _add_resource(commands: Any, resource: Resource) -> None:
+def _add_resource(commands: Any, resource: Resource, *, with_commands: bool = True) -> None:
     """``mijnklantportaal <resource> ...``: its commands, then its exports."""
     parser = commands.add_parser(
         resource.name,
@@ -335,6 +339,8 @@ def _add_resource(commands: Any, resource: Resource) -> None:
         description=prose(f"The operations of the {resource.tag} (client.{resource.attribute})."),
     )
     parser.set_defaults(run=lambda _args: _usage(parser))
+    if not with_commands:
+        return
     inner = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in resource.commands:
         _add_command(inner, resource, command)
