@@ -414,7 +414,7 @@ def _add_export(inner: Any, resource: Resource, export: Export) -> None:
     if export.list_method is not None:
         modes.append(
             f"With --all, walk the list of {noun} page by page ({resource.name} "
-            f"{export.list_method.replace('_', '-')}, its filters included) and append every "
+            f"{_command_of(resource, export.list_method)}, its filters included) and append every "
             f"{what} to OUT; the pages done are recorded in OUT.pages.json, and a rerun goes "
             "on from the page after the last one done. An item already in OUT is never "
             "written again."
@@ -469,8 +469,8 @@ def _add_export(inner: Any, resource: Resource, export: Export) -> None:
             f"export from an in-process fake API (no key needed, no rate limit) that holds "
             f"the spec's example {what}"
             + (
-                f" under every {export.id_prefix or ''} id in IDS_FILE"
-                if export.get_many is not None
+                f" under every {export.id_prefix}".rstrip() + " id in IDS_FILE"
+                if export.get_many
                 else ""
             )
         ),
@@ -749,9 +749,9 @@ def _add_examples(fake: FakeMijnKlantportaal) -> dict[str, list[str]]:
     return held
 
 
-def _kebab(name: str) -> str:
-    """``delete_reply`` -> ``delete-reply``: a method's command (as tools/gen_cli.py names it)."""
-    return name.rstrip("_").replace("_", "-")
+def _command_of(resource: Resource, method: str) -> str:
+    """The command of the client's ``method`` in ``resource`` (``list`` -> ``list``)."""
+    return next(command.name for command in resource.commands if command.method == method)
 
 
 def _schema_words(schema: str) -> str:
@@ -1208,7 +1208,8 @@ def _sandbox(args: argparse.Namespace) -> int:
             )
             first = next(
                 (
-                    f"{resource.name} {_kebab(str(export.get_many).removesuffix('_many'))} {ids[0]}"
+                    f"{resource.name} "
+                    f"{_command_of(resource, str(export.get_many).removesuffix('_many'))} {ids[0]}"
                     for resource in _resources()
                     for export in resource.exports
                     if export.get_many is not None and (ids := sandbox.held.get(str(export.schema)))
