@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,21 @@ def test_a_pages_file_that_is_not_this_commands_is_refused_and_left_unchanged(
         with pytest.raises(InvalidArgumentError, match="is not a pages file of this command"):
             walk(Listing(IDS), out)
         assert foreign.read_bytes() == content and not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_pages_file_that_is_not_a_regular_file_is_refused_without_waiting(
+    tmp_path: Path, kind: str
+) -> None:
+    out = tmp_path / "out.jsonl"
+    target = pages_path_for(out)
+    if kind == "fifo":
+        os.mkfifo(target)  # opening it for reading must not wait for a writer
+    else:
+        target.mkdir()
+    with pytest.raises(InvalidArgumentError, match="is not a regular file"):
+        walk(Listing(IDS), out)
+    assert not out.exists()
 
 
 def test_a_walk_with_other_filters_or_of_another_list_is_refused(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ line per record out, for any resource (``invoices export``, ``drill-tickets expo
 What it promises, and how:
 
 - **Whole lines only.** Each line (the model's ``to_dict()``: the API's field names, money as
-  strings; a record whose schema has no ``id`` gets the id it was fetched by) is written with one ``os.write`` on a file opened with ``O_APPEND``, so Ctrl+C or
-  ``kill -9`` can only leave whole lines. A torn last line (a full disk, a crash of an older
+  strings; a record whose schema has no ``id`` gets the id it was fetched by) is written with
+  one ``os.write`` on a file opened with ``O_APPEND``, so Ctrl+C or ``kill -9`` can only
+  leave whole lines. A torn last line (a full disk, a crash of an older
   writer) is cut off when the next run opens the file.
 - **Resumable.** A run first reads the ids already in OUT (streaming through it, keeping
   only the set of ids) and fetches only the others; duplicates in the ids file are fetched
@@ -140,9 +141,9 @@ def read_ids(path: str) -> list[str]:
                         f"the ids file {shown} is not UTF-8 text (line {number}); "
                         "it must hold one id per line"
                     ) from None
-                invoice_id = line.strip()
-                if invoice_id and not invoice_id.startswith("#"):
-                    unique[invoice_id] = None
+                record_id = line.strip()
+                if record_id and not record_id.startswith("#"):
+                    unique[record_id] = None
     except OSError as error:
         raise InvalidArgumentError(
             f"cannot read the ids file {shown}: {error.strerror or error}"
@@ -721,16 +722,17 @@ class PageState:
         and one of another list or of other filters."""
         path = pages_path_for(out)
         shown = repr(str(path))
-        try:
-            with open(path, "rb") as file:
-                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                    raise InvalidArgumentError(
-                        f"{shown}, where --all records the pages done, is not a regular file. "
-                        "It is left unchanged; move it away or give another --out"
-                    )
-                raw = file.read(_MAX_PAGES_FILE + 1)
+        try:  # O_NONBLOCK: opening a FIFO there must not wait for a writer
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return cls(path, operation, dict(filters))
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InvalidArgumentError(
+                    f"{shown}, where --all records the pages done, is not a regular file. "
+                    "It is left unchanged; move it away or give another --out"
+                )
+            raw = file.read(_MAX_PAGES_FILE + 1)
         state = _page_state(raw)
         if state is None:
             raise InvalidArgumentError(
