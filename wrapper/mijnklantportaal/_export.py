@@ -726,12 +726,13 @@ class PageState:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return cls(path, operation, dict(filters))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InvalidArgumentError(
+                f"{shown}, where --all records the pages done, is not a regular file. "
+                "It is left unchanged; move it away or give another --out"
+            )
         with open(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise InvalidArgumentError(
-                    f"{shown}, where --all records the pages done, is not a regular file. "
-                    "It is left unchanged; move it away or give another --out"
-                )
             raw = file.read(_MAX_PAGES_FILE + 1)
         state = _page_state(raw)
         if state is None:
