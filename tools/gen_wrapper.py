@@ -2631,7 +2631,7 @@ def generate(
 ) -> dict[str, str]:
     """File name -> unformatted source of the generated package (``low_level``: what
     openapi-python-client wrote for the same spec, ``read_low_level``)."""
-    from gen_cli import emit_commands  # it imports this module's helpers
+    from gen_cli import emit_commands  # imported here: it imports names of this module
 
     api = build(spec, spec_map, low_level)
     return {
