@@ -597,8 +597,8 @@ def test_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
     screen = b"".join(chunks).decode("utf-8", "replace")
     assert process.returncode == cli.EXIT_OK, screen
     assert "\r" in screen and "export: 100%" in screen and "500/500" in screen
-    assert "0/500 [00:00<?, ?inv/s, 0 failed, 0 budget waits, 0 x 429]" in screen
-    assert re.search(r"\d+(\.\d+)?inv/s", screen)  # the rate
+    assert "0/500 [00:00<?, ? invoices/s, 0 failed, 0 budget waits, 0 x 429]" in screen
+    assert re.search(r"\d+(\.\d+)? invoices/s", screen)  # the rate
     assert "0 failed, 0 budget waits, 0 x 429" in screen
     assert "exported 500/500" not in screen  # no plain lines on a terminal
     assert len(read_lines(out)) == 500

@@ -1,10 +1,12 @@
-"""``mijnklantportaal invoices export``: invoice ids in, one JSON line per invoice out.
+"""``mijnklantportaal <resource> export``: ids in (or a list walked page by page), one JSON
+line per record out, for any resource (``invoices export``, ``drill-tickets export --all``).
 
 What it promises, and how:
 
-- **Whole lines only.** Each line (``Invoice.to_dict()``: the API's field names, money as
-  strings) is written with one ``os.write`` on a file opened with ``O_APPEND``, so Ctrl+C or
-  ``kill -9`` can only leave whole lines. A torn last line (a full disk, a crash of an older
+- **Whole lines only.** Each line (the model's ``to_dict()``: the API's field names, money as
+  strings; a record whose schema has no ``id`` gets the id it was fetched by) is written with
+  one ``os.write`` on a file opened with ``O_APPEND``, so Ctrl+C or ``kill -9`` can only
+  leave whole lines. A torn last line (a full disk, a crash of an older
   writer) is cut off when the next run opens the file.
 - **Resumable.** A run first reads the ids already in OUT (streaming through it, keeping
   only the set of ids) and fetches only the others; duplicates in the ids file are fetched
@@ -25,8 +27,16 @@ What it promises, and how:
   failures, rate-budget waits and 429s), else a plain line every ``PROGRESS_INTERVAL``
   seconds and at the end. Waits and 429s are counted from the client's log records.
 
-``run_export`` takes the bulk fetch as a callable ``ids -> (id, Invoice | error)`` pairs:
-the command passes ``client.invoices.get_many``.
+``run_export`` takes the bulk fetch as a callable ``ids -> (id, model | error)`` pairs: the
+command passes the resource's bulk get (``client.invoices.get_many``).
+
+``run_page_export`` (``--all``) walks a page list instead (``client.drill_tickets.list``),
+resumable by page: after each page's lines are written, ``OUT.pages.json`` (``PageState``)
+records the page to go on from, the lines OUT then holds and the filters the walk was started
+with. A rerun goes on from that page, and writes no item whose id is already in OUT, so a page
+cut short by Ctrl+C is fetched again without a line written twice. The file is this command's
+(refused otherwise, as OUT is), and a rerun with other filters, or against an OUT holding fewer
+lines than the file records, is refused: it would leave a gap.
 """
 
 from __future__ import annotations
@@ -44,10 +54,10 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard
+from typing import IO, Any, Literal, Protocol, Self, TypeGuard
 
 import attrs
 
@@ -62,24 +72,50 @@ from mijnklantportaal._exceptions import (
     InvalidArgumentError,
     MijnKlantportaalError,
 )
+from mijnklantportaal._pagination import PageData
 from mijnklantportaal._text import PROG, terminal_safe
-
-if TYPE_CHECKING:
-    from mijnklantportaal import Invoice
 
 __all__ = [
     "ExportFile",
     "ExportResult",
+    "PageState",
     "Progress",
+    "Record",
     "errors_path_for",
+    "pages_path_for",
     "read_ids",
     "run_export",
+    "run_page_export",
 ]
 
-BulkFetch = Callable[[Iterable[str]], Iterator[tuple[str, "Invoice | MijnKlantportaalError"]]]
+
+class Record(Protocol):
+    """What an export writes: a model (any generated one) as the API's JSON shape."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class Page(Protocol):
+    """One page of a list, as a generated list method returns it (``SyncPage``)."""
+
+    @property
+    def data(self) -> tuple[Any, ...]: ...
+
+    @property
+    def current_page(self) -> int: ...
+
+    @property
+    def page_data(self) -> PageData[Any]: ...
+
+    def next_page(self) -> Page | None: ...
+
+
+BulkFetch = Callable[[Iterable[str]], Iterator[tuple[str, "Record | MijnKlantportaalError"]]]
+PageFetch = Callable[[int], Page]
 ProgressMode = Literal["bar", "lines", "off"]
 
 ERRORS_SUFFIX = ".errors.jsonl"
+PAGES_SUFFIX = ".pages.json"
 # Errors after which no other call can succeed: the export stops instead of logging each id.
 FATAL_ERRORS: tuple[type[MijnKlantportaalError], ...] = (AuthenticationError,)
 
@@ -103,11 +139,11 @@ def read_ids(path: str) -> list[str]:
                 except UnicodeDecodeError:
                     raise InvalidArgumentError(
                         f"the ids file {shown} is not UTF-8 text (line {number}); "
-                        "it must hold one invoice id per line"
+                        "it must hold one id per line"
                     ) from None
-                invoice_id = line.strip()
-                if invoice_id and not invoice_id.startswith("#"):
-                    unique[invoice_id] = None
+                record_id = line.strip()
+                if record_id and not record_id.startswith("#"):
+                    unique[record_id] = None
     except OSError as error:
         raise InvalidArgumentError(
             f"cannot read the ids file {shown}: {error.strerror or error}"
@@ -132,9 +168,18 @@ def _open_ids(path: str) -> Iterator[IO[bytes]]:
 
 def errors_path_for(out: Path) -> Path:
     """``out.jsonl`` -> ``out.errors.jsonl``; another name gets the suffix added."""
+    return _beside(out, ERRORS_SUFFIX)
+
+
+def pages_path_for(out: Path) -> Path:
+    """``out.jsonl`` -> ``out.pages.json``: where ``--all`` records the pages done."""
+    return _beside(out, PAGES_SUFFIX)
+
+
+def _beside(out: Path, suffix: str) -> Path:
     name = out.name
     stem = name[: -len(".jsonl")] if name.endswith(".jsonl") and name != ".jsonl" else name
-    return out.with_name(stem + ERRORS_SUFFIX)
+    return out.with_name(stem + suffix)
 
 
 def _line(record: dict[str, Any]) -> bytes:
@@ -267,8 +312,9 @@ class ExportFile:
     cannot be opened.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, what: str = "record") -> None:
         self.path = path
+        self.what = what
         self.errors_path = errors_path_for(path)
         # Read-only, so first: a refusal then creates no OUT. (A concurrent export, which
         # the lock below refuses, writes only lines that pass this check.)
@@ -301,7 +347,7 @@ class ExportFile:
             except _NotOurs as line:
                 raise InvalidArgumentError(
                     f"--out {str(self.path)!r} is not an export of this command: "
-                    f"{line.where()} is not an exported invoice. It is left unchanged; give "
+                    f"{line.where()} is not an exported {self.what}. It is left unchanged; give "
                     "--out a file this command wrote (to resume it) or a new one"
                 ) from None
         return set(ids), whole
@@ -329,14 +375,30 @@ class ExportFile:
                     "lines. It and --out are left unchanged; move it away or give another --out"
                 ) from None
 
-    def write_invoice(self, invoice: Invoice) -> None:
-        _append(self._fd, _line(invoice.to_dict()))
+    def write_record(self, record: Record, record_id: str | None = None) -> bool:
+        """Append ``record`` (its ``to_dict()``) unless its id is in OUT already; whether it
+        was written. A record without a string ``id`` gets ``record_id``, the id it was
+        fetched by, as its first field (every line of OUT names its id)."""
+        line = record.to_dict()
+        found = line.get("id")
+        if not isinstance(found, str):
+            if record_id is None:
+                raise InvalidArgumentError(
+                    f"an exported {self.what} has no id to resume by; nothing was written"
+                )
+            line = {"id": record_id, **line}
+            found = record_id
+        if found in self.done:
+            return False
+        _append(self._fd, _line(line))
+        self.done.add(found)
+        return True
 
-    def write_error(self, invoice_id: str, error: MijnKlantportaalError) -> None:
+    def write_error(self, record_id: str, error: MijnKlantportaalError) -> None:
         if self._errors_fd is None:
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
             self._errors_fd = os.open(self.errors_path, flags, 0o644)
-        _append(self._errors_fd, _line(error_record(invoice_id, error)))
+        _append(self._errors_fd, _line(error_record(record_id, error)))
 
     def close(self) -> None:
         for fd in (self._fd, self._errors_fd):
@@ -357,7 +419,7 @@ class ExportFile:
         self.close()
 
 
-def error_record(invoice_id: str, error: MijnKlantportaalError) -> dict[str, Any]:
+def error_record(record_id: str, error: MijnKlantportaalError) -> dict[str, Any]:
     """``{"id", "error", "status", "message"}``: the message on one line, terminal-safe and
     at most ``MAX_ERROR_MESSAGE`` characters."""
     message = terminal_safe(" ".join(str(error).split()))
@@ -365,7 +427,7 @@ def error_record(invoice_id: str, error: MijnKlantportaalError) -> dict[str, Any
         message = message[: MAX_ERROR_MESSAGE - 3] + "..."
     status = getattr(error, "status_code", None)
     return {
-        "id": invoice_id,
+        "id": record_id,
         "error": type(error).__name__,
         "status": status if isinstance(status, int) else None,
         "message": message,
@@ -444,8 +506,10 @@ class Progress:
 
     mode: ProgressMode
     stream: IO[str]
-    total: int  # unique ids in the ids file
+    total: int | None  # unique ids in the ids file; None for a list walked page by page
     already: int  # of those, in OUT before this run
+    unit: str = " records"  # what the bar counts (`` invoices``)
+    page: int | None = None  # the page being written, for a list walked page by page
     counts: LogCounts = attrs.field(factory=LogCounts)
     exported: int = 0
     failed: int = 0
@@ -469,7 +533,7 @@ class Progress:
                 total=self.total,
                 initial=self.already,
                 file=self.stream,
-                unit="inv",
+                unit=self.unit,
                 desc="export",
                 dynamic_ncols=True,
                 smoothing=0.1,
@@ -547,16 +611,22 @@ class Progress:
             self.stream.flush()
 
     def line(self) -> str:
-        """``exported 120/5000 (3 failed), 0.9/s, ETA 1h31m`` and the waits and 429s seen."""
+        """``exported 120/5000 (3 failed), 0.9/s, ETA 1h31m`` and the waits and 429s seen;
+        for a list walked page by page ``exported 45, 3.1/s, page 3``."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
         processed = self.exported + self.failed
         rate = processed / elapsed
-        remaining = self.total - self.already - processed
-        eta = "-" if remaining <= 0 else (_duration(remaining / rate) if rate > 0 else "?")
-        text = (
-            f"exported {self.already + self.exported}/{self.total} ({self.failed} failed), "
-            f"{rate:.1f}/s, ETA {eta}"
-        )
+        if self.total is None:
+            text = f"exported {self.already + self.exported}, {rate:.1f}/s"
+            if self.page is not None:
+                text += f", page {self.page}"
+        else:
+            remaining = self.total - self.already - processed
+            eta = "-" if remaining <= 0 else (_duration(remaining / rate) if rate > 0 else "?")
+            text = (
+                f"exported {self.already + self.exported}/{self.total} ({self.failed} failed), "
+                f"{rate:.1f}/s, ETA {eta}"
+            )
         if self.counts.budget_waits:
             text += f", {self.counts.budget_waits} budget waits"
         if self.counts.rate_limited:
@@ -580,7 +650,7 @@ def _duration(seconds: float) -> str:
 
 @attrs.frozen
 class ExportResult:
-    total: int  # unique ids in the ids file
+    total: int | None  # unique ids in the ids file; None for a list walked page by page
     already: int  # in OUT before this run
     exported: int  # written to OUT by this run
     failed: int  # written to the errors file by this run
@@ -591,24 +661,24 @@ def run_export(
     fetch: BulkFetch, ids: Sequence[str], target: ExportFile, progress: Progress
 ) -> ExportResult:
     """Fetch each of ``ids`` not yet in ``target`` through ``fetch`` and write it to
-    ``target`` (invoices) or its errors file (failures), showing ``progress``.
+    ``target`` (the records) or its errors file (failures), showing ``progress``.
 
     Ctrl+C ends the run with ``interrupted=True``; lines written stay whole. An error in
     ``FATAL_ERRORS`` (401) is raised at once; OSError when a file cannot be written.
     """
-    todo = (invoice_id for invoice_id in ids if invoice_id not in target.done)
+    todo = (record_id for record_id in ids if record_id not in target.done)
     interrupted = False
     with progress.counts.attached(), progress:
         results = fetch(todo)
         try:
-            for invoice_id, result in results:
+            for record_id, result in results:
                 if isinstance(result, MijnKlantportaalError):
                     if isinstance(result, FATAL_ERRORS):
                         raise result
-                    target.write_error(invoice_id, result)
+                    target.write_error(record_id, result)
                     progress.advance(ok=False)
                 else:
-                    target.write_invoice(result)
+                    target.write_record(result, record_id)
                     progress.advance(ok=True)
         except KeyboardInterrupt:
             interrupted = True
@@ -621,5 +691,150 @@ def run_export(
         already=progress.already,
         exported=progress.exported,
         failed=progress.failed,
+        interrupted=interrupted,
+    )
+
+
+# -- a list walked page by page (``--all``) --------------------------------------------------
+
+
+@attrs.define
+class PageState:
+    """Where ``--all`` goes on from: ``OUT.pages.json``, next to OUT.
+
+    ``{"export": "pages", "operation": ..., "filters": {...}, "next_page": 3, "lines": 30}``:
+    the list operation and the filters the walk was started with, the page after the last one
+    whose items are all in OUT (None: the walk finished), and how many records OUT held then.
+    Written whole after each page (a new file, then renamed over the old one), while OUT's
+    lock is held.
+    """
+
+    path: Path
+    operation: str
+    filters: dict[str, Any]
+    next_page: int | None = 1
+    lines: int = 0
+
+    @classmethod
+    def read(cls, out: Path, operation: str, filters: Mapping[str, Any]) -> PageState:
+        """The walk recorded for ``out`` (a new one, at page 1, when there is none). Refused
+        (``InvalidArgumentError``, the file left as it is): a file this command did not write,
+        and one of another list or of other filters."""
+        path = pages_path_for(out)
+        shown = repr(str(path))
+        try:  # O_NONBLOCK: opening a FIFO there must not wait for a writer
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return cls(path, operation, dict(filters))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InvalidArgumentError(
+                f"{shown}, where --all records the pages done, is not a regular file. "
+                "It is left unchanged; move it away or give another --out"
+            )
+        with open(fd, "rb") as file:
+            raw = file.read(_MAX_PAGES_FILE + 1)
+        state = _page_state(raw)
+        if state is None:
+            raise InvalidArgumentError(
+                f"{shown}, where --all records the pages done, is not a pages file of this "
+                "command. It and --out are left unchanged; move it away or give another --out"
+            )
+        if state["operation"] != operation or state["filters"] != dict(filters):
+            raise InvalidArgumentError(
+                f"--out {str(out)!r} holds a walk of {terminal_safe(state['operation'])} with the "
+                f"filters {terminal_safe(json.dumps(state['filters']))} ({shown}); rerun it with "
+                "the same filters to go on, or give another --out"
+            )
+        return cls(path, operation, dict(filters), state["next_page"], state["lines"])
+
+    def check(self, target: ExportFile) -> None:
+        """Refuse an OUT that holds fewer records than this walk wrote to it: lines were taken
+        out by hand, and going on from the recorded page would leave them out for good."""
+        if len(target.done) < self.lines:
+            raise InvalidArgumentError(
+                f"--out {str(target.path)!r} holds {len(target.done)} records, but "
+                f"{str(self.path)!r} says {self.lines} were written before page "
+                f"{self.next_page}: lines were removed. Both are left unchanged; move "
+                f"{str(self.path)!r} away to walk the list again from page 1"
+            )
+
+    def record(self, next_page: int | None, lines: int) -> None:
+        """Write the file anew: the walk goes on from ``next_page`` (None: it finished)."""
+        self.next_page, self.lines = next_page, lines
+        data = {
+            "export": "pages",
+            "operation": self.operation,
+            "filters": self.filters,
+            "next_page": next_page,
+            "lines": lines,
+        }
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(temporary, flags, 0o644)
+        try:
+            _append(fd, _line(data))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, self.path)
+
+
+# A pages file is a few hundred bytes; one much larger is not this command's.
+_MAX_PAGES_FILE = 1 << 20
+
+
+def _page_state(raw: bytes) -> dict[str, Any] | None:
+    """The pages file's content when it is this command's, else None."""
+    if len(raw) > _MAX_PAGES_FILE:
+        return None
+    try:
+        state = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not (
+        isinstance(state, dict)
+        and state.get("export") == "pages"
+        and isinstance(state.get("operation"), str)
+        and isinstance(state.get("filters"), dict)
+        and _count(state.get("lines"), 0)
+        and (state.get("next_page") is None or _count(state.get("next_page"), 1))
+    ):
+        return None
+    return state
+
+
+def _count(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def run_page_export(
+    fetch_page: PageFetch, target: ExportFile, state: PageState, progress: Progress
+) -> ExportResult:
+    """Walk the list from ``state.next_page`` (``fetch_page(number)`` gives that page, and the
+    page object the ones after it), writing each item not yet in ``target``; after each page,
+    ``state`` records the next. Ctrl+C ends the run with ``interrupted=True``: the lines
+    written stay whole, and the page being written is walked again by the rerun. An API error
+    (a page that fails after the retries, or a page list that loops) is raised; the pages
+    before it stay recorded. OSError when a file cannot be written."""
+    interrupted = False
+    number = state.next_page
+    with progress.counts.attached(), progress:
+        try:
+            page = None if number is None else fetch_page(number)
+            while page is not None:
+                progress.page = page.current_page
+                for item in page.data:
+                    if target.write_record(item):
+                        progress.advance(ok=True)
+                state.record(page.page_data.next_page_number(), len(target.done))
+                page = page.next_page()
+        except KeyboardInterrupt:
+            interrupted = True
+    return ExportResult(
+        total=None,
+        already=progress.already,
+        exported=progress.exported,
+        failed=0,
         interrupted=interrupted,
     )

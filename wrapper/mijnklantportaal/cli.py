@@ -2,8 +2,18 @@ r"""The ``mijnklantportaal`` command line (also ``python -m mijnklantportaal``).
 
     mijnklantportaal invoices get fac_abc12345def678 --sandbox    # no key needed
     mijnklantportaal invoices get fac_... [--json]                  # MIJNKLANTPORTAAL_API_KEY
-    mijnklantportaal invoices export ids.txt --out out.jsonl [--sandbox] [--redis URL]
+    mijnklantportaal RESOURCE COMMAND [ID ...] [--option VALUE ...] [--json] [--sandbox]
+    mijnklantportaal RESOURCE export IDS_FILE|--all --out out.jsonl [--sandbox] [--redis URL]
     mijnklantportaal sandbox [--host 127.0.0.1] [--port N]          # the fake over HTTP
+
+One command per operation of the spec, from the table ``./generate.sh`` writes
+(``_generated/commands.py``): the resource and command are the client's attribute and method
+in kebab-case (``client.drill_tickets.delete_reply`` is ``drill-tickets delete-reply``), path
+parameters are positional, everything else an ``--option`` read exactly before anything is
+sent (``_cli_args``), and the answer is printed as a table or JSON (``_render``). Every
+resource that can be read by id or walked page by page has an export (``_export``). What is
+handwritten here is what all commands share: building the client, printing, errors and exit
+codes.
 
 Errors are one line on stderr. Everything the server sent is made safe for a terminal before
 it is printed: control, format (bidi) and unpaired surrogate characters appear as backslash
@@ -14,7 +24,7 @@ Exit status, one per kind of failure (the same table is in ``--help`` and the RE
 
     0    success
     1    the API refused the request (a 4xx not listed below, such as 400, 409 or 422)
-    2    usage: a bad command line or argument, including a malformed invoice id
+    2    usage: a bad command line or argument, including a malformed id
     3    configuration: no or unusable API key, bad or unsafe base URL, cannot listen
     4    not found (404)
     5    authentication or permission (401, 403)
@@ -32,17 +42,20 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
+import attrs
+
+from mijnklantportaal._cli_args import add_arguments, collected, help_text, prose
+from mijnklantportaal._cli_table import Command, Export, Resource
 from mijnklantportaal._constants import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -68,12 +81,14 @@ from mijnklantportaal._exceptions import (
     PermissionDeniedError,
     RateLimitError,
 )
+from mijnklantportaal._models import jsonable
+from mijnklantportaal._render import json_line, render_record, render_rows
 from mijnklantportaal._text import PROG, json_escape, json_safe, terminal_safe
 from mijnklantportaal._version import __version__
 
 if TYPE_CHECKING:
-    from mijnklantportaal import Invoice, MijnKlantportaal
-    from mijnklantportaal._export import ExportFile, ExportResult
+    from mijnklantportaal import MijnKlantportaal
+    from mijnklantportaal._export import ExportFile, ExportResult, PageState
     from mijnklantportaal.testing import FakeMijnKlantportaal
 
 __all__ = ["main"]
@@ -95,7 +110,7 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_OK, "success"),
     (EXIT_API, "the API refused the request (a 4xx not listed below, such as 400, 409 or 422)"),
-    (EXIT_USAGE, "usage: a bad command line or argument, including a malformed invoice id"),
+    (EXIT_USAGE, "usage: a bad command line or argument, including a malformed id"),
     (EXIT_CONFIG, "configuration: no or unusable API key, bad or unsafe base URL, cannot listen"),
     (EXIT_NOT_FOUND, "not found (404)"),
     (EXIT_AUTH, "authentication or permission (401, 403)"),
@@ -106,6 +121,32 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_EXPORT_FAILURES, "export finished, but some ids failed (listed in OUT.errors.jsonl)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl+C; stopping the sandbox that way is a success, 0)"),
 )
+
+# The options the command line gives its commands itself (without the dashes), and its
+# commands besides the resources. tools/gen_cli.py reads both from this source: an option of an
+# operation that would be one of these gets "-param" appended (``?timeout=`` is
+# ``--timeout-param``), and a resource named like a command is refused.
+OWN_OPTIONS = (
+    "h",
+    "help",
+    "version",
+    "json",
+    "sandbox",
+    "api-key",
+    "base-url",
+    "allow-insecure-http",
+    "timeout",
+    "progress",
+    "quiet",
+    "idempotency-key",
+    "out",
+    "all",
+    "redis",
+    "rate-limit",
+    "rate-window",
+    "concurrency",
+)
+OWN_COMMANDS = ("sandbox",)
 
 # What the in-process sandbox's requests are addressed to (RFC 2606: never resolves).
 SANDBOX_BASE_URL = "https://sandbox.invalid/v1"
@@ -127,8 +168,9 @@ class _OutputError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(only=words[0] if words else "")
+    args = parser.parse_args(words)
     try:
         code: int = args.run(args)
         return code
@@ -226,10 +268,15 @@ def _exit_status_epilog() -> str:
     return f"exit status:\n{rows}"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. With ``only`` (the first word of the command line), the commands of
+    that resource alone are built, the other resources only named: a spec with hundreds of
+    operations does not build hundreds of parsers to run one (``None``: all of them)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Command line for the MijnKlantportaal API.",
+        description="Command line for the MijnKlantportaal API: one command per operation of\n"
+        "the spec (mijnklantportaal RESOURCE COMMAND; see RESOURCE --help), an export per\n"
+        "resource (RESOURCE export), and a sandbox to try them in.",
         epilog=f"The API key comes from ${API_KEY_ENV} (or --api-key). "
         "Try it without one: mijnklantportaal invoices get fac_abc12345def678 --sandbox\n\n"
         + _exit_status_epilog(),
@@ -238,125 +285,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(run=lambda _args: _usage(parser))
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-
-    invoices = commands.add_parser("invoices", help="MijnKlantportaal invoices")
-    invoices.set_defaults(run=lambda _args: _usage(invoices))
-    invoice_commands = invoices.add_subparsers(title="commands", metavar="COMMAND")
-    get = invoice_commands.add_parser(
-        "get",
-        help="show one invoice",
-        description="Fetch one invoice by its fac_ id and print it as a table (or --json).",
-        epilog=_exit_status_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    get.add_argument("invoice_id", metavar="ID", help="the invoice id, e.g. fac_abc12345def678")
-    get.add_argument("--json", action="store_true", help="print JSON (money as strings)")
-    get.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="ask an in-process fake API holding the spec's example invoice (no key needed)",
-    )
-    _add_client_options(get)
-    progress = get.add_mutually_exclusive_group()
-    progress.add_argument(
-        "--progress",
-        dest="progress",
-        action="store_true",
-        default=None,
-        help="say on stderr when waiting to retry (default: only when stderr is a terminal)",
-    )
-    progress.add_argument(
-        "--quiet",
-        dest="progress",
-        action="store_false",
-        help="never say when waiting to retry",
-    )
-    get.set_defaults(run=_invoices_get)
-
-    export = invoice_commands.add_parser(
-        "export",
-        help="export invoices to a JSON lines file (resumable)",
-        description="Fetch every invoice listed in IDS_FILE and append one JSON line per\n"
-        "invoice (money as strings) to OUT. Resumable: a rerun skips the ids already in\n"
-        "OUT and retries the ones that failed; Ctrl+C or kill leaves only whole lines.\n"
-        "Failures go to OUT.errors.jsonl (out.jsonl -> out.errors.jsonl) and give exit\n"
-        f"status {EXIT_EXPORT_FAILURES}. Progress goes to stderr: a bar on a terminal, else a "
-        "line every\nfew seconds.\n\n"
-        "OUT must be new, empty, or written by this command (each line a JSON object with\n"
-        f'an "id"); any other file is refused and left unchanged (exit {EXIT_USAGE}), and so '
-        "is an\nOUT.errors.jsonl this command did not write. One export at a time per OUT: "
-        "a second\none to the same OUT is refused while the first runs (exit "
-        f"{EXIT_OUTPUT}).",
-        epilog=_exit_status_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    export.add_argument(
-        "ids_file",
-        metavar="IDS_FILE",
-        help="one invoice id per line (blank lines and # comments skipped); - reads stdin",
-    )
-    export.add_argument(
-        "--out",
-        required=True,
-        metavar="OUT.jsonl",
-        help="the JSON lines file to append to: new, or one this command wrote",
-    )
-    export.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="export from an in-process fake API that holds a generated invoice for every "
-        "fac_ id in IDS_FILE (no key needed, no rate limit)",
-    )
-    export.add_argument(
-        "--redis",
-        metavar="URL",
-        help="share the API key's rate budget with every process using this Redis "
-        "(redis://host:6379/0; needs mijnklantportaal[redis]). The export refuses to start "
-        f"(exit {EXIT_CONFIG}) when a PING to it fails; if Redis goes away later, it goes on "
-        "under an in-process budget and says so on stderr",
-    )
-    export.add_argument(
-        "--rate-limit",
-        metavar="N",
-        type=_budget_limit,
-        default=DEFAULT_RATE_LIMIT,
-        help=f"requests the key may start per window (default: {DEFAULT_RATE_LIMIT}, the API's)",
-    )
-    export.add_argument(
-        "--rate-window",
-        metavar="SECONDS",
-        type=_budget_window,
-        default=DEFAULT_RATE_WINDOW,
-        help=f"the rolling window of --rate-limit (default: {DEFAULT_RATE_WINDOW:g}); every "
-        "process sharing a --redis budget must give the same two",
-    )
-    export.add_argument(
-        "--concurrency",
-        metavar="N",
-        type=_concurrency,
-        default=DEFAULT_EXPORT_CONCURRENCY,
-        help=f"calls at once, 1 to {MAX_CONCURRENCY} (default: {DEFAULT_EXPORT_CONCURRENCY})",
-    )
-    _add_client_options(export)
-    export_progress = export.add_mutually_exclusive_group()
-    export_progress.add_argument(
-        "--progress",
-        dest="progress",
-        action="store_true",
-        default=None,
-        help="show progress on stderr (the default): a bar on a terminal, else a line every "
-        "few seconds",
-    )
-    export_progress.add_argument(
-        "--quiet", dest="progress", action="store_false", help="show no progress"
-    )
-    export.set_defaults(run=_invoices_export)
+    for resource in _resources():
+        _add_resource(commands, resource, with_commands=only in (None, resource.name))
 
     sandbox = commands.add_parser(
         "sandbox",
-        help="serve the fake API over HTTP",
-        description="Serve the fake MijnKlantportaal API (seeded with the spec's example invoice) "
-        "over HTTP until interrupted; prints the base URL and a key that works.",
+        help="serve the fake API over HTTP, for several commands",
+        description="Serve the fake MijnKlantportaal API (holding the spec's examples) over HTTP "
+        "until interrupted; prints the base URL and a key that works. Point commands at it "
+        f"with ${BASE_URL_ENV} and ${API_KEY_ENV} (or --base-url and --api-key): what one "
+        "command creates, the next one reads.",
         epilog=_exit_status_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -384,6 +322,203 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.set_defaults(run=_sandbox)
     return parser
+
+
+def _resources() -> tuple[Resource, ...]:
+    """The generated table: one resource per tag of the spec, one command per operation."""
+    from mijnklantportaal._generated.commands import RESOURCES
+
+    return RESOURCES
+
+
+def _add_resource(commands: Any, resource: Resource, *, with_commands: bool = True) -> None:
+    """``mijnklantportaal <resource> ...``: its commands, then its exports."""
+    parser = commands.add_parser(
+        resource.name,
+        help=help_text(f"the {resource.tag} (client.{resource.attribute})"),
+        description=prose(f"The operations of the {resource.tag} (client.{resource.attribute})."),
+    )
+    parser.set_defaults(run=lambda _args: _usage(parser))
+    if not with_commands:
+        return
+    inner = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in resource.commands:
+        _add_command(inner, resource, command)
+    for export in resource.exports:
+        _add_export(inner, resource, export)
+
+
+def _add_command(inner: Any, resource: Resource, command: Command) -> None:
+    summary, details = command.summary.strip(), command.description.strip()
+    where = f"{command.http_method} {command.path} ({command.operation_id})"
+    parts = [summary, details if details != summary else "", where]
+    description = "\n\n".join(part for part in parts if part)
+    parser = inner.add_parser(
+        command.name,
+        help=help_text(summary or command.operation_id),
+        description=prose(description),
+        epilog=_exit_status_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    add_arguments(parser, command.args)
+    answers = {
+        "page": "print JSON: one object per line, every page",
+        "models": "print JSON: one object per line",
+        "none": "print JSON (null: the answer has no content)",
+    }
+    parser.add_argument(
+        "--json", action="store_true", help=answers.get(command.answer, "print JSON")
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="ask an in-process fake API holding the spec's examples (no key needed)",
+    )
+    if command.write:
+        parser.add_argument(
+            "--idempotency-key",
+            metavar="KEY",
+            help="sent as Idempotency-Key; with it the write is retried on timeouts and 5xx",
+        )
+    _add_client_options(parser)
+    _add_retry_progress(parser)
+    parser.set_defaults(run=_run_command, resource=resource, command=command)
+
+
+def _add_retry_progress(parser: argparse.ArgumentParser) -> None:
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="say on stderr when waiting to retry (default: only when stderr is a terminal)",
+    )
+    progress.add_argument(
+        "--quiet",
+        dest="progress",
+        action="store_false",
+        help="never say when waiting to retry",
+    )
+
+
+def _add_export(inner: Any, resource: Resource, export: Export) -> None:
+    what, noun = export.what, export.noun
+    modes = []
+    if export.get_many is not None:
+        modes.append(
+            f"Fetch every {what} listed in IDS_FILE and append one JSON line per {what} "
+            "(money as strings) to OUT."
+        )
+    if export.list_method is not None:
+        modes.append(
+            f"With --all, walk the list of {noun} page by page ({resource.name} "
+            f"{_command_of(resource, export.list_method)}, its filters included) and append every "
+            f"{what} to OUT; the pages done are recorded in OUT.pages.json, and a rerun goes "
+            "on from the page after the last one done. An item already in OUT is never "
+            "written again."
+        )
+    description = (
+        " ".join(modes) + "\n\n"
+        "Resumable: a rerun skips what is already in OUT and retries what failed; Ctrl+C or\n"
+        "kill leaves only whole lines. Failures go to OUT.errors.jsonl (out.jsonl ->\n"
+        f"out.errors.jsonl) and give exit status {EXIT_EXPORT_FAILURES}. Progress goes to "
+        "stderr: a bar on a\nterminal, else a line every few seconds.\n\n"
+        "OUT must be new, empty, or written by this command (each line a JSON object with\n"
+        f'an "id"); any other file is refused and left unchanged (exit {EXIT_USAGE}), and so '
+        "is an\nOUT.errors.jsonl this command did not write. One export at a time per OUT: "
+        "a second\none to the same OUT is refused while the first runs (exit "
+        f"{EXIT_OUTPUT})."
+    )
+    parser = inner.add_parser(
+        export.name,
+        help=help_text(f"export {noun} to a JSON lines file (resumable)"),
+        description=prose(description),
+        epilog=_exit_status_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    if export.get_many is not None:
+        parser.add_argument(
+            "ids_file",
+            metavar="IDS_FILE",
+            nargs="?" if export.list_method is not None else None,
+            help=help_text(
+                f"one {what} id per line (blank lines and # comments skipped); - reads stdin"
+            ),
+        )
+    if export.list_method is not None:
+        parser.add_argument(
+            "--all",
+            action="store_true",
+            required=export.get_many is None,
+            help=help_text(f"export every {what} of the list, page by page"),
+        )
+        add_arguments(parser, export.filters)
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT.jsonl",
+        help="the JSON lines file to append to: new, or one this command wrote",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=help_text(
+            f"export from an in-process fake API (no key needed, no rate limit) that holds "
+            f"the spec's example {what}"
+            + (
+                f" under every {export.id_prefix}".rstrip() + " id in IDS_FILE"
+                if export.get_many
+                else ""
+            )
+        ),
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the API key's rate budget with every process using this Redis "
+        "(redis://host:6379/0; needs mijnklantportaal[redis]). The export refuses to start "
+        f"(exit {EXIT_CONFIG}) when a PING to it fails; if Redis goes away later, it goes on "
+        "under an in-process budget and says so on stderr",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        metavar="N",
+        type=_budget_limit,
+        default=DEFAULT_RATE_LIMIT,
+        help=f"requests the key may start per window (default: {DEFAULT_RATE_LIMIT}, the API's)",
+    )
+    parser.add_argument(
+        "--rate-window",
+        metavar="SECONDS",
+        type=_budget_window,
+        default=DEFAULT_RATE_WINDOW,
+        help=f"the rolling window of --rate-limit (default: {DEFAULT_RATE_WINDOW:g}); every "
+        "process sharing a --redis budget must give the same two",
+    )
+    parser.add_argument(
+        "--concurrency",
+        metavar="N",
+        type=_concurrency,
+        default=DEFAULT_EXPORT_CONCURRENCY,
+        help=f"calls at once, 1 to {MAX_CONCURRENCY} (default: {DEFAULT_EXPORT_CONCURRENCY})",
+    )
+    _add_client_options(parser)
+    export_progress = parser.add_mutually_exclusive_group()
+    export_progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show progress on stderr (the default): a bar on a terminal, else a line every "
+        "few seconds",
+    )
+    export_progress.add_argument(
+        "--quiet", dest="progress", action="store_false", help="show no progress"
+    )
+    parser.set_defaults(run=_run_export, resource=resource, export=export)
 
 
 def _add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -494,44 +629,134 @@ def _checked_api_key(key: str | None) -> str | None:
     return key
 
 
-# -- invoices get ---------------------------------------------------------------------------
+# -- one operation ----------------------------------------------------------------------------
 
 
-def _invoices_get(args: argparse.Namespace) -> int:
+def _run_command(args: argparse.Namespace) -> int:
+    """Any operation: its arguments from the command line, the call on the client, the
+    answer printed (``_print_answer``). In the sandbox, a 404 names what the sandbox holds."""
+    resource: Resource = args.resource
+    command: Command = args.command
+    positional, keywords = collected(args, command.args)
+    if command.write and args.idempotency_key is not None:
+        keywords["idempotency_key"] = args.idempotency_key
     progress = (
         sys.stderr is not None and sys.stderr.isatty() if args.progress is None else args.progress
     )
-    fake = _sandbox_fake() if args.sandbox else None
+    sandbox = _Sandbox.start() if args.sandbox else None
+    fake = sandbox.fake if sandbox is not None else None
     with _client(args, fake) as client, _retry_progress(progress):
+        method = getattr(getattr(client, resource.attribute), command.method)
         try:
-            invoice = client.invoices.get(args.invoice_id)
+            _print_answer(command, method(*positional, **keywords), positional, keywords, args.json)
         except NotFoundError as error:
-            if fake is None:
+            if sandbox is None:
                 raise
-            raise _Failure(
-                _sandbox_not_found(args.invoice_id, fake.invoice_ids), EXIT_NOT_FOUND
-            ) from error
-    if args.json:
-        _write(json_safe(invoice.to_dict()), is_json=True)
-    else:
-        _write(render_invoice(invoice))
+            raise _Failure(sandbox.not_found(command, positional, error), EXIT_NOT_FOUND) from error
     return EXIT_OK
 
 
-def _sandbox_fake() -> FakeMijnKlantportaal:
-    from mijnklantportaal.testing import FakeMijnKlantportaal
+def _print_answer(
+    command: Command,
+    answer: Any,
+    positional: Sequence[Any],
+    keywords: dict[str, Any],
+    as_json: bool,
+) -> None:
+    """A model as a table (or indented JSON); a page list every item of every page (only the
+    page asked for with ``--page``), as one table or one JSON object per line as the pages
+    come; no content as a line saying it is done (``null`` with ``--json``)."""
+    title = command.model or command.operation_id
+    if command.answer == "page":
+        items = answer.data if command.page_argument in keywords else answer
+        _print_items(title, items, as_json)
+    elif command.answer == "models":
+        _print_items(title, answer, as_json)
+    elif command.answer == "none":
+        if as_json:
+            _write("null", is_json=True)
+        else:
+            _write(f"Done: {_request_line(command, positional)} (no content).")
+    elif command.answer == "model":
+        data = answer.to_dict()
+        if as_json:
+            _write(json_safe(data), is_json=True)
+        else:
+            _write(render_record(title, data))
+    else:
+        _write(json_safe(jsonable(answer)), is_json=True)
 
-    fake = FakeMijnKlantportaal()
-    fake.add_example_invoice()
-    return fake
+
+def _print_items(title: str, items: Iterable[Any], as_json: bool) -> None:
+    if as_json:
+        for item in items:  # each line as its page comes
+            _write(json_line(item.to_dict()), is_json=True)
+        return
+    _write(render_rows(title, [item.to_dict() for item in items]))
 
 
-def _sandbox_not_found(invoice_id: str, ids: list[str]) -> str:
-    held = ", ".join(ids) if ids else "no invoices"
-    return (
-        f"invoice {invoice_id!r} is not in the sandbox (--sandbox, the bundled fake API); "
-        f"it holds only {held}. Drop --sandbox to ask the real API with your key."
-    )
+def _request_line(command: Command, positional: Sequence[Any]) -> str:
+    """``DELETE /drill-tickets/dtk_1/replies/drp_2``: the path with the ids given."""
+    values = iter(positional)
+    path = re.sub(r"\{[^{}]*\}", lambda _: str(next(values, "?")), command.path)
+    return terminal_safe(f"{command.http_method} {path}")
+
+
+@attrs.frozen
+class _Sandbox:
+    """The in-process fake of ``--sandbox``, holding the spec's example of each resource
+    that has an export (a get by id or a page list): ``held`` names their ids per schema."""
+
+    fake: FakeMijnKlantportaal
+    held: dict[str, list[str]]
+
+    @classmethod
+    def start(cls, **options: Any) -> _Sandbox:
+        from mijnklantportaal.testing import FakeMijnKlantportaal
+
+        fake = FakeMijnKlantportaal(**options)
+        return cls(fake, _add_examples(fake))
+
+    def not_found(self, command: Command, positional: Sequence[Any], error: Exception) -> str:
+        held = self.held.get(command.model or "")
+        if command.http_method == "GET" and len(positional) == 1 and held is not None:
+            what = _schema_words(str(command.model))
+            return (
+                f"{what} {positional[0]!r} is not in the sandbox (--sandbox, the bundled fake "
+                f"API); it holds only {', '.join(held) or f'no {what}s'}. Drop --sandbox to ask "
+                "the real API with your key."
+            )
+        examples = ", ".join(i for ids in self.held.values() for i in ids) or "none"
+        return (
+            f"{error}. The sandbox (--sandbox, the bundled fake API) holds only the spec's "
+            f"examples ({examples}). Drop --sandbox to ask the real API with your key."
+        )
+
+
+def _add_examples(fake: FakeMijnKlantportaal) -> dict[str, list[str]]:
+    """Store the spec's example of each schema an export reads (``EXAMPLES``, built by
+    ./generate.sh from the spec's examples) in ``fake``; their ids per schema."""
+    from mijnklantportaal._generated.examples import EXAMPLES
+
+    held: dict[str, list[str]] = {}
+    for resource in _resources():
+        for export in resource.exports:
+            example = EXAMPLES.get(export.schema or "")
+            if example is None or export.schema in held:
+                continue
+            schema = str(export.schema)
+            held[schema] = [fake.add(schema, example)] if isinstance(example.get("id"), str) else []
+    return held
+
+
+def _command_of(resource: Resource, method: str) -> str:
+    """The command of the client's ``method`` in ``resource`` (``list`` -> ``list``)."""
+    return next(command.name for command in resource.commands if command.method == method)
+
+
+def _schema_words(schema: str) -> str:
+    """``DrillTicket`` -> ``drill ticket``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", schema).lower()
 
 
 def _client(
@@ -629,89 +854,42 @@ def _retry_progress(enabled: bool) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _money(value: Decimal | None) -> str:
-    return "-" if value is None else format(value, "f")
+# -- exports --------------------------------------------------------------------------------
 
 
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    if value.utcoffset() == UTC.utcoffset(None):
-        text = value.strftime("%Y-%m-%d %H:%M")
-        return f"{text} UTC" if value.time() != datetime.min.time() else value.strftime("%Y-%m-%d")
-    return value.isoformat(sep=" ", timespec="minutes")
-
-
-def render_invoice(invoice: Invoice) -> str:
-    """The invoice as a plain-text table: header, lines with VAT, totals, paid state. Text
-    the server sent (ids, number, descriptions, currency) is passed through ``terminal_safe``."""
-    currency = terminal_safe(invoice.currency or "")
-    paid = {True: "paid", False: "not paid", None: "unknown"}[invoice.is_paid]
-    out = [
-        f"Invoice  {terminal_safe(invoice.invoice_number or '-')}  "
-        f"({terminal_safe(invoice.id or '-')})",
-        f"Issued   {_when(invoice.issued_at)}",
-        f"Status   {paid}",
-        "",
-    ]
-    header = ("#", "Description", "Qty", "Excl. VAT", "VAT rate", "VAT", "Incl. VAT")
-    rows = [
-        (
-            str(n),
-            terminal_safe(line.description or "-"),
-            "-" if line.quantity is None else str(line.quantity),
-            _money(line.amount_excl_vat),
-            "-" if line.vat_rate is None else f"{_money(line.vat_rate)}%",
-            _money(line.vat_amount),
-            _money(line.amount_incl_vat),
-        )
-        for n, line in enumerate(invoice.lines or (), start=1)
-    ]
-    if rows:
-        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-        left = {1}  # the description reads left to right; numbers line up on the right
-
-        def fmt(row: tuple[str, ...]) -> str:
-            cells = (
-                c.ljust(w) if i in left else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-            return "  ".join(cells).rstrip()
-
-        out.append(fmt(header))
-        out.append("  ".join("-" * w for w in widths))
-        out.extend(fmt(row) for row in rows)
-    else:
-        out.append("(no lines)")
-    totals = [
-        ("Subtotal", _money(invoice.subtotal_amount)),
-        ("VAT", _money(invoice.vat_amount)),
-        ("Total", _money(invoice.total_amount)),
-    ]
-    width = max(len(amount) for _, amount in totals)
-    out.append("")
-    out.extend(f"{label:<9}{currency} {amount.rjust(width)}".rstrip() for label, amount in totals)
-    return "\n".join(out)
-
-
-# -- invoices export ------------------------------------------------------------------------
-
-
-def _invoices_export(args: argparse.Namespace) -> int:
-    """The export; see ``_export``. An interrupted run ends the process (``_end_interrupted``)."""
+def _run_export(args: argparse.Namespace) -> int:
+    """``<resource> export IDS_FILE`` (``_export.run_export`` over the bulk get) or
+    ``--all`` (``_export.run_page_export`` over the page list). An interrupted run ends the
+    process (``_end_interrupted``)."""
     from mijnklantportaal import _export
 
+    export: Export = args.export
+    walk = getattr(args, "all", False)
+    ids_file = getattr(args, "ids_file", None)
+    if walk == (ids_file is not None):
+        raise _Failure("give IDS_FILE or --all, one of them", EXIT_USAGE)
+    _, filters = collected(args, export.filters)
+    if filters and not walk:
+        shown = ", ".join(f"--{arg.flag}" for arg in export.filters if arg.dest in filters)
+        raise _Failure(
+            f"{shown} filter the list of --all; leave them out with IDS_FILE", EXIT_USAGE
+        )
     if args.out == "-":
         raise _Failure(
             "--out must name a file: the export appends to it and reads it back to resume",
             EXIT_USAGE,
         )
-    ids = _export.read_ids(args.ids_file)
+    out = Path(args.out)
+    ids = None if walk else _export.read_ids(str(ids_file))
+    # Read (and checked) before OUT is opened: a pages file that is not this walk's is refused
+    # with OUT unchanged.
+    state = (
+        _export.PageState.read(out, str(export.list_operation), jsonable(filters)) if walk else None
+    )
     if args.redis is not None:
         _check_redis(args.redis)  # before OUT is opened, or anything sent
-    out = Path(args.out)
     try:
-        target = _export.ExportFile(out)
+        target = _export.ExportFile(out, what=export.what)
     except OSError as error:
         raise _Failure(
             f"cannot open --out {args.out!r}: {error.strerror or error}", EXIT_OUTPUT
@@ -723,35 +901,99 @@ def _invoices_export(args: argparse.Namespace) -> int:
                 f"{PROG}: cut a torn last line ({target.torn_bytes} bytes) off {where}, "
                 "left by an interrupted run; it is fetched again"
             )
-        already = sum(1 for invoice_id in ids if invoice_id in target.done)
-        if already == len(ids):
-            if args.progress is not False:
-                held = f"all {already} ids are already in {where}" if ids else "no ids in IDS_FILE"
-                _print_error(f"{PROG}: nothing to fetch: {held}")
-            return EXIT_OK
-        progress = _export.Progress(
-            mode=_export_progress_mode(args.progress),
-            stream=sys.stderr,
-            total=len(ids),
-            already=already,
-        )
-        fake = _export_sandbox(ids) if args.sandbox else None
-        with _make_client(args, "bulk", fake) as client, _sigterm_as_interrupt():
-
-            def fetch(todo: Iterable[str]) -> Iterator[tuple[str, Invoice | MijnKlantportaalError]]:
-                return client.invoices.get_many(todo, concurrency=args.concurrency)
-
-            try:
-                result = _export.run_export(fetch, ids, target, progress)
-            except OSError as error:
-                raise _Failure(
-                    f"cannot write to {args.out!r} or its errors file: {error.strerror or error}",
-                    EXIT_OUTPUT,
-                ) from None
-    code = _export_outcome(result, target)
+        if state is not None:
+            state.check(target)
+            result = _export_pages(args, export, filters, target, state)
+        else:
+            assert ids is not None
+            result = _export_ids(args, export, ids, target)
+    if result is None:
+        return EXIT_OK
+    code = _export_outcome(result, target, export)
     if result.interrupted:
         _end_interrupted()
     return code
+
+
+def _export_ids(
+    args: argparse.Namespace, export: Export, ids: list[str], target: ExportFile
+) -> ExportResult | None:
+    """Every id of IDS_FILE not yet in OUT, through the resource's bulk get; None when there
+    is nothing to fetch."""
+    from mijnklantportaal import _export
+
+    already = sum(1 for record_id in ids if record_id in target.done)
+    if already == len(ids):
+        if args.progress is not False:
+            where = terminal_safe(str(target.path))
+            held = f"all {already} ids are already in {where}" if ids else "no ids in IDS_FILE"
+            _print_error(f"{PROG}: nothing to fetch: {held}")
+        return None
+    progress = _export.Progress(
+        mode=_export_progress_mode(args.progress),
+        stream=sys.stderr,
+        total=len(ids),
+        already=already,
+        unit=f" {export.noun}",
+    )
+    fake = _export_sandbox(ids, export) if args.sandbox else None
+    with _make_client(args, "bulk", fake) as client, _sigterm_as_interrupt():
+        get_many = getattr(getattr(client, args.resource.attribute), str(export.get_many))
+
+        def fetch(todo: Iterable[str]) -> Iterator[tuple[str, Any]]:
+            pairs: Iterator[tuple[str, Any]] = get_many(todo, concurrency=args.concurrency)
+            return pairs
+
+        try:
+            return _export.run_export(fetch, ids, target, progress)
+        except OSError as error:
+            raise _Failure(
+                f"cannot write to {args.out!r} or its errors file: {error.strerror or error}",
+                EXIT_OUTPUT,
+            ) from None
+
+
+def _export_pages(
+    args: argparse.Namespace,
+    export: Export,
+    filters: dict[str, Any],
+    target: ExportFile,
+    state: PageState,
+) -> ExportResult | None:
+    """``--all``: the list walked from the page after the last one OUT.pages.json records
+    as done; None when it records the walk as finished."""
+    from mijnklantportaal import _export
+
+    if state.next_page is None:
+        if args.progress is not False:
+            _print_error(
+                f"{PROG}: nothing to fetch: every page of the list is already in "
+                f"{terminal_safe(str(target.path))} ({terminal_safe(str(state.path))} says the "
+                "walk finished); give another --out to export the list again"
+            )
+        return None
+    progress = _export.Progress(
+        mode=_export_progress_mode(args.progress),
+        stream=sys.stderr,
+        total=None,
+        already=len(target.done),
+        unit=f" {export.noun}",
+    )
+    sandbox = _Sandbox.start(rate_limit=None) if args.sandbox else None
+    fake = sandbox.fake if sandbox is not None else None
+    with _make_client(args, "bulk", fake) as client, _sigterm_as_interrupt():
+        walk = getattr(getattr(client, args.resource.attribute), str(export.list_method))
+
+        def fetch_page(number: int) -> Any:
+            return walk(**filters, **{str(export.page_argument): number})
+
+        try:
+            return _export.run_page_export(fetch_page, target, state, progress)
+        except OSError as error:
+            raise _Failure(
+                f"cannot write to {args.out!r} or {str(state.path)!r}: {error.strerror or error}",
+                EXIT_OUTPUT,
+            ) from None
 
 
 def _check_redis(url: str) -> None:
@@ -848,13 +1090,20 @@ def _export_progress_mode(progress: bool | None) -> Literal["bar", "lines", "off
     return "bar" if sys.stderr.isatty() else "lines"
 
 
-def _export_outcome(result: ExportResult, target: ExportFile) -> int:
+def _export_outcome(result: ExportResult, target: ExportFile, export: Export) -> int:
     where = terminal_safe(str(target.path))
     if result.interrupted:
-        _print_error(
-            f"{PROG}: interrupted: {result.already + result.exported} of {result.total} "
-            f"invoices are in {where}; run the same command again to fetch the rest"
-        )
+        if result.total is None:
+            _print_error(
+                f"{PROG}: interrupted: {result.already + result.exported} {export.noun} are in "
+                f"{where}; run the same command again to go on from the page after the last "
+                "one done"
+            )
+        else:
+            _print_error(
+                f"{PROG}: interrupted: {result.already + result.exported} of {result.total} "
+                f"{export.noun} are in {where}; run the same command again to fetch the rest"
+            )
         return EXIT_INTERRUPTED
     if result.failed:
         _print_error(
@@ -865,16 +1114,21 @@ def _export_outcome(result: ExportResult, target: ExportFile) -> int:
     return EXIT_OK
 
 
-def _export_sandbox(ids: Sequence[str]) -> FakeMijnKlantportaal:
-    """The fake with its generated invoice (the spec's example under that id) for each id
-    in ``ids`` with the invoice prefix; other ids get the fake's own answers (a malformed id
-    is refused before anything is sent). No rate limit: the fake's window is a minute, and
-    the API's 60 per minute would make a 5,000-id try-out take 83 minutes."""
-    from mijnklantportaal._generated.examples import ID_PREFIX
+def _export_sandbox(ids: Sequence[str], export: Export) -> FakeMijnKlantportaal:
+    """The fake with the spec's example of the export's schema under each id in ``ids`` with
+    its prefix (each id, when the map knows no prefix); other ids get the fake's own answers
+    (a malformed id is refused before anything is sent). No rate limit: the fake's window is
+    a minute, and the API's 60 per minute would make a 5,000-id try-out take 83 minutes."""
+    from mijnklantportaal._generated.examples import EXAMPLES
     from mijnklantportaal.testing import FakeMijnKlantportaal
 
-    prefix = ID_PREFIX["Invoice"]
-    return FakeMijnKlantportaal(rate_limit=None, invoices=[i for i in ids if i.startswith(prefix)])
+    fake = FakeMijnKlantportaal(rate_limit=None)
+    schema = str(export.schema)
+    example = EXAMPLES.get(schema, {})
+    for record_id in ids:
+        if record_id.startswith(export.id_prefix):
+            fake.add(schema, {**example, "id": record_id})
+    return fake
 
 
 @contextlib.contextmanager
@@ -927,17 +1181,15 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from mijnklantportaal.testing import EXAMPLE_INVOICE_ID, FakeMijnKlantportaal
-
     try:
-        fake = FakeMijnKlantportaal(
+        sandbox = _Sandbox.start(
             api_key=_checked_api_key(args.api_key),
             rate_limit=args.rate_limit or None,
             money_as=args.money_as,
         )
     except ValueError as error:
         raise _Failure(str(error), EXIT_USAGE) from None
-    fake.add_example_invoice()
+    fake = sandbox.fake
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         try:
@@ -949,10 +1201,28 @@ def _sandbox(args: argparse.Namespace) -> int:
                 EXIT_CONFIG,
             ) from None
         try:
+            held = "; ".join(
+                f"{_schema_words(schema)} {', '.join(ids)}"
+                for schema, ids in sandbox.held.items()
+                if ids
+            )
+            first = next(
+                (
+                    f"{resource.name} "
+                    f"{_command_of(resource, str(export.get_many).removesuffix('_many'))} {ids[0]}"
+                    for resource in _resources()
+                    for export in resource.exports
+                    if export.get_many is not None and (ids := sandbox.held.get(str(export.schema)))
+                ),
+                None,
+            )
+            example = f" e.g. {PROG} {first}" if first else ""
             _write(
-                f"MijnKlantportaal sandbox at {base_url} (invoice {EXAMPLE_INVOICE_ID})\n"
+                f"MijnKlantportaal sandbox at {base_url} (the spec's examples: {held or 'none'})\n"
                 f"export {BASE_URL_ENV}={base_url}\n"
                 f"export {API_KEY_ENV}={fake.api_key}\n"
+                f"Then run commands without --sandbox (or give --base-url and --api-key):"
+                f"{example}\n"
                 "Press Ctrl+C to stop."
             )
             threading.Event().wait()
