@@ -481,7 +481,7 @@ def test_i17_4_generate_fails_and_changes_nothing_when_the_fresh_code_does_not_i
 ) -> None:
     # Handwritten code that imports a generated name the new spec no longer yields: the run
     # must fail at its last step (the import of both fresh packages), before any swap.
-    public = repo_copy / "wrapper" / "mijnklantportaal" / "resources.py"
+    public = repo_copy / "wrapper" / "mijnklantportaal" / "resources" / "__init__.py"
     public.write_text(
         public.read_text() + "\nfrom mijnklantportaal._generated.resources import ZzGone\n"
     )
