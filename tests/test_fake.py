@@ -71,7 +71,7 @@ def test_money_as_strings_on_request() -> None:
     fake.add_example_invoice()
     assert fake.invoice_json(EXAMPLE_INVOICE_ID) == EXAMPLE_INVOICE
     fake.money_as = "number"
-    assert fake.invoice_json(EXAMPLE_INVOICE_ID)["totalAmount"] == 15.67
+    assert fake.invoice_json(EXAMPLE_INVOICE_ID)["totalAmount"] == Decimal("15.67")
 
 
 def test_add_invoice_takes_api_json_and_keeps_every_digit(raw: httpx.Client) -> None:

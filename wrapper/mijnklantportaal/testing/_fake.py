@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
@@ -229,12 +230,13 @@ class FakeMijnKlantportaal:
             self._store.objects[schema].pop(object_id, None)
 
     def object_json(self, name: str, object_id: str, money_as: MoneyAs | None = None) -> Any:
-        """The JSON the fake serves for the stored object (parsed), for assertions; a
-        ``KeyError`` when there is none."""
+        """The JSON the fake serves for the stored object, parsed for assertions (a number
+        with a fraction or exponent as a ``Decimal``, never a float); a ``KeyError`` when
+        there is none."""
         schema = self.schema_of(name)
         with self._lock:
             stored = self._store.objects[schema][object_id]
-        return json.loads(stored.bodies[money_as or self.money_as])
+        return json.loads(stored.bodies[money_as or self.money_as], parse_float=Decimal)
 
     def ids(self, name: str) -> list[str]:
         """The ids of the stored objects of a resource or schema, oldest first."""

@@ -23,6 +23,7 @@ from mijnklantportaal._generated.examples import FIELDS, ID_PREFIX, MONEY_FIELDS
 __all__ = ["MONEY_MODES", "Scope", "Store", "Stored", "dumps", "normalize", "words"]
 
 MONEY_MODES = ("number", "string")
+MAX_EXPONENT = 100  # beyond it a "number" is not an amount (and would render as huge text)
 
 Scope = tuple[str, tuple[str, ...]]
 """(collection path template, the values of its path parameters)."""
@@ -134,7 +135,7 @@ def to_decimal(value: Any, where: str) -> Decimal:
         result = Decimal(value) if isinstance(value, str | int | Decimal) else None
     except InvalidOperation:
         result = None
-    if result is None or not result.is_finite():
+    if result is None or not result.is_finite() or abs(result.adjusted()) > MAX_EXPONENT:
         raise ValueError(f"{where}: money must be a number or a numeric string, got {value!r}")
     return result
 
