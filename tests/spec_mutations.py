@@ -330,6 +330,9 @@ def add_enum_value(spec: Spec) -> None:
 
 DRILL_TICKETS_PATH = "/drill-tickets"
 DRILL_TICKETS_TAG = "Drill Tickets API"
+DRILL_TICKET_EXAMPLE_ID = "dtk_abc12345def678"  # the id example of DrillTicket
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -378,7 +381,7 @@ def add_create_operation(spec: Spec) -> None:
         "type": "object",
         "description": "A drill ticket",
         "properties": {
-            "id": {"type": "string", "example": "dtk_abc12345def678"},
+            "id": {"type": "string", "example": DRILL_TICKET_EXAMPLE_ID},
             "subject": {"type": "string", "example": "Broken invoice"},
             # money as the vendor types it: a string in the spec, a number in its examples
             "drillAmount": {"type": "string", "example": 12.95},
@@ -430,24 +433,34 @@ def add_create_operation(spec: Spec) -> None:
     spec.setdefault("tags", []).append({"name": DRILL_TICKETS_TAG})
 
 
+def _not_found() -> dict[str, Any]:
+    """The vendor's 404 answer of an operation on one object (as get-invoice documents it)."""
+    return _json_answer("404", "Not found", _ref("Error_ApiError"))
+
+
+def _ticket_id(example: str = DRILL_TICKET_EXAMPLE_ID) -> dict[str, Any]:
+    return {
+        "name": "drillTicketId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "example": example},
+    }
+
+
 def add_write_methods(spec: Spec) -> None:
     """On the drill tickets: POST .../replies (create-drill-ticket-reply -> ``create_reply``,
     201), PATCH one ticket (update-drill-ticket -> ``update``, 200, a nullable property),
     PUT its labels (replace-drill-ticket-labels, 202) and DELETE a reply with two path
-    parameters (delete-drill-ticket-reply -> ``delete_reply``, 204 without content)."""
+    parameters (delete-drill-ticket-reply -> ``delete_reply``, 204 without content).
+    Each documents its 404, and its path parameters have the examples' ids, as get-invoice."""
     _schema(spec, "DrillTicket")
     one = DRILL_TICKETS_PATH + "/{drillTicketId}"
-    ticket_id = {
-        "name": "drillTicketId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-    }
+    ticket_id = _ticket_id()
     reply_id = {
         "name": "drillReplyId",
         "in": "path",
         "required": True,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "example": "drp_abc12345def678"},
     }
     _new_schema(
         spec,
@@ -482,7 +495,10 @@ def add_write_methods(spec: Spec) -> None:
                     }
                 },
             },
-            "responses": _json_answer("201", "The reply", _ref("DrillTicketReply")),
+            "responses": {
+                **_json_answer("201", "The reply", _ref("DrillTicketReply")),
+                **_not_found(),
+            },
         },
     )
     _add_path_operation(
@@ -506,7 +522,10 @@ def add_write_methods(spec: Spec) -> None:
                     }
                 }
             },
-            "responses": _json_answer("200", "The ticket", _ref("DrillTicket")),
+            "responses": {
+                **_json_answer("200", "The ticket", _ref("DrillTicket")),
+                **_not_found(),
+            },
         },
     )
     _add_path_operation(
@@ -531,7 +550,10 @@ def add_write_methods(spec: Spec) -> None:
                     }
                 },
             },
-            "responses": _json_answer("202", "The ticket", _ref("DrillTicket")),
+            "responses": {
+                **_json_answer("202", "The ticket", _ref("DrillTicket")),
+                **_not_found(),
+            },
         },
     )
     _add_path_operation(
@@ -542,7 +564,7 @@ def add_write_methods(spec: Spec) -> None:
             "tags": tag,
             "operationId": "delete-drill-ticket-reply",
             "parameters": [ticket_id, reply_id],
-            "responses": {"204": {"description": "Deleted"}},
+            "responses": {"204": {"description": "Deleted"}, **_not_found()},
         },
     )
 
@@ -599,6 +621,66 @@ def add_page_list(spec: Spec) -> None:
                 },
             ],
             "responses": _json_answer("200", "A page of tickets", _ref(DRILL_TICKET_PAGE)),
+        },
+    )
+
+
+# -- a whole resource (issue 19): with these, the drill tickets have a get, a list, a create,
+# writes and a delete, which the fake serves statefully and the drill proves end to end --
+
+DRILL_DELETED_TICKET_ID = "dtk_drill0deleted1"  # the example of the delete's path parameter
+
+
+def add_read_delete(spec: Spec) -> None:
+    """GET /drill-tickets/{drillTicketId} (get-drill-ticket -> ``client.drill_tickets.get``)
+    and DELETE it (delete-drill-ticket -> ``client.drill_tickets.delete``, 204), each with
+    its 404. The delete's path example is another ticket than the get's, so that a tool
+    trying every operation with the examples deletes one the others do not need."""
+    _schema(spec, "DrillTicket")
+    one = DRILL_TICKETS_PATH + "/{drillTicketId}"
+    tag = [DRILL_TICKETS_TAG]
+    _add_path_operation(
+        spec,
+        one,
+        "get",
+        {
+            "tags": tag,
+            "summary": "Get a drill ticket",
+            "operationId": "get-drill-ticket",
+            "parameters": [_ticket_id()],
+            "responses": {
+                **_json_answer("200", "The ticket", _ref("DrillTicket")),
+                **_not_found(),
+            },
+        },
+    )
+    _add_path_operation(
+        spec,
+        one,
+        "delete",
+        {
+            "tags": tag,
+            "summary": "Delete a drill ticket",
+            "operationId": "delete-drill-ticket",
+            "parameters": [_ticket_id(DRILL_DELETED_TICKET_ID)],
+            "responses": {"204": {"description": "Deleted"}, **_not_found()},
+        },
+    )
+
+
+def add_search_parameter(spec: Spec) -> None:
+    """``drillSearch`` on list-drill-tickets: free text, which names no field of the ticket
+    (the vendor's lists call theirs ``search``)."""
+    op = _operation(spec, "list-drill-tickets")
+    _new_parameter(op, "drillSearch")
+    op["parameters"].insert(
+        0,
+        {
+            "name": "drillSearch",
+            "in": "query",
+            "description": "Free text to search the tickets for",
+            "required": False,
+            "schema": {"type": "string", "example": "invoice"},
         },
     )
 
@@ -875,7 +957,7 @@ MUTATIONS: dict[str, Mutation] = {
                 "DELETE /drill-tickets/{drillTicketId}/replies/{drillReplyId} "
                 "(delete-drill-ticket-reply): operation added; parameters: `drillTicketId` "
                 "(path, string, required), `drillReplyId` (path, string, required); returns no "
-                "content (204); wrapper: client.drill_tickets.delete_reply"
+                "content (204); errors Error_ApiError (404); wrapper: client.drill_tickets.delete_reply"
             ),
             adds="drill_tickets.delete_reply",
             apply=add_write_methods,
@@ -893,6 +975,30 @@ MUTATIONS: dict[str, Mutation] = {
             adds="drill_tickets.list",
             apply=add_page_list,
             base="create-operation-added",
+        ),
+        # -- a whole resource (issue 19) --
+        Mutation(
+            "read-delete-added",
+            breaking=False,
+            report=(
+                "DELETE /drill-tickets/{drillTicketId} (delete-drill-ticket): operation added; "
+                "parameters: `drillTicketId` (path, string, required); returns no content (204); "
+                "errors Error_ApiError (404); wrapper: client.drill_tickets.delete"
+            ),
+            adds="drill_tickets.delete",
+            apply=add_read_delete,
+            base="create-operation-added",
+        ),
+        Mutation(
+            "search-parameter-added",
+            breaking=False,
+            report=(
+                "GET /drill-tickets (list-drill-tickets): "
+                "optional query parameter `drillSearch` added (string)"
+            ),
+            adds="drill_tickets.list(drill_search=)",
+            apply=add_search_parameter,
+            base="page-list-added",
         ),
         # -- schema shapes (issue 18, item 6) --
         Mutation(

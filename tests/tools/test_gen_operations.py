@@ -1,8 +1,8 @@
 """Issue 18 (operations side): every operation shape flows through ./generate.sh.
 
 One repo copy is regenerated from today's spec plus the drill's operation mutations
-(tests/spec_mutations.py: ``write-methods-added`` on top of ``create-operation-added``,
-and ``page-list-added``), with no hand edit; each test then runs a script against the
+(tests/spec_mutations.py, ``RESOURCE_MUTATIONS`` of tests/_drill.py: a create, writes, a
+page list, a get and a delete), with no hand edit; each test then runs a script against the
 copy's packages and the fake over loopback, with the sync and the async client.
 """
 
@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _drill import RESOURCE_MUTATIONS, readme_for_drill
 from _support import copy_repo
 from spec_mutations import MUTATIONS, dump_spec, load_spec
 
@@ -26,7 +27,7 @@ MODES = ("sync", "async")
 def shapes(tmp_path_factory: pytest.TempPathFactory, tools_venv: Path) -> Path:
     repo = copy_repo(tmp_path_factory.mktemp("shapes") / "repo", *COPIED)
     spec = load_spec(repo / "openapi.yaml")
-    for name in ("create-operation-added", "write-methods-added", "page-list-added"):
+    for name in RESOURCE_MUTATIONS:
         MUTATIONS[name].apply(spec)
     (repo / "openapi.yaml").write_text(dump_spec(spec), encoding="utf-8")
     done = subprocess.run(
@@ -50,7 +51,10 @@ from mijnklantportaal.testing import Fault, FakeMijnKlantportaal
 
 fake = FakeMijnKlantportaal(rate_limit=None)
 for n in range(12):
-    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10"})
+    fake.add(  # each matches the filters the tests list with (the fake applies them)
+        "DrillTicket",
+        {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10", "drillLabels": ["a"]},
+    )
 
 
 def main(base_url, mode):
@@ -118,7 +122,7 @@ def test_i18_2_a_request_body_goes_out_as_exact_json_under_the_spec_keys(
             b'"drillContact":{"drillName":"Ada"},"drillLabels":["x","y"]}'
         ), seen.body
         assert seen.headers["content-type"] == "application/json", seen.headers
-        assert str(ticket.drill_amount) == "12.95", ticket
+        assert str(ticket.drill_amount) == "12.950", ticket  # stored as sent, every digit
         # optional properties not given are left out; None sends null where the spec allows it
         AW client.drill_tickets.create(subject="Hi", drill_amount=3, expires_at=None)
         assert fake.requests[-1].body == b'{"subject":"Hi","drillAmount":"3","expiresAt":null}'
@@ -149,6 +153,8 @@ def test_i18_3_every_method_answers_and_several_path_parameters_are_positional(
         tmp_path,
         mode,
         """
+        fake.add("DrillTicket", {"id": "dtk_1", "subject": "s"})  # the fake is stateful
+        fake.add("DrillTicketReply", {"id": "drp_2"})
         reply = AW client.drill_tickets.create_reply("dtk_1", message="Thanks")
         seen = fake.requests[-1]
         assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets/dtk_1/replies", 201)
@@ -157,6 +163,7 @@ def test_i18_3_every_method_answers_and_several_path_parameters_are_positional(
         seen = fake.requests[-1]
         assert (seen.method, seen.path, seen.status, seen.body) == (
             "DELETE", "/v1/drill-tickets/dtk_1/replies/drp_2", 204, b""), seen
+        fake.add("DrillTicketReply", {"id": "drp_2"})  # deleted: 404 now, so again
         raw = AW client.drill_tickets.with_raw_response.delete_reply("dtk_1", "drp_2")
         assert raw.status_code == 204 and raw.parsed is None, raw
         ticket = AW client.drill_tickets.update("dtk_1", subject="New")
@@ -192,6 +199,8 @@ def test_i18_4_every_write_sends_its_idempotency_key_on_every_attempt(
         tmp_path,
         mode,
         """
+        fake.add("DrillTicket", {"id": "dtk_1", "subject": "s"})  # the fake is stateful
+        fake.add("DrillTicketReply", {"id": "drp_2"})
         fake.fail_next(Fault.status(503))
         AW client.drill_tickets.create(subject="Hi", drill_amount="1", idempotency_key="key-1")
         sent = fake.requests[-2:]
@@ -267,15 +276,6 @@ def test_i18_7_header_parameters_and_query_arrays_are_sent_and_checked(
     )
 
 
-# The README's examples of these shapes use the vendor's names; the spec here has the drill's
-# test-only ones, which differ only by their drill prefix.
-README_TO_DRILL = {
-    "client.tickets.": "client.drill_tickets.",
-    "amount=": "drill_amount=",
-    "priority=": "drill_priority=",
-}
-
-
 def test_i18_3_5_the_readme_examples_of_writes_and_pages_pass_mypy_strict(
     shapes: Path, tmp_path: Path
 ) -> None:
@@ -283,10 +283,9 @@ def test_i18_3_5_the_readme_examples_of_writes_and_pages_pass_mypy_strict(
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = readme_python_blocks(readme, needs_spec=True)
-    assert len(blocks) == 3, "create, delete and paginate"
+    assert len(blocks) == 4, "create, delete, paginate and a test against the fake"
     for line, code in blocks:
-        for vendor, drill in README_TO_DRILL.items():
-            code = code.replace(vendor, drill)
+        code = readme_for_drill(code)
         (tmp_path / f"readme_line_{line}.py").write_text(code, encoding="utf-8")
     # The repo's mypy settings: strict, and the low-level package's own errors ignored.
     (tmp_path / "mypy.ini").write_text(
