@@ -617,14 +617,11 @@ def test_importing_the_package_does_not_load_the_kit_or_the_cli() -> None:
 
 def _with_routes(monkeypatch: pytest.MonkeyPatch, *routes: Any, examples: Any = None) -> None:
     """The fake as ./generate.sh would build it for a spec with ``routes`` added."""
-    from mijnklantportaal.testing import _routes
+    from mijnklantportaal._generated import examples as tables
 
-    patterns = [(route, _routes._pattern(route.path)) for route in routes]
-    monkeypatch.setattr(_routes, "PATTERNS", [*_routes.PATTERNS, *patterns])
+    monkeypatch.setattr(tables, "ROUTES", (*tables.ROUTES, *routes))
     if examples:
-        monkeypatch.setattr(
-            _routes, "OPERATION_EXAMPLES", {**_routes.OPERATION_EXAMPLES, **examples}
-        )
+        monkeypatch.setattr(tables, "OPERATION_EXAMPLES", {**tables.OPERATION_EXAMPLES, **examples})
 
 
 def test_every_operation_of_the_spec_has_a_route() -> None:

@@ -278,7 +278,9 @@ class _Shapes:
             node["properties"] = {
                 str(k): self.node(v, f"{where}: property {k!r}") for k, v in props.items()
             }
-            node["required"] = sorted(required)
+            # in the order of the properties, as the API reports them
+            node["required"] = [str(k) for k in props if k in required]
+            node["required"] += sorted(required - set(node["required"]))
         if "items" in schema:
             node["items"] = self.node(schema.get("items"), f"{where}: items")
         if nullable:
@@ -333,7 +335,7 @@ def path_ids(routes: list[FakeRoute], spec: Mapping[str, Any]) -> dict[str, list
 # -- ids -----------------------------------------------------------------------------------------
 
 
-def id_prefix(model: ModelSpec, known: tuple[str, str] | None) -> str:
+def id_prefix(model: ModelSpec, known: tuple[str, str] | None = None) -> str:
     """The prefix of a fresh id of ``model``: the one spec-map.toml ties to it; else the one
     its ``id`` example or description shows (``dtk_abc123`` -> ``dtk_``; "always starting
     with `fac_`"); else its name's initials (``DrillTicketReply`` -> ``dtr_``)."""

@@ -23,14 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
-from mijnklantportaal._generated.examples import (
-    EXAMPLES,
-    FIELDS,
-    ID_PREFIX,
-    PATH_IDS,
-    RESOURCES,
-    ROUTES,
-)
+from mijnklantportaal._generated import examples as tables
 from mijnklantportaal.testing._clock import FakeClock
 from mijnklantportaal.testing._faults import Fault
 from mijnklantportaal.testing._routes import (
@@ -63,13 +56,14 @@ RATE_LIMIT_WINDOW = 60.0  # seconds, rolling: the real API's window (rate_window
 
 # The spec's example invoice, in the API's JSON shape (money as the spec's strings), as
 # ./generate.sh builds it from the schema examples of openapi.yaml.
-EXAMPLE_INVOICE: Mapping[str, Any] = EXAMPLES["Invoice"]
+EXAMPLE_INVOICE: Mapping[str, Any] = tables.EXAMPLES["Invoice"]
 EXAMPLE_INVOICE_ID: str = EXAMPLE_INVOICE["id"]
 
-# The schemas the spec's operations store (get, list, create, ... them), in route order.
-STORED_SCHEMAS: tuple[str, ...] = tuple(
-    dict.fromkeys(r.schema for r in ROUTES if r.kind != "example" and r.schema is not None)
-)
+
+def stored_schemas() -> list[str]:
+    """The schemas the spec's operations store (get, list, create, ... them), in route order."""
+    routes = tables.ROUTES
+    return list(dict.fromkeys(r.schema for r in routes if r.kind != "example" and r.schema))
 
 
 @dataclass(frozen=True)
@@ -174,13 +168,13 @@ class FakeMijnKlantportaal:
     def schema_of(self, name: str) -> str:
         """The spec's schema ``name`` stands for: a schema (``"Invoice"``) or a resource as
         the client names it (``"invoices"``, ``"payment_links"``: its objects' schema)."""
-        if name in FIELDS:
+        if name in tables.FIELDS:
             return name
-        if name in RESOURCES:
-            return RESOURCES[name]
+        if name in tables.RESOURCES:
+            return tables.RESOURCES[name]
         raise ValueError(
-            f"{name!r} is neither a resource ({', '.join(sorted(RESOURCES))}) nor a schema "
-            f"({', '.join(sorted(FIELDS))}) of the spec"
+            f"{name!r} is neither a resource ({', '.join(sorted(tables.RESOURCES))}) nor a schema "
+            f"({', '.join(sorted(tables.FIELDS))}) of the spec"
         )
 
     def add(self, name: str, data: Mapping[str, Any]) -> str:
@@ -208,7 +202,7 @@ class FakeMijnKlantportaal:
         """Store the spec's example of a resource or schema (under its example id, if it
         has one); returns its id."""
         schema = self.schema_of(name)
-        return self.add(schema, EXAMPLES.get(schema, {}))
+        return self.add(schema, tables.EXAMPLES.get(schema, {}))
 
     def add_examples(self, *, path_ids: bool = False) -> dict[str, list[str]]:
         """Store the spec's example of every schema the spec's operations store; with
@@ -216,11 +210,13 @@ class FakeMijnKlantportaal:
         their example (so that a request built from the spec's examples finds its object).
         Returns the ids stored, by schema."""
         added: dict[str, list[str]] = {}
-        for schema in STORED_SCHEMAS:
+        for schema in stored_schemas():
             added[schema] = [self.add_example(schema)]
-            for object_id in PATH_IDS.get(schema, ()) if path_ids else ():
+            for object_id in tables.PATH_IDS.get(schema, ()) if path_ids else ():
                 if object_id not in added[schema]:
-                    added[schema].append(self.add(schema, {**EXAMPLES[schema], "id": object_id}))
+                    added[schema].append(
+                        self.add(schema, {**tables.EXAMPLES[schema], "id": object_id})
+                    )
         return added
 
     def remove(self, name: str, object_id: str) -> None:
@@ -261,7 +257,7 @@ class FakeMijnKlantportaal:
                 f"invoices must be a count >= 0 or an iterable of ids, not {invoices!r}"
             )
         ids: Iterable[str] = (
-            (f"{ID_PREFIX.get('Invoice', '')}{n:012x}" for n in range(1, invoices + 1))
+            (f"{tables.ID_PREFIX.get('Invoice', '')}{n:012x}" for n in range(1, invoices + 1))
             if isinstance(invoices, int)
             else invoices
         )

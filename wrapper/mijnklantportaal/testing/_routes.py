@@ -10,7 +10,8 @@
   does not give set to the fake's clock, its other fields that the body does not give from
   the spec's example; answered with the operation's 2xx;
 - ``update`` (PATCH, or a POST to the object): the body checked, its fields merged in; a
-  timestamp named ``updated...`` that the body does not give is set to the clock;
+  timestamp named for updates (``updatedAt``, ``lastModifiedAt``) that the body does not give
+  is set to the clock;
 - ``replace`` (PUT): every field the body's schema names is set, or removed when absent;
 - ``delete``: removed; 204 (then 404);
 - ``example``: the spec's example answer (no content for a 204).
@@ -32,16 +33,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from mijnklantportaal._generated.examples import (
-    BODIES,
-    EXAMPLES,
-    FIELDS,
-    OPERATION_EXAMPLES,
-    ROUTES,
-    TEXT_FIELDS,
-    TIMESTAMPS,
-    Route,
-)
+from mijnklantportaal._generated import examples as tables
+from mijnklantportaal._generated.examples import Route
 from mijnklantportaal.testing._store import (
     NumberDecimal,
     Raw,
@@ -106,14 +99,24 @@ def _pattern(path: str) -> re.Pattern[str]:
     return re.compile(re.escape(BASE_PATH) + regex + r"\Z")
 
 
-PATTERNS = [(route, _pattern(route.path)) for route in ROUTES]
+_compiled: dict[str, Any] = {"routes": None, "patterns": []}
+
+
+def _patterns() -> list[tuple[Route, re.Pattern[str]]]:
+    """Each route with its path's pattern (compiled again when the table is another one, as
+    a test of the fake may swap in the tables generated for another spec)."""
+    if _compiled["routes"] is not tables.ROUTES:
+        _compiled["patterns"] = [(route, _pattern(route.path)) for route in tables.ROUTES]
+        _compiled["routes"] = tables.ROUTES
+    patterns: list[tuple[Route, re.Pattern[str]]] = _compiled["patterns"]
+    return patterns
 
 
 def match(path: str) -> list[tuple[Route, dict[str, str]]]:
     """Every route whose path template matches ``path`` (any method), with its parameters
     by their spec names (still percent-encoded)."""
     found = []
-    for route, pattern in PATTERNS:
+    for route, pattern in _patterns():
         hit = pattern.match(path)
         if hit is not None:
             groups = hit.groupdict()
@@ -153,7 +156,9 @@ def answer(store: Store, request: Request) -> Reply:
     data = copy.deepcopy(stored.data)
     given = _fields(route.schema, body)
     if route.kind == "replace":
-        for key in body_properties(BODIES.get(route.operation_id, {})) & set(FIELDS[route.schema]):
+        for key in body_properties(tables.BODIES.get(route.operation_id, {})) & set(
+            tables.FIELDS[route.schema]
+        ):
             if key != "id":
                 data.pop(key, None)
     data.update(given)
@@ -167,7 +172,7 @@ def answer(store: Store, request: Request) -> Reply:
 def _example(route: Route, money_as: str) -> Reply:
     if not route.content:  # a 204, or a 2xx the spec gives no content: nothing to send
         return Reply(route.status, [], b"")
-    example = copy.deepcopy(OPERATION_EXAMPLES.get(route.operation_id))
+    example = copy.deepcopy(tables.OPERATION_EXAMPLES.get(route.operation_id))
     if isinstance(example, dict) and route.schema is not None:
         normalize(example, route.schema, "example")
     return Reply(route.status, [_JSON], dumps(render(example, money_as)).encode())
@@ -181,18 +186,18 @@ def _create(store: Store, request: Request, scope: Scope | None) -> Reply:
         return body
     schema = route.schema
     given = _fields(schema, body)
-    sent = body_properties(BODIES.get(route.operation_id, {}))
+    sent = body_properties(tables.BODIES.get(route.operation_id, {}))
     data: dict[str, Any] = {}
-    example = EXAMPLES.get(schema, {})
-    for key in FIELDS[schema]:
+    example = tables.EXAMPLES.get(schema, {})
+    for key in tables.FIELDS[schema]:
         if key == "id":
             data[key] = store.fresh_id(schema)
         elif key in given:
             data[key] = given[key]
-        elif key not in sent and key in example and key not in TIMESTAMPS[schema]:
+        elif key not in sent and key in example and key not in tables.TIMESTAMPS[schema]:
             data[key] = copy.deepcopy(example[key])  # a server field: the spec's example
     normalize(data, schema, "example", strict=False)
-    _stamp(schema, data, request.now, keys=set(TIMESTAMPS[schema]) - sent)
+    _stamp(schema, data, request.now, keys=set(tables.TIMESTAMPS[schema]) - sent)
     return _object_reply(route, store.put(schema, data, scope), request.money_as)
 
 
@@ -265,7 +270,7 @@ def _scope(route: Route, params: Mapping[str, str]) -> Scope | None:
 def _checked_body(route: Route, raw: bytes) -> dict[str, Any] | Reply:
     """The request's JSON body, checked against the operation's body schema: the body, or
     the API's error answer (400 for JSON it cannot read, 422 for one the spec refuses)."""
-    node = BODIES.get(route.operation_id)
+    node = tables.BODIES.get(route.operation_id)
     if not raw.strip():
         value: Any = {}
     else:
@@ -288,20 +293,23 @@ def _no_constant(name: str) -> Any:
 def _fields(schema: str, body: Mapping[str, Any]) -> dict[str, Any]:
     """The body's values of the schema's fields (not ``id``: the server gives it), with
     money as Decimals."""
-    given = {k: copy.deepcopy(v) for k, v in body.items() if k in FIELDS[schema] and k != "id"}
+    given = {
+        k: copy.deepcopy(v) for k, v in body.items() if k in tables.FIELDS[schema] and k != "id"
+    }
     normalize(given, schema, "request", strict=False)
     return given
 
 
 def _updated(schema: str) -> set[str]:
-    return {key for key in TIMESTAMPS[schema] if key.lower().startswith("updated")}
+    """The timestamps an update sets: those named for it (``updatedAt``, ``lastModifiedAt``)."""
+    return {k for k in tables.TIMESTAMPS[schema] if re.search("updated|modified", k.lower())}
 
 
 def _stamp(schema: str, data: dict[str, Any], now: float, keys: set[str]) -> None:
     """Set the timestamps ``keys`` of ``data`` to ``now``, as the API writes them."""
     moment = datetime.datetime.fromtimestamp(now, datetime.UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    for key in TIMESTAMPS[schema]:
+    for key in tables.TIMESTAMPS[schema]:
         if key in keys:
             data[key] = text
 
@@ -325,7 +333,7 @@ def _matches(data: Mapping[str, Any], route: Route, query: Mapping[str, list[str
             continue
         if how == "text":
             needle = values[-1].casefold()
-            texts = (data.get(k) for k in TEXT_FIELDS.get(route.schema, ()))
+            texts = (data.get(k) for k in tables.TEXT_FIELDS.get(route.schema, ()))
             if not any(isinstance(t, str) and needle in t.casefold() for t in texts):
                 return False
             continue

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mijnklantportaal._generated.examples import FIELDS, ID_PREFIX, MONEY_FIELDS, NESTED
+from mijnklantportaal._generated import examples as tables
 
 __all__ = ["MONEY_MODES", "Scope", "Store", "Stored", "dumps", "normalize", "words"]
 
@@ -43,12 +43,12 @@ class Store:
     """Every stored object, by schema and id. Not locked: the fake holds its lock."""
 
     def __init__(self) -> None:
-        self.objects: dict[str, dict[str, Stored]] = {schema: {} for schema in FIELDS}
+        self.objects: dict[str, dict[str, Stored]] = {schema: {} for schema in tables.FIELDS}
 
     def fresh_id(self, schema: str) -> str:
         held = self.objects[schema]
         while True:
-            object_id = ID_PREFIX.get(schema, "") + secrets.token_hex(7)
+            object_id = tables.ID_PREFIX.get(schema, "") + secrets.token_hex(7)
             if object_id not in held:
                 return object_id
 
@@ -98,7 +98,7 @@ def normalize(obj: dict[str, Any], schema: str, where: str, *, strict: bool = Tr
     ``strict`` (objects a test adds): a money value that is not a number is refused with
     ``ValueError``. Otherwise (a request the spec allowed: a ``type: string`` amount may be
     any text) such a value is kept as it came."""
-    for key, json_type in MONEY_FIELDS.get(schema, {}).items():
+    for key, json_type in tables.MONEY_FIELDS.get(schema, {}).items():
         if key in obj and obj[key] is not None:
             try:
                 amount = to_decimal(obj[key], f"{where} {key}")
@@ -107,7 +107,7 @@ def normalize(obj: dict[str, Any], schema: str, where: str, *, strict: bool = Tr
                     raise
                 continue
             obj[key] = NumberDecimal(amount) if json_type == "number" else amount
-    for key, inner in NESTED.get(schema, {}).items():
+    for key, inner in tables.NESTED.get(schema, {}).items():
         value = obj.get(key)
         if value is None:
             continue

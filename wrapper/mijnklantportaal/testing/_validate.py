@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from mijnklantportaal._generated.examples import SHAPES
+from mijnklantportaal._generated import examples as tables
 
 __all__ = ["Errors", "body_properties", "message", "validate"]
 
@@ -44,7 +44,7 @@ def resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
     """A node with its ``ref`` followed (``nullable`` on the reference kept)."""
     seen = 0
     while "ref" in node and seen < 100:
-        target = SHAPES.get(node["ref"], {})
+        target = tables.SHAPES.get(node["ref"], {})
         node = {**target, "nullable": True} if node.get("nullable") else target
         seen += 1
     return node
