@@ -344,3 +344,19 @@ def test_faults_and_the_rate_limit_apply_to_writes(
     assert limited.status_code == 429 and limited.headers["retry-after"] == "60"
     assert len(fake.ids("drill_tickets")) == 2
     assert [r.status for r in fake.requests][-2:] == [201, 429]
+
+
+def test_the_plugins_fake_serves_the_whole_spec_with_every_resources_example(
+    fake: FakeMijnKlantportaal, mijnklantportaal_fake: FakeMijnKlantportaal
+) -> None:
+    # (``fake`` first: its tables are swapped in before the plugin's fixture builds its fake)
+    assert mijnklantportaal_fake.ids("drill_tickets") == ["dtk_abc12345def678"]
+    assert mijnklantportaal_fake.ids("invoices") == ["fac_abc12345def678"]
+    headers = {"Authorization": f"Bearer {mijnklantportaal_fake.api_key}"}
+    transport = mijnklantportaal_fake.transport()
+    with httpx.Client(transport=transport, base_url=BASE, headers=headers) as client:
+        created = client.post("/drill-tickets", json={"subject": "s", "drillAmount": "1"}).json()
+        listed = client.get("/drill-tickets").json()["data"]
+        assert [t["id"] for t in listed] == ["dtk_abc12345def678", created["id"]]
+        reply = client.post(f"/drill-tickets/{created['id']}/replies", json={"message": "m"})
+        assert reply.status_code == 201
