@@ -154,13 +154,11 @@ def answer(store: Store, request: Request) -> Reply:
     if isinstance(body, Reply):
         return body
     data = copy.deepcopy(stored.data)
+    if route.kind == "replace":  # PUT: what its body names is set, or removed when not sent
+        named = body_properties(tables.BODIES.get(route.operation_id, {}))
+        for key in named & set(tables.FIELDS[route.schema]) - {"id"}:
+            data.pop(key, None)
     given = _fields(route.schema, body)
-    if route.kind == "replace":
-        for key in body_properties(tables.BODIES.get(route.operation_id, {})) & set(
-            tables.FIELDS[route.schema]
-        ):
-            if key != "id":
-                data.pop(key, None)
     data.update(given)
     _stamp(route.schema, data, request.now, keys=_updated(route.schema) - set(given))
     return _object_reply(route, store.put(route.schema, data, stored.scope), request.money_as)
