@@ -527,7 +527,7 @@ class FakeMijnKlantportaal:
 # -- helpers ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Incoming:
     method: str
     path: str

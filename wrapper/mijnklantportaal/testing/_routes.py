@@ -67,7 +67,7 @@ class Reply:
     truncate: bool = False  # send half the body; Content-Length still claims all of it
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
     """One request as the operations see it."""
 
@@ -99,16 +99,33 @@ def _pattern(path: str) -> re.Pattern[str]:
     return re.compile(re.escape(BASE_PATH) + regex + r"\Z")
 
 
+_PARAMETER = re.compile(r"\{([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    route: Route
+    pattern: re.Pattern[str]
+    params: tuple[tuple[str, str], ...]  # (spec name, regex group) of each path parameter
+
+
 _compiled: dict[str, Any] = {"routes": None, "patterns": []}
 
 
-def _patterns() -> list[tuple[Route, re.Pattern[str]]]:
+def _patterns() -> list[_Compiled]:
     """Each route with its path's pattern (compiled again when the table is another one, as
     a test of the fake may swap in the tables generated for another spec)."""
     if _compiled["routes"] is not tables.ROUTES:
-        _compiled["patterns"] = [(route, _pattern(route.path)) for route in tables.ROUTES]
+        _compiled["patterns"] = [
+            _Compiled(
+                route,
+                _pattern(route.path),
+                tuple((name, _group(name)) for name in _PARAMETER.findall(route.path)),
+            )
+            for route in tables.ROUTES
+        ]
         _compiled["routes"] = tables.ROUTES
-    patterns: list[tuple[Route, re.Pattern[str]]] = _compiled["patterns"]
+    patterns: list[_Compiled] = _compiled["patterns"]
     return patterns
 
 
@@ -116,12 +133,10 @@ def match(path: str) -> list[tuple[Route, dict[str, str]]]:
     """Every route whose path template matches ``path`` (any method), with its parameters
     by their spec names (still percent-encoded)."""
     found = []
-    for route, pattern in _patterns():
-        hit = pattern.match(path)
+    for compiled in _patterns():
+        hit = compiled.pattern.match(path)
         if hit is not None:
-            groups = hit.groupdict()
-            names = re.findall(r"\{([^}]+)\}", route.path)
-            found.append((route, {name: groups[_group(name)] for name in names}))
+            found.append((compiled.route, {name: hit[group] for name, group in compiled.params}))
     return found
 
 
@@ -212,10 +227,11 @@ def _list(store: Store, request: Request, scope: Scope | None) -> Reply:
         per_page = _positive(query, "per_page", _positive(query, "limit", DEFAULT_PER_PAGE))
     except ValueError as exc:
         return error(422, str(exc))
+    active = _active_filters(route, query)
     items = [
         stored
         for stored in store.within(route.schema, scope)
-        if _matches(stored.data, route, query)
+        if not active or _matches(stored.data, route.schema, active)
     ]
     chosen = items[(page - 1) * per_page : page * per_page]
     data = [Raw(stored.bodies[request.money_as]) for stored in chosen]
@@ -259,10 +275,10 @@ def _object_reply(route: Route, stored: Stored, money_as: str) -> Reply:
 
 def _scope(route: Route, params: Mapping[str, str]) -> Scope | None:
     """The collection's path values: what a created object belongs to."""
-    if route.collection is None:
+    if route.collection is None or "{" not in route.collection:
         return None
-    names = re.findall(r"\{([^}]+)\}", route.collection)
-    return (route.collection, tuple(params[name] for name in names)) if names else None
+    names = _PARAMETER.findall(route.collection)
+    return (route.collection, tuple(params[name] for name in names))
 
 
 def _checked_body(route: Route, raw: bytes) -> dict[str, Any] | Reply:
@@ -322,16 +338,27 @@ def _positive(query: Mapping[str, list[str]], name: str, default: int) -> int:
     return int(value)
 
 
-def _matches(data: Mapping[str, Any], route: Route, query: Mapping[str, list[str]]) -> bool:
-    """Whether a stored object passes every filter of the route that the query uses."""
-    assert route.schema is not None
+def _active_filters(
+    route: Route, query: Mapping[str, list[str]]
+) -> list[tuple[str, str, str, list[str]]]:
+    """(field, match, field kind, values) of each filter of the route the query uses (a
+    blank value is no filter)."""
+    active = []
     for param, key, how, kind in route.filters:
         values = [v for v in query.get(param, ()) if v != ""]
-        if not values:
-            continue
+        if values:
+            active.append((key, how, kind, values))
+    return active
+
+
+def _matches(
+    data: Mapping[str, Any], schema: str, active: list[tuple[str, str, str, list[str]]]
+) -> bool:
+    """Whether a stored object passes every filter the query uses."""
+    for key, how, kind, values in active:
         if how == "text":
             needle = values[-1].casefold()
-            texts = (data.get(k) for k in tables.TEXT_FIELDS.get(route.schema, ()))
+            texts = (data.get(k) for k in tables.TEXT_FIELDS.get(schema, ()))
             if not any(isinstance(t, str) and needle in t.casefold() for t in texts):
                 return False
             continue

@@ -64,7 +64,8 @@ class Store:
         return stored if stored is not None and _reaches(stored, scope) else None
 
     def within(self, schema: str, scope: Scope | None = None) -> Iterator[Stored]:
-        return (s for s in self.objects[schema].values() if _reaches(s, scope))
+        held = self.objects[schema].values()
+        return iter(held) if scope is None else (s for s in held if _reaches(s, scope))
 
 
 def _reaches(stored: Stored, scope: Scope | None) -> bool:
