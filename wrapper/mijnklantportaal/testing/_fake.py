@@ -165,25 +165,25 @@ class FakeMijnKlantportaal:
 
     # -- data ---------------------------------------------------------------------------
 
-    def schema_of(self, name: str) -> str:
-        """The spec's schema ``name`` stands for: a schema (``"Invoice"``) or a resource as
+    def schema_of(self, schema: str) -> str:
+        """The spec's schema ``schema`` stands for: a schema (``"Invoice"``) or a resource as
         the client names it (``"invoices"``, ``"payment_links"``: its objects' schema)."""
-        if name in tables.FIELDS:
-            return name
-        if name in tables.RESOURCES:
-            return tables.RESOURCES[name]
+        if schema in tables.FIELDS:
+            return schema
+        if schema in tables.RESOURCES:
+            return tables.RESOURCES[schema]
         raise ValueError(
-            f"{name!r} is neither a resource ({', '.join(sorted(tables.RESOURCES))}) nor a schema "
+            f"{schema!r} is neither a resource ({', '.join(sorted(tables.RESOURCES))}) nor a schema "
             f"({', '.join(sorted(tables.FIELDS))}) of the spec"
         )
 
-    def add(self, name: str, data: Mapping[str, Any]) -> str:
+    def add(self, schema: str, data: Mapping[str, Any]) -> str:
         """Store an object of a resource (``"invoices"``) or schema (``"Invoice"``), given in
         the API's JSON shape (the spec's keys; money as strings, ints or floats, floats read
         by their shortest repr). Returns its id; an object without ``id`` gets a fresh one
         (with the schema's id prefix). The same id again replaces it. The spec's operations
         read, list, change and delete what is stored, whichever way it got there."""
-        schema = self.schema_of(name)
+        schema = self.schema_of(schema)
         what = words(schema)
         if not isinstance(data, Mapping):
             raise TypeError(
@@ -198,10 +198,10 @@ class FakeMijnKlantportaal:
             self._store.put(schema, obj)
         return object_id
 
-    def add_example(self, name: str) -> str:
+    def add_example(self, schema: str) -> str:
         """Store the spec's example of a resource or schema (under its example id, if it
         has one); returns its id."""
-        schema = self.schema_of(name)
+        schema = self.schema_of(schema)
         return self.add(schema, tables.EXAMPLES.get(schema, {}))
 
     def add_examples(self, *, path_ids: bool = False) -> dict[str, list[str]]:
@@ -219,24 +219,24 @@ class FakeMijnKlantportaal:
                     )
         return added
 
-    def remove(self, name: str, object_id: str) -> None:
+    def remove(self, schema: str, object_id: str) -> None:
         """Forget a stored object (nothing happens when there is none)."""
-        schema = self.schema_of(name)
+        schema = self.schema_of(schema)
         with self._lock:
             self._store.objects[schema].pop(object_id, None)
 
-    def object_json(self, name: str, object_id: str, money_as: MoneyAs | None = None) -> Any:
+    def object_json(self, schema: str, object_id: str, money_as: MoneyAs | None = None) -> Any:
         """The JSON the fake serves for the stored object, parsed for assertions (a number
         with a fraction or exponent as a ``Decimal``, never a float); a ``KeyError`` when
         there is none."""
-        schema = self.schema_of(name)
+        schema = self.schema_of(schema)
         with self._lock:
             stored = self._store.objects[schema][object_id]
         return json.loads(stored.bodies[money_as or self.money_as], parse_float=Decimal)
 
-    def ids(self, name: str) -> list[str]:
+    def ids(self, schema: str) -> list[str]:
         """The ids of the stored objects of a resource or schema, oldest first."""
-        schema = self.schema_of(name)
+        schema = self.schema_of(schema)
         with self._lock:
             return list(self._store.objects[schema])
 
