@@ -33,10 +33,27 @@ def tables(tools_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     for name in RESOURCE_MUTATIONS:
         MUTATIONS[name].apply(spec)
     ticket = spec["components"]["schemas"]["DrillTicket"]["properties"]
+    ticket_ref = {"$ref": "#/components/schemas/DrillTicket"}
     ticket["drillStatus"] = {"type": "string", "enum": ["open", "closed"], "example": "open"}
     ticket["drillCreatedAt"] = {"type": "string", "example": "2025-01-01T00:00:00Z"}
     ticket["drillUpdatedAt"] = {"type": ["string", "null"]}
     ticket["drillTotal"] = {"type": "number", "example": 1.5}
+    ok = {"description": "done", "content": {"application/json": {"schema": ticket_ref}}}
+    spec["paths"]["/drill-tickets/{drillTicketId}/close"] = {
+        "post": {  # an action answering the ticket, with no request body
+            "tags": ["Drill Tickets API"],
+            "operationId": "close-drill-ticket",
+            "parameters": [
+                {
+                    "name": "drillTicketId",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {"200": ok},
+        }
+    }
     return fake_tables(spec, tools_venv, tmp_path_factory.mktemp("tables"))
 
 
@@ -123,6 +140,16 @@ def test_read_then_update_merges_and_replace_sets_what_its_body_names(
     assert exact(replaced)["drillLabels"] == ["b", "c"] and exact(replaced)["subject"] == "New"
     assert exact(raw.get(url)) == exact(replaced)
     assert fake.object_json("DrillTicket", ticket["id"]) == exact(replaced)
+
+
+def test_an_action_without_a_body_in_the_spec_ignores_what_is_sent(
+    fake: FakeMijnKlantportaal, raw: httpx.Client
+) -> None:
+    ticket = create(raw)
+    fake.clock.advance(1)
+    closed = raw.post(f"/drill-tickets/{ticket['id']}/close", content=b"--boundary\r\n")
+    assert closed.status_code == 200, closed.text
+    assert exact(closed) == {**ticket, "drillUpdatedAt": "2025-06-15T15:06:41.000Z"}
 
 
 def test_delete_answers_204_and_then_every_operation_404s(

@@ -285,6 +285,8 @@ def _checked_body(route: Route, raw: bytes) -> dict[str, Any] | Reply:
     """The request's JSON body, checked against the operation's body schema: the body, or
     the API's error answer (400 for JSON it cannot read, 422 for one the spec refuses)."""
     node = tables.BODIES.get(route.operation_id)
+    if node is None:  # the spec gives the operation no JSON body (none, or a file upload)
+        return {}
     if not raw.strip():
         value: Any = {}
     else:
@@ -292,8 +294,6 @@ def _checked_body(route: Route, raw: bytes) -> dict[str, Any] | Reply:
             value = json.loads(raw, parse_float=NumberDecimal, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             return error(400, "The request body is not valid JSON.")
-    if node is None:
-        return value if isinstance(value, dict) else {}
     errors = validate(node, value)
     if errors:
         return error(422, message(errors), errors=errors)
