@@ -536,7 +536,6 @@ def test_replies_are_created_and_deleted_in_a_session(
     assert gone.stdout == f"Done: DELETE /drill-tickets/{ticket}/replies/{reply} (no content).\n"
 
 
-@pytest.mark.xfail(strict=True, reason="needs the stateful fake")
 def test_a_create_is_then_visible_to_a_get_in_one_sandbox_session(
     drilled: Copy, session: dict[str, str]
 ) -> None:

@@ -71,7 +71,7 @@ def test_money_as_strings_on_request() -> None:
     fake.add_example_invoice()
     assert fake.invoice_json(EXAMPLE_INVOICE_ID) == EXAMPLE_INVOICE
     fake.money_as = "number"
-    assert fake.invoice_json(EXAMPLE_INVOICE_ID)["totalAmount"] == 15.67
+    assert fake.invoice_json(EXAMPLE_INVOICE_ID)["totalAmount"] == Decimal("15.67")
 
 
 def test_add_invoice_takes_api_json_and_keeps_every_digit(raw: httpx.Client) -> None:
@@ -617,12 +617,11 @@ def test_importing_the_package_does_not_load_the_kit_or_the_cli() -> None:
 
 def _with_routes(monkeypatch: pytest.MonkeyPatch, *routes: Any, examples: Any = None) -> None:
     """The fake as ./generate.sh would build it for a spec with ``routes`` added."""
-    from mijnklantportaal.testing import _fake
+    from mijnklantportaal._generated import examples as tables
 
-    patterns = [(route, _fake._pattern(route.path)) for route in routes]
-    monkeypatch.setattr(_fake, "_PATTERNS", [*_fake._PATTERNS, *patterns])
+    monkeypatch.setattr(tables, "ROUTES", (*tables.ROUTES, *routes))
     if examples:
-        monkeypatch.setattr(_fake, "OPERATION_EXAMPLES", {**_fake.OPERATION_EXAMPLES, **examples})
+        monkeypatch.setattr(tables, "OPERATION_EXAMPLES", {**tables.OPERATION_EXAMPLES, **examples})
 
 
 def test_every_operation_of_the_spec_has_a_route() -> None:
@@ -667,7 +666,9 @@ def test_a_list_operation_pages_through_the_stored_objects(
     assert [item["id"] for item in body["data"]] == [EXAMPLE_INVOICE["id"], "fac_zz0"]
     assert body["data"][1]["totalAmount"] == Decimal("0.10")  # money as JSON numbers
     assert (body["current_page"], body["per_page"], body["from"], body["to"]) == (1, 2, 1, 2)
-    assert body["next_page_url"] == "/v1/zz-test-invoices?page=2&per_page=2"
+    # built from the request: its URL, its query, another page
+    assert body["next_page_url"] == "https://api.example/v1/zz-test-invoices?per_page=2&page=2"
+    assert body["path"] == "https://api.example/v1/zz-test-invoices"
     assert body["prev_page_url"] is None
     second = raw.get("https://api.example/v1/zz-test-invoices?page=2&limit=2").json()
     assert [item["id"] for item in second["data"]] == ["fac_zz1"]

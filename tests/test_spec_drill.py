@@ -264,7 +264,7 @@ PROBES: dict[str, Probe] = {
             assert seen.headers.get("content-type") == "application/json", seen.headers
             assert seen.headers.get("idempotency-key") == "k-1", seen.headers
             assert seen.headers.get("x-drill-request-id") == "r-1", seen.headers
-            assert str(ticket.drill_amount) == "12.95", ticket
+            assert str(ticket.drill_amount) == "12.950", ticket  # stored as sent, every digit
             {aw}client.drill_tickets.create(subject="Hi", drill_amount="3.00")
             assert fake.requests[-1].body == b'{{"subject":"Hi","drillAmount":"3.00"}}', fake.requests[-1]
             assert "idempotency-key" not in fake.requests[-1].headers, fake.requests[-1]
@@ -291,7 +291,10 @@ PROBES: dict[str, Probe] = {
             labelled = {aw}client.drill_tickets.replace_labels("dtk_1", drill_labels=("a",))
         """,
         reveals=("DrillTicketReply", "None", "DrillTicket"),
+        # the fake is stateful: the ticket and reply the calls name are stored first
+        setup='fake.add("DrillTicket", {"id": "dtk_1", "subject": "s"})',
         loopback="""
+            fake.add("DrillTicketReply", {{"id": "drp_2"}})
             reply = {aw}client.drill_tickets.create_reply("dtk_1", message="Thanks")
             seen = fake.requests[-1]
             assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets/dtk_1/replies", 201), seen
@@ -327,7 +330,8 @@ PROBES: dict[str, Probe] = {
         reveals=("Page[", "DrillTicket"),
         setup=(
             "for n in range(12):\n"
-            '    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": f"{n}.10"})'
+            '    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": f"{n}.10",'
+            ' "drillPriority": "low", "drillLabels": ["b"]})  # matching the filters listed with'
         ),
         loopback="""
             ids = []

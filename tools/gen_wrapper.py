@@ -12,7 +12,8 @@ the result with the pinned ruff; ``--check`` compares it):
   per tag group (``model_groups``), ``models/__init__.py`` re-exporting them;
 - ``resources.py``: one resource class per first tag, one method per operation, sync, async
   and ``with_raw_response``, requests built by the low-level package's ``_get_kwargs``;
-- ``ids.py``: the id prefixes of the map; ``examples.py``: the fake's routes and examples;
+- ``ids.py``: the id prefixes of the map; ``examples.py``: the fake's routes and tables
+  (``tools/gen_fake.py``);
 - ``__init__.py``: the public model names.
 
 The types follow the rules in ``docs/updating-the-spec.md``: ``format: date-time``/``date`` or
@@ -2562,99 +2563,6 @@ def emit_ids(api: Api) -> str:
     )
 
 
-def emit_examples(api: Api) -> str:
-    """The fake's routes, the money fields it renders and one example per model."""
-    rules = api.rules
-    assert rules is not None
-    money = {
-        name: tuple(p.key for p in model.props if p.type.kind == "money")
-        for name, model in sorted(api.models.items())
-    }
-    nested = {
-        name: {p.key: str(p.type.model) for p in model.props if p.type.model}
-        for name, model in sorted(api.models.items())
-    }
-    examples = {
-        name: _model_example(model, api.models) for name, model in sorted(api.models.items())
-    }
-    routes = []
-    for op in sorted(api.operations, key=lambda o: (o.path, o.method)):
-        id_param = op.path.rsplit("/", 1)[1].strip("{}") if op.kind == "get" else None
-        page = None
-        if op.kind == "list" and op.response.kind == "model":
-            page = str(op.response.model)
-        query = op.query
-        routes.append(
-            (
-                op.method.upper(),
-                op.path,
-                op.op_id,
-                op.kind,
-                op.schema,
-                id_param,
-                page,
-                int(op.status or 200),
-                query,
-                op.response.kind != "none",
-            )
-        )
-    id_prefix = {
-        name: found[0]
-        for name in sorted(api.models)
-        if (found := rules.prefix_of(name)) is not None
-    }
-    return "\n".join(
-        [
-            HEADER,
-            '"""What the fake (mijnklantportaal.testing) serves, derived from openapi.yaml."""',
-            "",
-            "from __future__ import annotations",
-            "",
-            "from typing import Any, NamedTuple",
-            "",
-            "",
-            "class Route(NamedTuple):",
-            '    """One operation as the fake answers it."""',
-            "",
-            "    method: str",
-            "    path: str",
-            '    """The spec\'s path template, e.g. ``/invoices/{invoiceId}``."""',
-            "    operation_id: str",
-            "    kind: str",
-            '    """``get`` (a stored object by id), ``list`` (the stored objects) or ``example``."""',
-            "    schema: str | None",
-            "    id_param: str | None",
-            "    page: str | None",
-            '    """For a list answered as a page object: its schema (``data`` holds the items)."""',
-            "    status: int",
-            "    query: tuple[str, ...]",
-            "    content: bool = True",
-            '    """False for an answer without content (204): the fake sends none."""',
-            "",
-            "",
-            "ROUTES: tuple[Route, ...] = (",
-            *[f"    Route{route!r}," for route in routes],
-            ")",
-            "# schema -> its properties typed as money or percentages (rendered as numbers or strings)",
-            f"MONEY_FIELDS: dict[str, tuple[str, ...]] = {money!r}",
-            "# schema -> property -> the schema of the nested object(s) it holds",
-            f"NESTED: dict[str, dict[str, str]] = {nested!r}",
-            "# schema -> the id prefix of a stored object without one",
-            f"ID_PREFIX: dict[str, str] = {id_prefix!r}",
-            "# schema -> one example in the API's JSON shape, from the spec's examples (money as text)",
-            f"EXAMPLES: dict[str, dict[str, Any]] = {literal(examples, 'the examples')}",
-            "# operation id -> the example answer of an operation answered from examples",
-            "OPERATION_EXAMPLES: dict[str, Any] = "
-            + literal(
-                {op.op_id: op.example for op in sorted(api.operations, key=lambda o: o.op_id)},
-                "the operation examples",
-            ),
-            f"PAGE_FIELDS: tuple[str, ...] = {PAGE_FIELDS!r}",
-            "",
-        ]
-    )
-
-
 def emit_init(api: Api) -> str:
     names = sorted([*api.models, *api.unions])
     return "\n".join(
@@ -2676,13 +2584,14 @@ def generate(
 ) -> dict[str, str]:
     """File name -> unformatted source of the generated package (``low_level``: what
     openapi-python-client wrote for the same spec, ``read_low_level``)."""
+    import gen_fake  # the fake's tables (examples.py): tools/gen_fake.py
     from gen_cli import emit_commands  # imported here: it imports names of this module
 
     api = build(spec, spec_map, low_level)
     return {
         "__init__.py": emit_init(api),
         "commands.py": emit_commands(api),
-        "examples.py": emit_examples(api),
+        **gen_fake.emit(api, spec),
         "ids.py": emit_ids(api),
         **emit_model_files(api),
         "resources.py": emit_resources(api),
@@ -2752,4 +2661,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.modules.setdefault("gen_wrapper", sys.modules[__name__])  # one module for gen_fake too
     sys.exit(main())

@@ -1,8 +1,8 @@
 """Issue 18 (operations side): every operation shape flows through ./generate.sh.
 
 One repo copy is regenerated from today's spec plus the drill's operation mutations
-(tests/spec_mutations.py: ``write-methods-added`` on top of ``create-operation-added``,
-and ``page-list-added``), with no hand edit; each test then runs a script against the
+(tests/spec_mutations.py, ``RESOURCE_MUTATIONS`` of tests/_drill.py: a create, writes, a
+page list, a get and a delete), with no hand edit; each test then runs a script against the
 copy's packages and the fake over loopback, with the sync and the async client.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from _doc_blocks import Block, all_blocks, clean_env, mypy_strict, run_block
+from _drill import RESOURCE_MUTATIONS, readme_for_drill
 from _support import copy_repo
 from spec_mutations import MUTATIONS, dump_spec, load_spec
 
@@ -28,7 +29,7 @@ MODES = ("sync", "async")
 def shapes(tmp_path_factory: pytest.TempPathFactory, tools_venv: Path) -> Path:
     repo = copy_repo(tmp_path_factory.mktemp("shapes") / "repo", *COPIED)
     spec = load_spec(repo / "openapi.yaml")
-    for name in ("create-operation-added", "write-methods-added", "page-list-added"):
+    for name in RESOURCE_MUTATIONS:
         MUTATIONS[name].apply(spec)
     (repo / "openapi.yaml").write_text(dump_spec(spec), encoding="utf-8")
     done = subprocess.run(
@@ -52,7 +53,10 @@ from mijnklantportaal.testing import Fault, FakeMijnKlantportaal
 
 fake = FakeMijnKlantportaal(rate_limit=None)
 for n in range(12):
-    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10"})
+    fake.add(  # each matches the filters the tests list with (the fake applies them)
+        "DrillTicket",
+        {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10", "drillLabels": ["a"]},
+    )
 
 
 def main(base_url, mode):
@@ -120,7 +124,7 @@ def test_i18_2_a_request_body_goes_out_as_exact_json_under_the_spec_keys(
             b'"drillContact":{"drillName":"Ada"},"drillLabels":["x","y"]}'
         ), seen.body
         assert seen.headers["content-type"] == "application/json", seen.headers
-        assert str(ticket.drill_amount) == "12.95", ticket
+        assert str(ticket.drill_amount) == "12.950", ticket  # stored as sent, every digit
         # optional properties not given are left out; None sends null where the spec allows it
         AW client.drill_tickets.create(subject="Hi", drill_amount=3, expires_at=None)
         assert fake.requests[-1].body == b'{"subject":"Hi","drillAmount":"3","expiresAt":null}'
@@ -151,6 +155,8 @@ def test_i18_3_every_method_answers_and_several_path_parameters_are_positional(
         tmp_path,
         mode,
         """
+        fake.add("DrillTicket", {"id": "dtk_1", "subject": "s"})  # the fake is stateful
+        fake.add("DrillTicketReply", {"id": "drp_2"})
         reply = AW client.drill_tickets.create_reply("dtk_1", message="Thanks")
         seen = fake.requests[-1]
         assert (seen.method, seen.path, seen.status) == ("POST", "/v1/drill-tickets/dtk_1/replies", 201)
@@ -159,6 +165,7 @@ def test_i18_3_every_method_answers_and_several_path_parameters_are_positional(
         seen = fake.requests[-1]
         assert (seen.method, seen.path, seen.status, seen.body) == (
             "DELETE", "/v1/drill-tickets/dtk_1/replies/drp_2", 204, b""), seen
+        fake.add("DrillTicketReply", {"id": "drp_2"})  # deleted: 404 now, so again
         raw = AW client.drill_tickets.with_raw_response.delete_reply("dtk_1", "drp_2")
         assert raw.status_code == 204 and raw.parsed is None, raw
         ticket = AW client.drill_tickets.update("dtk_1", subject="New")
@@ -194,6 +201,8 @@ def test_i18_4_every_write_sends_its_idempotency_key_on_every_attempt(
         tmp_path,
         mode,
         """
+        fake.add("DrillTicket", {"id": "dtk_1", "subject": "s"})  # the fake is stateful
+        fake.add("DrillTicketReply", {"id": "drp_2"})
         fake.fail_next(Fault.status(503))
         AW client.drill_tickets.create(subject="Hi", drill_amount="1", idempotency_key="key-1")
         sent = fake.requests[-2:]
@@ -269,29 +278,23 @@ def test_i18_7_header_parameters_and_query_arrays_are_sent_and_checked(
     )
 
 
-# The README's and the guides' examples of these shapes use the vendor's names; the spec here
-# has the drill's test-only ones, which differ only by their drill prefix.
-README_TO_DRILL = {
-    "client.tickets.": "client.drill_tickets.",
-    "amount=": "drill_amount=",
-    "priority=": "drill_priority=",
-}
-
-
 def spec_blocks() -> list[Block]:
     """The README's and docs/*.md's blocks marked as needing a spec with these operations,
-    in the drill's names."""
-    blocks = [block for block in all_blocks() if block.needs_spec]
-    for vendor, drill in README_TO_DRILL.items():
-        blocks = [replace(block, code=block.code.replace(vendor, drill)) for block in blocks]
-    return blocks
+    in the drill's names (they use the vendor's, which differ by the drill prefix)."""
+    return [
+        replace(block, code=readme_for_drill(block.code))
+        for block in all_blocks()
+        if block.needs_spec
+    ]
 
 
 def test_i18_3_5_the_readme_examples_of_writes_and_pages_pass_mypy_strict(
     shapes: Path, tmp_path: Path
 ) -> None:
     blocks = spec_blocks()
-    assert sum(block.source == "README.md" for block in blocks) == 3, "create, delete, paginate"
+    assert sum(block.source == "README.md" for block in blocks) == 4, (
+        "create, delete, paginate and a test against the fake"
+    )
     assert any(block.source == "docs/pagination.md" for block in blocks)
     # The repo's mypy settings: strict, and the low-level package's own errors ignored.
     (tmp_path / "mypy.ini").write_text(

@@ -2,8 +2,8 @@
 
     from mijnklantportaal.testing import FakeMijnKlantportaal, Fault
 
-    fake = FakeMijnKlantportaal()
-    fake.add_example_invoice()
+    fake = FakeMijnKlantportaal()     # every operation of the spec, one store per resource
+    fake.add_example_invoice()         # or fake.add("invoices", {...}), fake.add_examples()
     fake.fail_next(Fault.status(503))
     client = fake.client()             # MijnKlantportaal wired to the fake
     with fake.serve() as base_url:     # or a real HTTP server: http://127.0.0.1:PORT/v1

@@ -1,64 +1,69 @@
 """The in-memory, stateful MijnKlantportaal API that tests talk to.
 
 It answers every operation of openapi.yaml, from the routes ``./generate.sh`` writes into
-``mijnklantportaal._generated.examples``: a get-by-id operation (``/things/{thingId}``) serves
-the stored objects of its schema, a list operation lists them (as a page when the spec's
-answer is one), and any other operation answers its example, built from the spec's examples.
-Money fields (the spec-map.toml rule) are served as JSON numbers or strings (``money_as``).
+``mijnklantportaal._generated.examples`` (``tools/gen_fake.py``): one store per schema, which
+get, list, create, update, replace and delete operations read and write (``_routes``), request
+bodies checked against the spec (``_validate``), and the spec's example answer for anything
+else. Money fields (the spec-map.toml rule) are served as JSON numbers or strings
+(``money_as``). Here: the public class, the key check, the rate limit and the faults.
 """
 
 from __future__ import annotations
 
 import collections
-import copy
 import hmac
 import json
 import math
-import re
 import secrets
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
-from mijnklantportaal._generated.examples import (
-    EXAMPLES,
-    ID_PREFIX,
-    MONEY_FIELDS,
-    NESTED,
-    OPERATION_EXAMPLES,
-    ROUTES,
-    Route,
-)
+from mijnklantportaal._generated import examples as tables
 from mijnklantportaal.testing._clock import FakeClock
 from mijnklantportaal.testing._faults import Fault
+from mijnklantportaal.testing._routes import (
+    BASE_PATH,
+    DEFAULT_PER_PAGE,
+    Reply,
+    Request,
+    answer,
+    error,
+    match,
+)
+from mijnklantportaal.testing._store import Store, copied, normalize, words
 
 if TYPE_CHECKING:
     from mijnklantportaal import AsyncMijnKlantportaal, LocalRateBudget, MijnKlantportaal
     from mijnklantportaal.testing._transport import FakeTransport
 
 __all__ = [
+    "DEFAULT_PER_PAGE",
     "EXAMPLE_INVOICE",
     "EXAMPLE_INVOICE_ID",
     "FakeMijnKlantportaal",
     "RecordedRequest",
+    "Reply",
 ]
 
 MoneyAs = Literal["number", "string"]
 
-BASE_PATH = "/v1"
 RATE_LIMIT_WINDOW = 60.0  # seconds, rolling: the real API's window (rate_window= changes it)
 
 # The spec's example invoice, in the API's JSON shape (money as the spec's strings), as
 # ./generate.sh builds it from the schema examples of openapi.yaml.
-EXAMPLE_INVOICE: Mapping[str, Any] = EXAMPLES["Invoice"]
+EXAMPLE_INVOICE: Mapping[str, Any] = tables.EXAMPLES["Invoice"]
 EXAMPLE_INVOICE_ID: str = EXAMPLE_INVOICE["id"]
-DEFAULT_PER_PAGE = 15  # the API's page size when the request names none
 
-_JSON = ("Content-Type", "application/json")
+
+def stored_schemas() -> list[str]:
+    """The schemas the spec's operations store (get, list, create, ... them), in route order."""
+    routes = tables.ROUTES
+    return list(dict.fromkeys(r.schema for r in routes if r.kind != "example" and r.schema))
 
 
 @dataclass(frozen=True)
@@ -82,29 +87,11 @@ class RecordedRequest:
 
 
 @dataclass
-class Reply:
-    """One answer of the fake, before a transport turns it into bytes or an httpx.Response."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    latency: float = 0.0
-    drop: bool = False
-    truncate: bool = False  # send half the body; Content-Length still claims all of it
-
-
-@dataclass
 class _EveryRule:
     every: int
     fault: Fault
     times: int | None
     seen: int = 0
-
-
-@dataclass
-class _Stored:
-    data: dict[str, Any]
-    bodies: dict[str, bytes] = field(default_factory=dict)
 
 
 class FakeMijnKlantportaal:
@@ -159,7 +146,7 @@ class FakeMijnKlantportaal:
         self.money_as: MoneyAs = money_as
         self.clock = clock if clock is not None else FakeClock()
         self._lock = threading.Lock()
-        self._stored: dict[str, dict[str, _Stored]] = {schema: {} for schema in EXAMPLES}
+        self._store = Store()
         self._requests: list[RecordedRequest] = []
         self._queued: collections.deque[Fault] = collections.deque()
         self._every: list[_EveryRule] = []
@@ -168,38 +155,90 @@ class FakeMijnKlantportaal:
         self.add_generated_invoices(invoices)
 
     def __repr__(self) -> str:
+        held = " ".join(
+            f"{schema}={len(objects)}" for schema, objects in self._store.objects.items() if objects
+        )
         return (
-            f"<FakeMijnKlantportaal invoices={len(self._stored['Invoice'])} "
+            f"<FakeMijnKlantportaal {held or 'empty'} "
             f"rate_limit={self.rate_limit} money_as={self.money_as!r}>"
         )
 
     # -- data ---------------------------------------------------------------------------
 
+    def schema_of(self, schema: str) -> str:
+        """The spec's schema ``schema`` stands for: a schema (``"Invoice"``) or a resource as
+        the client names it (``"invoices"``, ``"payment_links"``: its objects' schema)."""
+        if schema in tables.FIELDS:
+            return schema
+        if schema in tables.RESOURCES:
+            return tables.RESOURCES[schema]
+        raise ValueError(
+            f"{schema!r} is neither a resource ({', '.join(sorted(tables.RESOURCES))}) nor a schema "
+            f"({', '.join(sorted(tables.FIELDS))}) of the spec"
+        )
+
     def add(self, schema: str, data: Mapping[str, Any]) -> str:
-        """Store an object of the spec's ``schema`` (e.g. ``"Invoice"``) given in the API's
-        JSON shape (camelCase keys; money as strings, ints or floats, floats read by their
-        shortest repr). Returns its id; an object without ``id`` gets a fresh one (with the
-        schema's id prefix). The same id again replaces it. Get and list operations of the
-        spec serve what is stored."""
-        if schema not in self._stored:
-            raise ValueError(
-                f"schema must be one of the spec's response schemas {sorted(self._stored)}, got {schema!r}"
-            )
-        what = _words(schema)
+        """Store an object of a resource (``"invoices"``) or schema (``"Invoice"``), given in
+        the API's JSON shape (the spec's keys; money as strings, ints or floats, floats read
+        by their shortest repr). Returns its id; an object without ``id`` gets a fresh one
+        (with the schema's id prefix). The same id again replaces it. The spec's operations
+        read, list, change and delete what is stored, whichever way it got there."""
+        schema = self.schema_of(schema)
+        what = words(schema)
         if not isinstance(data, Mapping):
             raise TypeError(
                 f"{what} must be a mapping in the API's JSON shape, got {type(data).__name__}"
             )
-        copied: dict[str, Any] = copy.deepcopy(dict(data))
-        object_id = copied.setdefault("id", ID_PREFIX.get(schema, "") + secrets.token_hex(7))
-        if not isinstance(object_id, str) or not object_id:
-            raise ValueError(f"{what} id must be a non-empty string, got {object_id!r}")
-        _normalize(copied, schema, what)
-        stored = _Stored(copied)
-        stored.bodies = {m: _dumps(_render(copied, m)).encode() for m in ("number", "string")}
+        obj = copied(data)
         with self._lock:
-            self._stored[schema][object_id] = stored
+            object_id = obj.setdefault("id", self._store.fresh_id(schema))
+            if not isinstance(object_id, str) or not object_id:
+                raise ValueError(f"{what} id must be a non-empty string, got {object_id!r}")
+            normalize(obj, schema, what)
+            self._store.put(schema, obj)
         return object_id
+
+    def add_example(self, schema: str) -> str:
+        """Store the spec's example of a resource or schema (under its example id, if it
+        has one); returns its id."""
+        schema = self.schema_of(schema)
+        return self.add(schema, tables.EXAMPLES.get(schema, {}))
+
+    def add_examples(self, *, path_ids: bool = False) -> dict[str, list[str]]:
+        """Store the spec's example of every schema the spec's operations store; with
+        ``path_ids``, also a copy of it under each id the spec's path parameters give as
+        their example (so that a request built from the spec's examples finds its object).
+        Returns the ids stored, by schema."""
+        added: dict[str, list[str]] = {}
+        for schema in stored_schemas():
+            added[schema] = [self.add_example(schema)]
+            for object_id in tables.PATH_IDS.get(schema, ()) if path_ids else ():
+                if object_id not in added[schema]:
+                    added[schema].append(
+                        self.add(schema, {**tables.EXAMPLES[schema], "id": object_id})
+                    )
+        return added
+
+    def remove(self, schema: str, object_id: str) -> None:
+        """Forget a stored object (nothing happens when there is none)."""
+        schema = self.schema_of(schema)
+        with self._lock:
+            self._store.objects[schema].pop(object_id, None)
+
+    def object_json(self, schema: str, object_id: str, money_as: MoneyAs | None = None) -> Any:
+        """The JSON the fake serves for the stored object, parsed for assertions (a number
+        with a fraction or exponent as a ``Decimal``, never a float); a ``KeyError`` when
+        there is none."""
+        schema = self.schema_of(schema)
+        with self._lock:
+            stored = self._store.objects[schema][object_id]
+        return json.loads(stored.bodies[money_as or self.money_as], parse_float=Decimal)
+
+    def ids(self, schema: str) -> list[str]:
+        """The ids of the stored objects of a resource or schema, oldest first."""
+        schema = self.schema_of(schema)
+        with self._lock:
+            return list(self._store.objects[schema])
 
     def add_invoice(self, invoice: Mapping[str, Any]) -> str:
         """Store an invoice (``add("Invoice", invoice)``); returns its id (a fresh ``fac_``
@@ -218,7 +257,7 @@ class FakeMijnKlantportaal:
                 f"invoices must be a count >= 0 or an iterable of ids, not {invoices!r}"
             )
         ids: Iterable[str] = (
-            (f"{ID_PREFIX.get('Invoice', '')}{n:012x}" for n in range(1, invoices + 1))
+            (f"{tables.ID_PREFIX.get('Invoice', '')}{n:012x}" for n in range(1, invoices + 1))
             if isinstance(invoices, int)
             else invoices
         )
@@ -230,19 +269,15 @@ class FakeMijnKlantportaal:
         return added
 
     def remove_invoice(self, invoice_id: str) -> None:
-        with self._lock:
-            self._stored["Invoice"].pop(invoice_id, None)
+        self.remove("Invoice", invoice_id)
 
     def invoice_json(self, invoice_id: str, money_as: MoneyAs | None = None) -> Any:
         """The JSON the fake serves for ``invoice_id`` (parsed), for assertions."""
-        with self._lock:
-            stored = self._stored["Invoice"][invoice_id]
-        return json.loads(stored.bodies[money_as or self.money_as])
+        return self.object_json("Invoice", invoice_id, money_as)
 
     @property
     def invoice_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._stored["Invoice"])
+        return self.ids("Invoice")
 
     # -- what it received ----------------------------------------------------------------
 
@@ -339,10 +374,18 @@ class FakeMijnKlantportaal:
     # -- the API itself -----------------------------------------------------------------
 
     def handle(
-        self, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes = b""
+        self,
+        method: str,
+        target: str,
+        headers: Iterable[tuple[str, str]],
+        body: bytes = b"",
+        *,
+        origin: str | None = None,
     ) -> Reply:
-        """Answer one request (``target`` is the path with its query). Thread-safe; it
-        never sleeps: latency, drops and truncation are for the caller to carry out."""
+        """Answer one request (``target`` is the path with its query; ``origin`` the
+        ``scheme://host[:port]`` it was sent to, for the page URLs of a list: by default
+        ``http://`` and the ``Host`` header). Thread-safe; it never sleeps: latency, drops
+        and truncation are for the caller to carry out."""
         path, _, query = target.partition("?")
         lowered: dict[str, str] = {}
         for name, value in headers:
@@ -354,18 +397,20 @@ class FakeMijnKlantportaal:
         )
         if "authorization" in lowered:
             lowered["authorization"] = _redact(lowered["authorization"])
-        method = method.upper()
+        if origin is None:
+            origin = f"http://{lowered['host']}" if lowered.get("host") else ""
+        incoming = _Incoming(method.upper(), path, query, body, origin)
         with self._lock:
             fault = self._next_fault()
             if fault is not None and fault.kind != "pass":
-                reply = self._fault_reply(fault, token if authenticated else None, target, method)
+                reply = self._fault_reply(fault, token if authenticated else None, incoming)
             else:
-                reply = self._answer(method, target, token, authenticated)
+                reply = self._answer(incoming, token, authenticated)
             if fault is not None:
                 reply.latency = fault.delay
             self._requests.append(
                 RecordedRequest(
-                    method=method,
+                    method=incoming.method,
                     path=path,
                     query=query,
                     headers=lowered,
@@ -392,11 +437,11 @@ class FakeMijnKlantportaal:
                         self._every.remove(rule)
         return chosen
 
-    def _fault_reply(self, fault: Fault, token: str | None, target: str, method: str) -> Reply:
+    def _fault_reply(self, fault: Fault, token: str | None, incoming: _Incoming) -> Reply:
         if fault.kind == "drop":
             return Reply(0, [], b"", drop=True)
         if fault.kind == "truncate":
-            reply = self._answer(method, target, token, token is not None)  # the body, cut
+            reply = self._answer(incoming, token, token is not None)  # acted on; the body, cut
             reply.truncate = True
             return reply
         if fault.kind == "rate_limited":
@@ -405,9 +450,9 @@ class FakeMijnKlantportaal:
             return self._too_many(limit, fault.retry_after, math.ceil(now + fault.retry_after))
         return Reply(fault.status_code, list(fault.headers), fault.body)
 
-    def _answer(self, method: str, target: str, token: str | None, authenticated: bool) -> Reply:
+    def _answer(self, incoming: _Incoming, token: str | None, authenticated: bool) -> Reply:
         if not authenticated:
-            reply = _error(401, "Unauthenticated.")
+            reply = error(401, "Unauthenticated.")
             reply.headers.append(("WWW-Authenticate", "Bearer"))
             if self.rate_limit is not None:  # a call without a valid key counts against none
                 reply.headers.append(("X-RateLimit-Limit", str(self.rate_limit)))
@@ -429,85 +474,41 @@ class FakeMijnKlantportaal:
                 ("X-RateLimit-Limit", str(limit)),
                 ("X-RateLimit-Remaining", str(limit - len(window))),
             ]
-        reply = self._route(method, target)
+        reply = self._route(incoming)
         reply.headers.extend(rate_headers)
         return reply
 
-    def _route(self, method: str, target: str) -> Reply:
-        path, _, query = target.partition("?")
-        matched = [
-            (route, found)
-            for route, pattern in _PATTERNS
-            if (found := pattern.match(path)) is not None
-        ]
+    def _route(self, incoming: _Incoming) -> Reply:
+        matched = match(incoming.path)
         if not matched:
-            return _error(404, f"The route {path.lstrip('/')} could not be found.")
-        for route, found in matched:
-            if route.method == method:
-                params = {name: unquote(value) for name, value in found.groupdict().items()}
-                return self._operation(route, params, parse_qs(query))
+            return error(404, f"The route {incoming.path.lstrip('/')} could not be found.")
+        for route, params in matched:
+            if route.method == incoming.method:
+                request = Request(
+                    route=route,
+                    params={name: unquote(value) for name, value in params.items()},
+                    query=incoming.query,
+                    body=incoming.body,
+                    origin=incoming.origin,
+                    path=incoming.path,
+                    now=self.clock.now(),
+                    money_as=self.money_as,
+                )
+                return answer(self._store, request)
         allowed = ", ".join(sorted({route.method for route, _ in matched}))
-        reply = _error(
+        reply = error(
             405,
-            f"The {method} method is not supported for this route. Supported methods: {allowed}.",
+            f"The {incoming.method} method is not supported for this route. "
+            f"Supported methods: {allowed}.",
         )
         reply.headers.append(("Allow", allowed))
         return reply
-
-    def _operation(
-        self, route: Route, params: dict[str, str], query: dict[str, list[str]]
-    ) -> Reply:
-        if route.kind == "get" and route.schema is not None and route.id_param is not None:
-            object_id = params[_group(route.id_param)]
-            stored = self._stored[route.schema].get(object_id)
-            if stored is None:
-                return _error(404, f"{route.schema} {object_id} not found.")
-            return Reply(route.status, [_JSON], stored.bodies[self.money_as])
-        if route.kind == "list" and route.schema is not None:
-            return self._list(route, query)
-        if not route.content:  # a 204, or a 2xx the spec gives no content: nothing to send
-            return Reply(route.status, [], b"")
-        body = _render(_normalized_example(route), self.money_as)
-        return Reply(route.status, [_JSON], _dumps(body).encode())
-
-    def _list(self, route: Route, query: dict[str, list[str]]) -> Reply:
-        """The stored objects of the route's schema, a page at a time (``page``, ``per_page``
-        or ``limit``), as the API's page object when the spec answers with one."""
-        try:
-            page = _positive(query, "page", 1)
-            per_page = _positive(query, "per_page", _positive(query, "limit", DEFAULT_PER_PAGE))
-        except ValueError as exc:
-            return _error(422, str(exc))
-        assert route.schema is not None
-        items = list(self._stored[route.schema].values())
-        chosen = items[(page - 1) * per_page : page * per_page]
-        data = [_Raw(stored.bodies[self.money_as]) for stored in chosen]
-        if route.page is None:
-            return Reply(route.status, [_JSON], _dumps(data).encode())
-        last = max(1, math.ceil(len(items) / per_page))
-        url = BASE_PATH + route.path
-
-        def page_url(number: int) -> str | None:
-            return f"{url}?page={number}&per_page={per_page}" if 1 <= number <= last else None
-
-        body = {
-            "current_page": page,
-            "data": data,
-            "first_page_url": page_url(1),
-            "from": (page - 1) * per_page + 1 if chosen else None,
-            "next_page_url": page_url(page + 1),
-            "path": url,
-            "per_page": per_page,
-            "prev_page_url": page_url(page - 1),
-            "to": (page - 1) * per_page + len(chosen) if chosen else None,
-        }
-        return Reply(route.status, [_JSON], _dumps(body).encode())
 
     def _too_many(self, limit: int, retry_after: int, reset_at: int) -> Reply:
         reply = Reply(
             429,
             [
-                _JSON,
+                ("Content-Type", "application/json"),
                 ("X-RateLimit-Limit", str(limit)),
                 ("X-RateLimit-Remaining", "0"),
                 ("retry-after", str(retry_after)),
@@ -526,8 +527,13 @@ class FakeMijnKlantportaal:
 # -- helpers ----------------------------------------------------------------------------
 
 
-def _error(status: int, message: str) -> Reply:
-    return Reply(status, [_JSON], json.dumps({"message": message}).encode())
+@dataclass(slots=True)
+class _Incoming:
+    method: str
+    path: str
+    query: str
+    body: bytes
+    origin: str
 
 
 def _bearer(value: str | None) -> str | None:
@@ -541,125 +547,3 @@ def _bearer(value: str | None) -> str | None:
 def _redact(value: str) -> str:
     scheme, sep, _ = value.strip().partition(" ")
     return f"{scheme} [redacted]" if sep and scheme.lower() == "bearer" else "[redacted]"
-
-
-def _words(schema: str) -> str:
-    """``InvoiceLine`` -> ``invoice line``, for messages."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", schema).lower()
-
-
-def _group(name: str) -> str:
-    return re.sub(r"\W", "_", name)
-
-
-def _pattern(path: str) -> re.Pattern[str]:
-    """``/invoices/{invoiceId}`` -> a regex matching ``/v1/invoices/<one segment>``."""
-    parts = re.split(r"\{([^}]+)\}", path)
-    regex = "".join(
-        re.escape(part) if n % 2 == 0 else f"(?P<{_group(part)}>[^/]+)"
-        for n, part in enumerate(parts)
-    )
-    return re.compile(re.escape(BASE_PATH) + regex + r"\Z")
-
-
-_PATTERNS = [(route, _pattern(route.path)) for route in ROUTES]
-
-
-def _positive(query: dict[str, list[str]], name: str, default: int) -> int:
-    values = query.get(name)
-    if not values:
-        return default
-    value = values[-1]
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= 10_000:
-        raise ValueError(f"The {name} must be a whole number from 1 to 10000.")
-    return int(value)
-
-
-def _normalize(obj: dict[str, Any], schema: str, where: str) -> None:
-    """Money of ``schema`` (and of the objects nested in it) as Decimals, checked."""
-    for key in MONEY_FIELDS.get(schema, ()):
-        if key in obj and obj[key] is not None:
-            obj[key] = _to_decimal(obj[key], f"{where} {key}")
-    for key, inner in NESTED.get(schema, {}).items():
-        value = obj.get(key)
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            _normalize(value, inner, f"{where} {key}")
-            continue
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"{where} {key!r} must be a list of {_words(inner)} objects")
-        obj[key] = list(value)
-        for n, item in enumerate(obj[key]):
-            if not isinstance(item, dict):
-                raise ValueError(f"{where} {key!r}: {_words(inner)} {n} must be an object")
-            _normalize(item, inner, f"{_words(inner)} {n}")
-
-
-def _normalized_example(route: Route) -> Any:
-    example = copy.deepcopy(OPERATION_EXAMPLES.get(route.operation_id))
-    if isinstance(example, dict) and route.schema is not None:
-        _normalize(example, route.schema, "example")
-    return example
-
-
-def _to_decimal(value: Any, where: str) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError(f"{where}: money must be a number or a numeric string, got {value!r}")
-    if isinstance(value, float):
-        value = repr(value)  # the shortest repr: 12.95 stays 12.95
-    try:
-        result = Decimal(value) if isinstance(value, str | int | Decimal) else None
-    except InvalidOperation:
-        result = None
-    if result is None or not result.is_finite():
-        raise ValueError(f"{where}: money must be a number or a numeric string, got {value!r}")
-    return result
-
-
-def _render(value: Any, money_as: str) -> Any:
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        return text if money_as == "string" else _Number(text)
-    if isinstance(value, dict):
-        return {k: _render(v, money_as) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_render(v, money_as) for v in value]
-    return value
-
-
-class _Number(str):
-    """A decimal written into JSON as a bare number, digit for digit."""
-
-
-class _Raw(bytes):
-    """JSON already encoded (a stored object's body), written into a list or page as is."""
-
-
-def _dumps(value: Any) -> str:
-    return "".join(_encode(value))
-
-
-def _encode(value: Any) -> Iterator[str]:
-    if isinstance(value, _Number):
-        yield str.__str__(value)
-    elif isinstance(value, _Raw):
-        yield value.decode()
-    elif isinstance(value, dict):
-        yield "{"
-        for n, (k, v) in enumerate(value.items()):
-            if n:
-                yield ","
-            yield json.dumps(str(k))
-            yield ":"
-            yield from _encode(v)
-        yield "}"
-    elif isinstance(value, list):
-        yield "["
-        for n, v in enumerate(value):
-            if n:
-                yield ","
-            yield from _encode(v)
-        yield "]"
-    else:
-        yield json.dumps(value)

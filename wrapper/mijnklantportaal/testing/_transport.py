@@ -28,7 +28,11 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         reply = self.fake.handle(
-            request.method, _target(request), request.headers.multi_items(), body
+            request.method,
+            _target(request),
+            request.headers.multi_items(),
+            body,
+            origin=_origin(request),
         )
         if reply.latency:
             timeout = _read_timeout(request)
@@ -43,7 +47,11 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
         body = await request.aread()
         reply = self.fake.handle(
-            request.method, _target(request), request.headers.multi_items(), body
+            request.method,
+            _target(request),
+            request.headers.multi_items(),
+            body,
+            origin=_origin(request),
         )
         if reply.latency:
             timeout = _read_timeout(request)
@@ -56,6 +64,11 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 def _target(request: httpx.Request) -> str:
     return request.url.raw_path.decode("ascii")
+
+
+def _origin(request: httpx.Request) -> str:
+    """``scheme://host[:port]`` the request went to (the page URLs of a list start with it)."""
+    return f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
 
 
 def _read_timeout(request: httpx.Request) -> float | None:

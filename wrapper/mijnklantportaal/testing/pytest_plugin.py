@@ -5,7 +5,8 @@
         assert invoice.is_paid
 
 - ``mijnklantportaal_fake``: a fresh :class:`~mijnklantportaal.testing.FakeMijnKlantportaal`
-  seeded with the spec's example invoice (``fac_abc12345def678``).
+  serving every operation of the spec, seeded with the spec's example of every resource
+  (``fake.add_examples()``: the example invoice ``fac_abc12345def678``, ...).
 - ``mijnklantportaal_client`` / ``mijnklantportaal_async_client``: clients wired to that
   fake in-process, whose retries do not wait (a scripted 503 costs no test time) and which
   have no rate budget (it would pace them in real time; a scripted 429 reaches your code).
@@ -27,11 +28,12 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def mijnklantportaal_fake() -> FakeMijnKlantportaal:
-    """A fresh fake API holding the spec's example invoice."""
+    """A fresh fake API serving the whole spec, holding the spec's example of every
+    resource (the example invoice among them)."""
     from mijnklantportaal.testing import FakeMijnKlantportaal
 
     fake = FakeMijnKlantportaal()
-    fake.add_example_invoice()
+    fake.add_examples()
     return fake
 
 
