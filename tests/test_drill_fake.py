@@ -17,10 +17,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _doc_blocks import python_blocks
 from _drill import RESOURCE_MUTATIONS, readme_for_drill
 from _support import REPO, copy_repo
 from spec_mutations import write_mutated
-from test_readme_typing import readme_python_blocks
 from test_spec_drill import COPIED, SCHEMATHESIS, Copy, _generated_only, _step_output
 
 pytestmark = [pytest.mark.drill, pytest.mark.slow]
@@ -332,7 +332,9 @@ def test_the_readme_test_of_a_create_then_get_flow_passes(drilled: Copy, tmp_pat
     this package registers (against the copy's generated fake)."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     (test,) = [
-        code for _, code in readme_python_blocks(readme, needs_spec=True) if "def test_" in code
+        block.code
+        for block in python_blocks(readme)
+        if block.needs_spec and "def test_" in block.code
     ]
     (tmp_path / "test_readme_tickets.py").write_text(readme_for_drill(test), encoding="utf-8")
     done = drilled.python(

@@ -753,10 +753,10 @@ def test_a_generated_page_list_names_its_spans_by_the_operation(
 
 @pytest.mark.slow
 def test_the_observability_guide_examples_pass_mypy_strict(tmp_path: Path) -> None:
-    from test_readme_typing import mypy_strict, readme_python_blocks
+    from _doc_blocks import mypy_strict, python_blocks
 
     guide = (REPO / "docs" / "observability.md").read_text(encoding="utf-8")
-    blocks = readme_python_blocks(guide)
+    blocks = python_blocks(guide, "docs/observability.md")
     assert len(blocks) >= 4
     errors = mypy_strict(blocks, tmp_path)
     assert not errors, "\n".join(m for messages in errors.values() for m in messages)
