@@ -864,14 +864,21 @@ def add_self_reference(spec: Spec) -> None:
 
 DRILL_DOCUMENTS_TAG = "Drill Documents API"
 DRILL_COMPOSED_ANSWERS = (
-    # path, operationId, its path parameter, the schema it answers
+    # path, operationId, its path parameter and that parameter's example, the schema it answers
     (
         "/drill-credit-notes/{drillCreditNoteId}",
         "get-drill-credit-note",
         "drillCreditNoteId",
+        "drd_0000000001",  # the id example of DrillDocument, so of DrillCreditNote
         "DrillCreditNote",
     ),
-    ("/drill-payments/{drillPaymentId}", "get-drill-payment", "drillPaymentId", "DrillPayment"),
+    (
+        "/drill-payments/{drillPaymentId}",
+        "get-drill-payment",
+        "drillPaymentId",
+        "dpy_0000000001",
+        "DrillPayment",
+    ),
 )
 
 
@@ -882,9 +889,9 @@ def add_composed_answers(spec: Spec) -> None:
     union, chosen by its discriminator). Builds on one-of-with-discriminator-added."""
     add_all_of(spec)
     _schema(spec, "DrillPayment")
-    for path, op_id, _param, _answer in DRILL_COMPOSED_ANSWERS:
+    for path, op_id, _param, _example, _answer in DRILL_COMPOSED_ANSWERS:
         _new_operation(spec, path, op_id, DRILL_DOCUMENTS_TAG)
-    for path, op_id, param, answer in DRILL_COMPOSED_ANSWERS:
+    for path, op_id, param, example, answer in DRILL_COMPOSED_ANSWERS:
         _add_path_operation(
             spec,
             path,
@@ -893,9 +900,18 @@ def add_composed_answers(spec: Spec) -> None:
                 "tags": [DRILL_DOCUMENTS_TAG],
                 "operationId": op_id,
                 "parameters": [
-                    {"name": param, "in": "path", "required": True, "schema": {"type": "string"}}
+                    {
+                        "name": param,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "example": example,
+                    }
                 ],
-                "responses": _json_answer("200", f"The {answer}", _ref(answer)),
+                "responses": {
+                    **_json_answer("200", f"The {answer}", _ref(answer)),
+                    **_not_found(),
+                },
             },
         )
     spec.setdefault("tags", []).append({"name": DRILL_DOCUMENTS_TAG})
@@ -1108,7 +1124,8 @@ MUTATIONS: dict[str, Mutation] = {
             report=(
                 "GET /drill-payments/{drillPaymentId} (get-drill-payment): operation added; "
                 "parameters: `drillPaymentId` (path, string, required); returns DrillPayment "
-                "(200); wrapper: client.drill_documents.get_drill_payment"
+                "(200); errors Error_ApiError (404); wrapper: "
+                "client.drill_documents.get_drill_payment"
             ),
             adds="drill_documents.get_drill_payment",
             apply=add_composed_answers,

@@ -553,7 +553,16 @@ SHAPE_PROBES: dict[str, Probe] = {
             # used by two tags now: the shared models module
             "DrillCardPayment | mijnklantportaal._generated.models._shared.DrillBankPayment",
         ),
+        setup=(
+            "fake.add_examples(path_ids=True)\n"
+            'fake.add("DrillCreditNote", {"id": "drd_0000000002", "drillTotalAmount": '
+            '"12345678901234567.89", "drillIssuedAt": "2024-04-28T21:00:00+02:00", '
+            '"drillReason": "damaged"})'
+        ),
         loopback="""
+            other = {aw}client.drill_documents.get_drill_credit_note("drd_0000000002")
+            assert str(other.drill_total_amount) == "12345678901234567.89", other
+            assert other.drill_issued_at.utcoffset() == datetime.timedelta(hours=2), other
             note = {aw}client.drill_documents.get_drill_credit_note("drd_0000000001")
             assert type(note).__name__ == "DrillCreditNote", note
             assert str(note.drill_total_amount) == "12.95" and note.drill_reason == "returned", note

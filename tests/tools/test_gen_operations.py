@@ -310,10 +310,14 @@ def test_i18_3_5_the_readme_examples_of_writes_and_pages_pass_mypy_strict(
     )
 
 
-# What the fake holds for the guides' examples: 12 drill tickets, three pages of five.
+# What the fake holds for the guides' examples: 12 drill tickets, three pages of five, all of
+# the priority the guide filters on (the fake applies a query parameter naming a field).
 GUIDE_SEED = """
 for n in range(12):
-    fake.add("DrillTicket", {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10"})
+    fake.add(
+        "DrillTicket",
+        {"id": f"dtk_{n:014d}", "subject": f"s{n}", "drillAmount": "1.10", "drillPriority": "high"},
+    )
 """
 
 
