@@ -66,7 +66,8 @@ def make_client(mode: str, sleeps: list[float]) -> Iterator[Callable[..., Any]]:
 @pytest.fixture(scope="session")
 def tools_venv() -> Path:
     """The pinned generator tools (installed by the first ./generate.sh run), shared by copies."""
-    venv = Path(os.environ.get("MIJNKLANTPORTAAL_TOOLS_VENV", REPO / ".tools" / "venv"))
+    # Empty counts as unset, as in generate.sh (${MIJNKLANTPORTAAL_TOOLS_VENV:-...}).
+    venv = Path(os.environ.get("MIJNKLANTPORTAAL_TOOLS_VENV") or REPO / ".tools" / "venv")
     subprocess.run(
         [str(REPO / "generate.sh"), "--check"],
         check=True,
