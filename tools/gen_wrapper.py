@@ -323,6 +323,7 @@ def _ref_name(schema: Mapping[str, Any]) -> str | None:
 
 
 def _ref(name: str) -> dict[str, str]:
+    """A ``$ref`` to the component schema ``name`` (the inverse of ``_ref_name``)."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
@@ -864,7 +865,7 @@ def build(spec: Mapping[str, Any], spec_map: Mapping[str, Any], low_level: LowLe
                 "identifier, or clashes with a name the generated modules use); rename it"
             )
         if is_union_schema(schema):
-            ref = {"$ref": f"#/components/schemas/{name}"}
+            ref = _ref(name)
             api.unions[name] = field_type(name, ref, rules, f"schema {name}", schemas)
         else:
             api.models[name] = _model(name, schema, rules, schemas)
