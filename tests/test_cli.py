@@ -214,3 +214,17 @@ def test_sandbox_port_in_use_is_one_line(served: tuple[FakeMijnKlantportaal, str
     _, base_url = served
     port = base_url.rsplit(":", 1)[1].split("/")[0]
     assert_one_line_error(run("sandbox", "--port", port), 3, "cannot listen")
+
+
+@pytest.mark.parametrize("out", [".", "..", "/"])
+def test_an_export_out_that_names_no_file_is_a_usage_error(out: str, tmp_path: Path) -> None:
+    """OUT's errors file goes beside it, so OUT must name a file (not a ValueError from
+    pathlib); nothing is read or sent."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("fac_abc12345def678\n")
+    result = run("invoices", "export", str(ids), "--sandbox", "--out", out)
+    assert_one_line_error(result, 2, f"--out must name a file, not {out!r}")
+
+
+def test_a_sandbox_host_the_socket_layer_cannot_encode_is_a_configuration_error() -> None:
+    assert_one_line_error(run("sandbox", "--host", "\u00e4..b"), 3, "cannot listen on")

@@ -554,3 +554,24 @@ def test_a_create_is_then_visible_to_a_get_in_one_sandbox_session(
     deleted = cli(drilled, RESOURCE, "delete", made["id"], **session)
     assert deleted.returncode == 0, deleted.stderr
     assert cli(drilled, RESOURCE, "get", made["id"], **session).returncode == 4
+
+
+def test_export_all_to_an_out_it_cannot_reach_is_an_output_error(
+    drilled: Copy, tmp_path: Path
+) -> None:
+    """The pages file beside an --out under a plain file cannot be read: exit 9 with one
+    line naming --out, not a traceback; nothing is sent."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    done = cli(
+        drilled,
+        "drill-tickets",
+        "export",
+        "--all",
+        "--sandbox",
+        "--out",
+        str(blocker / "all.jsonl"),
+    )
+    assert done.returncode == 9, done
+    assert "cannot read the pages file beside --out" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr

@@ -263,6 +263,11 @@ def test_a_list_applies_the_filters_its_parameters_name(
         (b'{"subject":"s","drillAmount":"1","expiresAt":null}', {}),
         (b'{"subject":"s","drillAmount":"1","drillTotal":"1"}', {"drillTotal": ["be a number"]}),
         (b'{"subject":"s","drillAmount":"1","drillTotal":true}', {"drillTotal": ["be a number"]}),
+        # an exponent no amount has: refused, not stored (its text would take gigabytes)
+        (
+            b'{"subject":"s","drillAmount":"1","drillTotal":1e999999999999999999}',
+            {"drillTotal": ["be a number"]},
+        ),
         (
             b'{"subject":"s","drillAmount":"1","drillPriority":"mid"}',
             {"drillPriority": ["selected"]},

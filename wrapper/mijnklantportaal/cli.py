@@ -880,12 +880,22 @@ def _run_export(args: argparse.Namespace) -> int:
             EXIT_USAGE,
         )
     out = Path(args.out)
+    if out.name in ("", ".", ".."):  # its errors (and pages) file goes beside it
+        raise _Failure(f"--out must name a file, not {args.out!r}", EXIT_USAGE)
     ids = None if walk else _export.read_ids(str(ids_file))
     # Read (and checked) before OUT is opened: a pages file that is not this walk's is refused
     # with OUT unchanged.
-    state = (
-        _export.PageState.read(out, str(export.list_operation), jsonable(filters)) if walk else None
-    )
+    try:
+        state = (
+            _export.PageState.read(out, str(export.list_operation), jsonable(filters))
+            if walk
+            else None
+        )
+    except OSError as error:
+        raise _Failure(
+            f"cannot read the pages file beside --out {args.out!r}: {error.strerror or error}",
+            EXIT_OUTPUT,
+        ) from None
     if args.redis is not None:
         _check_redis(args.redis)  # before OUT is opened, or anything sent
     try:
@@ -1195,9 +1205,12 @@ def _sandbox(args: argparse.Namespace) -> int:
         try:
             server = fake.serve(args.host, args.port)
             base_url = server.__enter__()
-        except OSError as error:
+        except (OSError, UnicodeError, TypeError, ValueError) as error:
+            # OSError: the address; the rest: a host name the socket layer cannot encode
+            reason = error.strerror if isinstance(error, OSError) else None
             raise _Failure(
-                f"cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+                f"cannot listen on {terminal_safe(str(args.host))}:{args.port}: "
+                f"{reason or terminal_safe(str(error))}",
                 EXIT_CONFIG,
             ) from None
         try:
