@@ -171,8 +171,16 @@ def section(series: dict[str, Series], baseline: str, **extra: Any) -> dict[str,
 @contextlib.contextmanager
 def server(kind: str) -> Iterator[dict[str, str]]:
     """Start ``_servers.py kind`` in its own process; yields its base_url, api_key, invoice_id."""
+    with _serving([str(HERE / "_servers.py"), kind], kind) as info:
+        yield info
+
+
+@contextlib.contextmanager
+def _serving(args: list[str], kind: str) -> Iterator[dict[str, str]]:
+    """Run ``python ARGS``, a server that prints one JSON line of how to reach it, then serves
+    until its stdin closes; yields that line."""
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "_servers.py"), kind],
+        [sys.executable, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -416,26 +424,9 @@ def serve_post() -> None:
 
 @contextlib.contextmanager
 def post_server() -> Iterator[dict[str, str]]:
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve-post"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the POST server did not start (exit code {process.wait()})")
-        yield json.loads(line)
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """Start ``run.py --serve-post`` in its own process; yields its base_url and api_key."""
+    with _serving([str(Path(__file__).resolve()), "--serve-post"], "POST") as info:
+        yield info
 
 
 def bench_post(info: dict[str, str], s: Settings) -> dict[str, Any]:
